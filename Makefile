@@ -1,0 +1,44 @@
+# Every target creates the virtual environment it needs; a fresh machine needs only Python 3.11.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# The official SDK shares our import name, so it lives in a virtual environment of its own.
+OFFICIAL := .venv-official/.installed
+
+.PHONY: install demo test lint typecheck unit bench serve clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[server,postgres,redis,dev]'
+	touch $(STAMP)
+
+$(OFFICIAL):
+	$(PYTHON) -m venv .venv-official
+	.venv-official/bin/python -m pip install --quiet --upgrade pip
+	.venv-official/bin/python -m pip install --quiet 'pictograph==1.69.146'
+	touch $(OFFICIAL)
+
+install: $(STAMP) $(OFFICIAL)
+
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict src
+
+unit: $(STAMP) $(OFFICIAL)
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+serve: $(STAMP)
+	$(BIN)/pictograph serve
+
+clean:
+	rm -rf $(VENV) .venv-official .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,325 @@
+"""The one HTTP transport: timeouts, retries, backoff, Retry-After, Idempotency-Key, errors."""
+
+from __future__ import annotations
+
+import contextlib
+import json as jsonlib
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Self
+
+import httpx
+
+from pictograph.errors import (
+    ApiError,
+    NetworkError,
+    RequestTimeoutError,
+    ServerError,
+    error_from_response,
+    parse_retry_after,
+)
+
+__all__ = ["RETRY_STATUSES", "Transport", "user_agent"]
+
+logger = logging.getLogger("pictograph.transport")
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+IDEMPOTENT_HEADER = "Idempotency-Key"
+API_KEY_HEADER = "X-API-Key"
+MAX_RETRY_AFTER = 120.0
+BACKOFF_CAP = 30.0
+TRANSFER_TIMEOUT = 300.0
+CHUNK_SIZE = 1024 * 1024
+POOL = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+
+
+def user_agent() -> str:
+    """``pictograph-selfhosted/<version>``: the User-Agent of every SDK request."""
+    from pictograph import __version__
+
+    return f"pictograph-selfhosted/{__version__}"
+
+
+class Transport:
+    """A thread-safe wrapper around one pooled ``httpx.Client`` that speaks the wire protocol."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        transport: httpx.BaseTransport | None = None,
+        backoff_base: float = 1.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._timeout = timeout
+        self._max_retries = max_retries
+        self._backoff_base = backoff_base
+        headers = {"User-Agent": user_agent(), "Accept": "application/json"}
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            limits=POOL,
+            transport=transport,
+        )
+        self._base = httpx.URL(self.base_url)
+        self._foreign: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the pooled connections (and the in-process app, in embedded mode)."""
+        self._client.close()
+        with self._lock:
+            if self._foreign is not None:
+                self._foreign.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ JSON calls
+
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> Any:
+        """Send one logical API call (retried as needed) and return its parsed JSON body.
+
+        Returns ``None`` for 204 or an empty body. Raises the ``ApiError`` subclass the error
+        envelope names, ``ServerError`` for a 2xx that is not JSON, ``RequestTimeoutError`` or
+        ``NetworkError`` when no response came back.
+        """
+        method = method.upper()
+        headers = self._auth_headers()
+        if method in ("POST", "PUT", "PATCH"):
+            # One key per logical call, reused by every retry, so the server can deduplicate.
+            headers[IDEMPOTENT_HEADER] = uuid.uuid4().hex
+        url = self._pin(path)
+        clean_params = {k: v for k, v in (params or {}).items() if v is not None}
+
+        def build() -> httpx.Request:
+            return self._client.build_request(
+                method, url, params=clean_params or None, json=json, headers=headers
+            )
+
+        response = self._send(self._client, build)
+        return _parse_json(response)
+
+    # ------------------------------------------------------------------ byte transfers
+
+    def download(self, path_or_url: str, dest: Path) -> Path:
+        """Stream a GET to ``<dest>.part`` and rename it onto ``dest`` once complete.
+
+        A relative path is an API route and carries the API key; an absolute URL is a signed
+        or capability URL and never does. Raises the mapped ``ApiError`` for a status >= 300.
+        """
+        client, url, headers = self._route_for(path_or_url)
+        timeout = httpx.Timeout(self._timeout, read=max(self._timeout, TRANSFER_TIMEOUT))
+
+        def build() -> httpx.Request:
+            return client.build_request("GET", url, headers=headers, timeout=timeout)
+
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        part = dest.with_name(dest.name + ".part")
+        response = self._send(client, build, stream=True)
+        try:
+            if not 200 <= response.status_code < 300:
+                response.read()
+                raise _error_of(response)
+            with part.open("wb") as fh:
+                for chunk in response.iter_bytes(CHUNK_SIZE):
+                    fh.write(chunk)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                part.unlink()
+            raise
+        finally:
+            response.close()
+        part.replace(dest)
+        return dest
+
+    def put_file(self, url: str, path: Path, content_type: str) -> Any:
+        """PUT a file to an absolute signed URL, streamed from disk with a fixed Content-Length.
+
+        The API key is never sent. Only 200 and 201 succeed; the parsed JSON body (or ``None``)
+        comes back. Other statuses raise the mapped ``ApiError`` (a 422 from the storage endpoint
+        is a ``ValidationError`` carrying the server's message).
+        """
+        if not url.startswith(("http://", "https://")):
+            raise ApiError(f"upload URL must be absolute, got {url!r}")
+        client, target, headers = self._route_for(url)
+        size = path.stat().st_size
+        headers = {**headers, "Content-Type": content_type, "Content-Length": str(size)}
+        timeout = httpx.Timeout(
+            self._timeout,
+            read=max(self._timeout, TRANSFER_TIMEOUT),
+            write=max(self._timeout, TRANSFER_TIMEOUT),
+        )
+
+        def build() -> httpx.Request:
+            # A fresh generator per attempt: a retried PUT re-reads the file from the start.
+            return client.build_request(
+                "PUT", target, content=_file_chunks(path), headers=headers, timeout=timeout
+            )
+
+        response = self._send(client, build)
+        if response.status_code not in (200, 201):
+            if 200 <= response.status_code < 300:
+                raise ApiError(f"Upload failed: HTTP {response.status_code}")
+            raise _error_of(response)
+        return _json_or_none(response)
+
+    # ------------------------------------------------------------------ retries
+
+    def _send(
+        self,
+        client: httpx.Client,
+        build: Callable[[], httpx.Request],
+        *,
+        stream: bool = False,
+    ) -> httpx.Response:
+        """Send ``build()``, retrying transport errors and retryable statuses with backoff."""
+        for attempt in range(self._max_retries + 1):
+            last = attempt == self._max_retries
+            request = build()
+            try:
+                response = client.send(request, stream=stream)
+            except httpx.TimeoutException as exc:
+                if last:
+                    raise RequestTimeoutError(f"{request.method} {request.url}: timed out") from exc
+                self._pause(self._backoff(attempt), f"timeout ({exc!r})")
+                continue
+            except httpx.RequestError as exc:
+                if last:
+                    raise NetworkError(f"{request.method} {request.url}: {exc!r}") from exc
+                self._pause(self._backoff(attempt), f"network error ({exc!r})")
+                continue
+            if last or response.status_code not in RETRY_STATUSES:
+                return response
+            wait = self._wait_for(response, attempt)
+            if wait is None:
+                return response
+            response.close()
+            self._pause(wait, f"HTTP {response.status_code}")
+        raise AssertionError("unreachable: the retry loop always returns or raises")
+
+    def _backoff(self, attempt: int) -> float:
+        jitter: float = random.uniform(0.75, 1.25)
+        return float(min(self._backoff_base * 2 ** min(attempt, 30), BACKOFF_CAP) * jitter)
+
+    def _wait_for(self, response: httpx.Response, attempt: int) -> float | None:
+        """Seconds to wait before retrying ``response``; ``None`` means do not retry."""
+        backoff = self._backoff(attempt)
+        if response.status_code != 429:
+            return backoff
+        retry_after = parse_retry_after(response.headers)
+        if retry_after is None:
+            return backoff
+        if retry_after > MAX_RETRY_AFTER:
+            return None
+        return max(retry_after, backoff)
+
+    def _pause(self, seconds: float, why: str) -> None:
+        logger.debug("retrying in %.2fs after %s", seconds, why)
+        time.sleep(seconds)
+
+    # ------------------------------------------------------------------ routing
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {API_KEY_HEADER: self._api_key} if self._api_key else {}
+
+    def _pin(self, path: str) -> str:
+        """Keep an authenticated request on the configured host: drop a URL's scheme and host."""
+        url = httpx.URL(path)
+        if not url.is_absolute_url:
+            return path
+        if not self._same_origin(url):
+            logger.warning("ignoring host %r: the API key only goes to %r", url.host, self._base)
+        target = url.raw_path.decode("ascii")
+        prefix = self._base.raw_path.decode("ascii").rstrip("/")
+        if prefix and target.startswith(prefix + "/"):
+            target = target[len(prefix) :]
+        return target
+
+    def _route_for(self, path_or_url: str) -> tuple[httpx.Client, str, dict[str, str]]:
+        """The client, target and auth headers for a byte transfer (no key on absolute URLs)."""
+        url = httpx.URL(path_or_url)
+        if not url.is_absolute_url:
+            return self._client, path_or_url, self._auth_headers()
+        if self._same_origin(url):
+            return self._client, path_or_url, {}
+        return self._foreign_client(), path_or_url, {}
+
+    def _same_origin(self, url: httpx.URL) -> bool:
+        return (url.scheme, url.host, url.port) == (
+            self._base.scheme,
+            self._base.host,
+            self._base.port,
+        )
+
+    def _foreign_client(self) -> httpx.Client:
+        with self._lock:
+            if self._foreign is None:
+                self._foreign = httpx.Client(
+                    headers={"User-Agent": user_agent()},
+                    timeout=httpx.Timeout(self._timeout),
+                    follow_redirects=False,
+                    limits=POOL,
+                )
+            return self._foreign
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK_SIZE):
+            yield chunk
+
+
+def _parse_json(response: httpx.Response) -> Any:
+    if not 200 <= response.status_code < 300:
+        raise _error_of(response)
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except (jsonlib.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ServerError(
+            f"Server returned {response.status_code} with a non-JSON body",
+            status_code=response.status_code,
+            request_id=response.headers.get("x-request-id"),
+            response=response.text[:500],
+        ) from exc
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except (jsonlib.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def _error_of(response: httpx.Response) -> ApiError:
+    body: Any
+    try:
+        body = response.json()
+    except (jsonlib.JSONDecodeError, UnicodeDecodeError):
+        body = response.text or None
+    return error_from_response(response.status_code, body, response.headers)

@@ -1,0 +1,1 @@
+"""The ``pictograph`` command line."""

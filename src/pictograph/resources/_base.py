@@ -1,0 +1,122 @@
+"""What every resource shares: the transport, response validation, and the id-or-name test."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
+from pictograph.errors import ServerError
+
+if TYPE_CHECKING:
+    from pictograph._transport import Transport
+    from pictograph.client import Client
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+T = TypeVar("T")
+
+API_PREFIX = "/api/v1/developer"
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+
+
+def looks_like_id(value: str) -> bool:
+    """True when ``value`` is shaped like a canonical UUID (the official SDK's only test)."""
+    return bool(_UUID.match(value.strip()))
+
+
+def parse_model(model: type[ModelT], data: Any) -> ModelT:
+    """Validate ``data`` as ``model``; a mismatch is the server's fault, so ``ServerError``."""
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError as exc:
+        raise ServerError(
+            f"Backend response did not match expected {model.__name__} schema: {exc}",
+            response=data,
+        ) from exc
+
+
+def parse_models(model: type[ModelT], items: Any) -> list[ModelT]:
+    """Validate a JSON array as a list of ``model``; anything else is a ``ServerError``."""
+    if not isinstance(items, list):
+        raise ServerError(
+            f"Backend response did not match expected {model.__name__} schema: not a list",
+            response=items,
+        )
+    return [parse_model(model, item) for item in items]
+
+
+def data_of(body: Any, *, required: bool = True) -> Any:
+    """The ``data`` member of an enveloped answer (or the bare body when ``required`` is off)."""
+    if isinstance(body, Mapping) and "data" in body:
+        return body["data"]
+    if required:
+        raise ServerError(
+            "Backend response did not match expected envelope schema: no 'data'", response=body
+        )
+    return body
+
+
+class Resource:
+    """Base of the resources: holds the client and its transport."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._transport: Transport = client._transport
+
+
+class OffsetPager(Generic[T]):
+    """Iterates an offset/limit list route page by page (the official SDK's ``OffsetPager``).
+
+    Stops on an empty page, at ``max_total`` items, on ``pagination.has_more == false``, or,
+    when ``has_more`` is absent, on a short page. Each ``iter()`` starts again at offset 0.
+    """
+
+    def __init__(
+        self,
+        fetch_page: Callable[[int, int], Any],
+        parse_item: Callable[[Any], T],
+        *,
+        page_size: int = 100,
+        max_total: int | None = None,
+    ) -> None:
+        if page_size <= 0:
+            raise ValueError(f"page_size must be > 0, got {page_size}")
+        if max_total is not None and max_total < 0:
+            raise ValueError(f"max_total must be >= 0 when set, got {max_total}")
+        self._fetch_page = fetch_page
+        self._parse_item = parse_item
+        self._page_size = page_size
+        self._max_total = max_total
+
+    def __iter__(self) -> Iterator[T]:
+        offset, yielded = 0, 0
+        while self._max_total is None or yielded < self._max_total:
+            page = self._fetch_page(offset, self._page_size)
+            items = page.get("data", []) if isinstance(page, Mapping) else []
+            if not items:
+                return
+            for raw in items[: None if self._max_total is None else self._max_total - yielded]:
+                yield self._parse_item(raw)
+                yielded += 1
+            has_more = _has_more(page)
+            if has_more is False or (has_more is None and len(items) < self._page_size):
+                return
+            offset += len(items)
+
+    def all(self) -> list[T]:
+        """Every item, fetched page by page."""
+        return list(self)
+
+    def first(self) -> T | None:
+        """The first item, or ``None`` when there is none (fetches one page at most)."""
+        return next(iter(self), None)
+
+
+def _has_more(page: Mapping[str, Any]) -> bool | None:
+    pagination = page.get("pagination")
+    if isinstance(pagination, Mapping) and isinstance(pagination.get("has_more"), bool):
+        return bool(pagination["has_more"])
+    return None

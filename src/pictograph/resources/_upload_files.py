@@ -1,0 +1,105 @@
+"""Local image files as the upload routes describe them: MIME type, size, oriented dimensions."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import warnings
+from pathlib import Path
+from typing import TypedDict
+
+from pydantic import BaseModel, ConfigDict
+
+from pictograph.media_types import content_type_for
+
+_EXIF_ORIENTATION = 0x0112
+_ROTATED = frozenset({5, 6, 7, 8})  # orientations that swap width and height
+
+
+class RegisterItem(TypedDict):
+    """One image of a ``register`` / ``bulk-register`` body."""
+
+    filename: str
+    directory_path: str
+    file_size: int
+    content_type: str
+    width: int | None
+    height: int | None
+
+
+class ExistingImage(BaseModel):
+    """The image already stored at a requested (folder, filename): our server's extension."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str
+    sha256: str | None = None
+    file_size: int | None = None
+
+
+class UploadSlot(BaseModel):
+    """One entry of a ``bulk-upload-url`` answer: where to PUT one file, and what is there now."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    upload_url: str
+    filename: str
+    directory_path: str
+    existing: ExistingImage | None = None
+
+
+def describe_file(
+    path: Path,
+    *,
+    directory_path: str = "/",
+    filename: str | None = None,
+    content_type: str | None = None,
+) -> RegisterItem:
+    """The ``register`` fields of a local image file, checked before any request is made.
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a suffix that is not
+    an image type (unless ``content_type`` is given). Width and height are ``None`` when Pillow
+    cannot read the file.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"Image file not found: {path}")
+    name = filename or path.name
+    mime = content_type or content_type_for(Path(name))
+    width, height = image_dimensions(path)
+    return RegisterItem(
+        filename=name,
+        directory_path=directory_path,
+        file_size=path.stat().st_size,
+        content_type=mime,
+        width=width,
+        height=height,
+    )
+
+
+def image_dimensions(path: Path) -> tuple[int | None, int | None]:
+    """``(width, height)`` as displayed (EXIF orientation applied), or ``(None, None)``.
+
+    Reads only the header: no pixels are decoded, so large files cost nothing.
+    """
+    _register_heif()
+    from PIL import Image as PILImage
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with PILImage.open(path) as image:
+                width, height = image.size
+                orientation = image.getexif().get(_EXIF_ORIENTATION)
+    except Exception:  # Pillow raises many types for files it cannot read; none matter here.
+        return None, None
+    if orientation in _ROTATED:
+        return height, width
+    return width, height
+
+
+@functools.cache
+def _register_heif() -> None:
+    with contextlib.suppress(ImportError):
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()

@@ -1,0 +1,60 @@
+"""Request-scoped dependencies shared by the routers: the store, the organisation, URL builder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from pictograph.server.service.context import Links, Page, Store
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def get_organization(request: Request) -> str:
+    """The organisation the auth middleware resolved for this request."""
+    return str(request.scope["state"]["organization_id"])
+
+
+def get_links(request: Request) -> Links:
+    store = get_store(request)
+    base = store.settings.public_base_url or str(request.base_url).rstrip("/")
+    return Links(base=base, signer=store.signer)
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+OrgDep = Annotated[str, Depends(get_organization)]
+LinksDep = Annotated[Links, Depends(get_links)]
+
+
+def envelope(data: Any) -> dict[str, Any]:
+    return {"data": data}
+
+
+def paged(page: Page, items: list[Any]) -> dict[str, Any]:
+    pagination = {
+        "has_more": page.has_more,
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+    }
+    return {"data": items, "pagination": pagination}
+
+
+def route(
+    router: APIRouter, path: str, method: str, *, slash_twin: bool = False, **kw: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register an endpoint; with ``slash_twin`` also at ``path`` without its trailing slash."""
+
+    def decorate(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        router.add_api_route(path, endpoint, methods=[method], **kw)
+        if slash_twin:
+            twin = path.rstrip("/")
+            router.add_api_route(twin, endpoint, methods=[method], include_in_schema=False, **kw)
+        return endpoint
+
+    return decorate

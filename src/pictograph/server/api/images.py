@@ -1,0 +1,109 @@
+"""Routes of ``$P/images``: list, the upload steps, metadata by id, bytes, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from pictograph.errors import NotFoundError
+from pictograph.models import dump
+from pictograph.server.api.bodies import (
+    BulkRegisterRequest,
+    BulkUploadUrlRequest,
+    RegisterRequest,
+    UploadUrlRequest,
+)
+from pictograph.server.api.deps import LinksDep, OrgDep, StoreDep, envelope, paged, route
+from pictograph.server.service import images, registration, uploads
+from pictograph.server.service.context import Store
+
+router = APIRouter(redirect_slashes=False)
+
+
+@route(router, "/images/", "GET", slash_twin=True)
+def list_images(
+    store: StoreDep,
+    org: OrgDep,
+    links: LinksDep,
+    dataset: str,
+    limit: int = 100,
+    offset: int = 0,
+    directory_path: str | None = None,
+    status: str | None = None,
+    split: str | None = None,
+    include_archived: bool = False,
+    min_confidence_lt: float | None = None,
+    filename: str | None = None,
+) -> dict[str, Any]:
+    filters = images.ImageFilters(
+        directory_path=directory_path,
+        status=status,
+        split=split,
+        include_archived=include_archived,
+        min_confidence_lt=min_confidence_lt,
+        filename=filename,
+    )
+    page = images.list_images(store, org, dataset, filters, links, limit=limit, offset=offset)
+    return paged(page, [dump(item) for item in page.items])
+
+
+@route(router, "/images/upload-url", "POST")
+def upload_url(store: StoreDep, org: OrgDep, links: LinksDep, body: UploadUrlRequest) -> Any:
+    target = uploads.UploadTarget(body.filename, body.directory_path, body.content_type)
+    return envelope(uploads.upload_url(store, org, body.dataset, target, links))
+
+
+@route(router, "/images/register", "POST", status_code=201)
+def register(store: StoreDep, org: OrgDep, links: LinksDep, body: RegisterRequest) -> Any:
+    entry = registration.Registration(**body.model_dump(exclude={"dataset"}))
+    return envelope(dump(registration.register(store, org, body.dataset, entry, links)))
+
+
+@route(router, "/images/bulk-upload-url", "POST")
+def bulk_upload_url(
+    store: StoreDep, org: OrgDep, links: LinksDep, body: BulkUploadUrlRequest
+) -> Any:
+    targets = [
+        uploads.UploadTarget(item.filename, item.directory_path, item.content_type)
+        for item in body.images
+    ]
+    return envelope(uploads.bulk_upload_urls(store, org, body.dataset, targets, links))
+
+
+@route(router, "/images/bulk-register", "POST")
+def bulk_register(store: StoreDep, org: OrgDep, links: LinksDep, body: BulkRegisterRequest) -> Any:
+    entries = [registration.Registration(**item.model_dump()) for item in body.images]
+    result = registration.bulk_register(store, org, body.dataset, entries, links)
+    return envelope(dump(result))
+
+
+@route(router, "/images/{image_id}/metadata", "GET")
+def image_metadata(store: StoreDep, org: OrgDep, links: LinksDep, image_id: str) -> Any:
+    try:
+        return envelope(dump(images.get_by_id(store, org, image_id, links)))
+    except NotFoundError:
+        # Not an image id: maybe an image literally called "metadata" in dataset ``image_id``.
+        try:
+            return _bytes(store, org, image_id, "metadata")
+        except NotFoundError:
+            pass
+        raise
+
+
+def _bytes(store: Store, org: str, dataset: str, image_path: str) -> FileResponse:
+    found = images.image_file(store, org, dataset, image_path)
+    return FileResponse(found.path, media_type=found.content_type)
+
+
+@route(router, "/images/{dataset}/{image_path:path}", "GET", response_model=None)
+def image_bytes(store: StoreDep, org: OrgDep, dataset: str, image_path: str) -> FileResponse:
+    return _bytes(store, org, dataset, image_path)
+
+
+@route(router, "/images/{dataset}/{image_path:path}", "DELETE")
+def delete_image(
+    store: StoreDep, org: OrgDep, dataset: str, image_path: str, permanent: bool = False
+) -> Any:
+    return envelope(images.delete_image(store, org, dataset, image_path, permanent))

@@ -1,0 +1,84 @@
+"""Decoding and checking uploaded image bytes (Pillow, plus pillow-heif for HEIC/HEIF)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from pictograph.errors import ValidationError
+
+#: Declared content type -> the Pillow formats whose bytes may carry it.
+SUPPORTED_TYPES: dict[str, frozenset[str]] = {
+    "image/jpeg": frozenset({"JPEG", "MPO"}),
+    "image/png": frozenset({"PNG"}),
+    "image/gif": frozenset({"GIF"}),
+    "image/bmp": frozenset({"BMP", "DIB"}),
+    "image/webp": frozenset({"WEBP"}),
+    "image/tiff": frozenset({"TIFF"}),
+    "image/heic": frozenset({"HEIF"}),
+    "image/heif": frozenset({"HEIF"}),
+}
+
+_ORIENTATION = 0x0112
+_SWAPPED_ORIENTATIONS = frozenset({5, 6, 7, 8})
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """Displayed size (after EXIF orientation) and the format the bytes really hold."""
+
+    width: int
+    height: int
+    format: str
+
+
+def check_content_type(content_type: str) -> str:
+    """The normalised content type, or ``ValidationError`` when we do not accept it."""
+    normalised = content_type.split(";", 1)[0].strip().lower()
+    if normalised == "image/jpg":
+        normalised = "image/jpeg"
+    if normalised not in SUPPORTED_TYPES:
+        accepted = ", ".join(sorted(SUPPORTED_TYPES))
+        raise ValidationError(
+            f"unsupported content type {content_type!r}: expected one of {accepted}",
+            status_code=400,
+        )
+    return normalised
+
+
+@functools.cache
+def _register_heif() -> None:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
+def inspect_image(path: Path, declared_type: str) -> ImageInfo:
+    """Fully decode the file at ``path`` and check it holds an image of ``declared_type``.
+
+    Raises ``ValidationError`` when the file is empty, not decodable, truncated, or of another type.
+    """
+    _register_heif()
+    if path.stat().st_size == 0:
+        raise ValidationError("file is empty (0 bytes)")
+    try:
+        with Image.open(path) as img:
+            detected = img.format or "unknown"
+            img.load()
+            width, height = img.size
+            orientation = img.getexif().get(_ORIENTATION)
+    except UnidentifiedImageError:
+        raise ValidationError("not a valid image: cannot identify image file") from None
+    except Image.DecompressionBombError:
+        raise ValidationError("image has too many pixels to decode safely") from None
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise ValidationError("image data is truncated or corrupt") from None
+    expected = SUPPORTED_TYPES.get(declared_type, frozenset())
+    if detected not in expected:
+        raise ValidationError(f"file contains {detected} data but was declared {declared_type}")
+    if orientation in _SWAPPED_ORIENTATIONS:
+        width, height = height, width
+    return ImageInfo(width=width, height=height, format=detected)

@@ -1,0 +1,141 @@
+"""The ``Store`` bundle handed to every service call, and small shared helpers (time, ids)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from itsdangerous import URLSafeTimedSerializer
+
+from pictograph.server.settings import ServerSettings
+from pictograph.server.store import tables as t
+from pictograph.server.store.blobs import BlobStore, open_blob_store
+from pictograph.server.store.database import WRITE, open_database
+
+API_PREFIX = "/api/v1/developer"
+_SECRET_NAME = "signing_secret"  # noqa: S105 (the row name, not a secret)
+
+
+def now() -> datetime:
+    """The current time, UTC-aware."""
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """A fresh canonical (lower-case) UUID string."""
+    return str(uuid.uuid4())
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """``value`` with UTC attached when the database handed back a naive datetime (SQLite)."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+@dataclass
+class Store:
+    """Everything a service call needs: metadata engine, blob store, settings, URL signer."""
+
+    engine: sa.Engine
+    blobs: BlobStore
+    settings: ServerSettings
+    signer: URLSafeTimedSerializer
+
+    @classmethod
+    def open(cls, settings: ServerSettings) -> Store:
+        """Open (and migrate) the database and the blob store named by ``settings``."""
+        engine = open_database(settings.database_url)
+        blobs = open_blob_store(settings.storage_url)
+        signer = URLSafeTimedSerializer(_signing_secret(engine), salt="pictograph-storage")
+        return cls(engine=engine, blobs=blobs, settings=settings, signer=signer)
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """A connection inside a read transaction."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """A connection inside a write transaction (takes SQLite's write lock up front)."""
+        with self.engine.execution_options(**WRITE).begin() as conn:
+            yield conn
+
+    def close(self) -> None:
+        """Release every pooled database connection."""
+        self.engine.dispose()
+
+
+def _signing_secret(engine: sa.Engine) -> str:
+    """The secret for signed URLs, created once and kept in ``server_secrets``."""
+    query = sa.select(t.server_secrets.c.value).where(t.server_secrets.c.name == _SECRET_NAME)
+    with engine.execution_options(**WRITE).begin() as conn:
+        value = conn.execute(query).scalar_one_or_none()
+        if value is None:
+            value = secrets.token_urlsafe(48)
+            conn.execute(t.server_secrets.insert().values(name=_SECRET_NAME, value=value))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Links:
+    """Builds the URLs a response carries, from the base URL the client reached us at."""
+
+    base: str
+    signer: URLSafeTimedSerializer
+
+    def image_url(self, dataset_id: str, directory_path: str, filename: str) -> str:
+        """Absolute API URL returning the image bytes (authenticated like every API route)."""
+        return (
+            f"{self.base}{API_PREFIX}/images/{dataset_id}/{image_segment(directory_path, filename)}"
+        )
+
+    def annotation_url(self, dataset_id: str, directory_path: str, filename: str) -> str:
+        """Relative API path of the image's annotation JSON (the SDK re-applies its base)."""
+        return f"{API_PREFIX}/annotations/{dataset_id}/{image_segment(directory_path, filename)}"
+
+    def upload_url(self, token: str) -> str:
+        return f"{self.base}/storage/upload/{token}"
+
+    def blob_url(self, image_id: str) -> str:
+        """Absolute, unauthenticated, expiring URL returning the image bytes."""
+        token = self.signer.dumps({"kind": "blob", "image": image_id})
+        return f"{self.base}/storage/blob/{token}"
+
+
+def image_segment(directory_path: str, filename: str) -> str:
+    """``dir/filename`` (no leading slash), percent-encoded with ``/`` kept."""
+    path = f"{directory_path.rstrip('/')}/{filename}".lstrip("/")
+    return quote(path, safe="/")
+
+
+def row_dict(row: sa.Row[Any]) -> dict[str, Any]:
+    """A result row as a plain dict."""
+    return dict(row._mapping)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing: the items plus what the pagination envelope needs."""
+
+    items: list[Any]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.items) < self.total
+
+
+def clamp(limit: int, offset: int, cap: int) -> tuple[int, int]:
+    """``limit`` clamped into 1..cap and ``offset`` to at least 0."""
+    return max(1, min(limit, cap)), max(0, offset)

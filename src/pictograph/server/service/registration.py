@@ -1,0 +1,218 @@
+"""Registering uploaded bytes as images (step 3 of an upload), one at a time or in bulk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from pictograph.errors import ApiError, ConflictError, ValidationError
+from pictograph.models import BulkUploadFailure, BulkUploadResult, Image
+from pictograph.server.service.context import Links, Store, new_id, now
+from pictograph.server.service.datasets import resolve
+from pictograph.server.service.directories import ensure_folders
+from pictograph.server.service.paths import join, normalize_directory, validate_filename
+from pictograph.server.service.uploads import MAX_BATCH
+from pictograph.server.service.views import to_image
+from pictograph.server.store import tables as t
+
+_I = t.images
+_P = t.pending_uploads
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What register sends: the file's place, plus the size the client measured."""
+
+    filename: str
+    directory_path: str | None = "/"
+    width: int | None = None
+    height: int | None = None
+    file_size: int | None = None
+    content_type: str | None = None
+
+
+@dataclass
+class _Batch:
+    """Outcome of one registration batch, in request order."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[tuple[int, str, str, ApiError]] = field(default_factory=list)
+    stale_blobs: list[str] = field(default_factory=list)
+    consumed: list[dict[str, Any]] = field(default_factory=list)
+
+
+def register(
+    store: Store, organization_id: str, ref: str, entry: Registration, links: Links
+) -> Image:
+    """Turn the pending upload at (folder, filename) into an image with status ``new``.
+
+    ``ValidationError`` when no bytes were PUT first, ``ConflictError`` when the name is taken,
+    ``NotFoundError`` for an unknown dataset.
+    """
+    result = _register(store, organization_id, ref, [entry])
+    if result.failures:
+        raise result.failures[0][3]
+    return to_image(result.rows[0], links)
+
+
+def bulk_register(
+    store: Store, organization_id: str, ref: str, entries: list[Registration], links: Links
+) -> BulkUploadResult:
+    """Register many files in one transaction; per-file problems are reported, never raised."""
+    if len(entries) > MAX_BATCH:
+        raise ValidationError(f"at most {MAX_BATCH} images per request, got {len(entries)}")
+    result = _register(store, organization_id, ref, entries)
+    return BulkUploadResult(
+        succeeded=[to_image(row, links) for row in result.rows],
+        failed=[
+            BulkUploadFailure(filename=name, directory_path=path, error=error.message)
+            for _, name, path, error in result.failures
+        ],
+    )
+
+
+def _register(store: Store, organization_id: str, ref: str, entries: list[Registration]) -> _Batch:
+    batch = _Batch()
+    with store.write() as conn:
+        dataset = resolve(conn, organization_id, ref)
+        places = _places(entries, batch)
+        pending, taken = _lookups(conn, dataset["id"], [place for _, place in places])
+        _plan(dataset["id"], entries, places, pending, taken, batch)
+        for directory in sorted({row["directory_path"] for row in batch.rows}):
+            ensure_folders(conn, dataset["id"], directory)
+        _insert(conn, batch)
+        if batch.consumed:
+            conn.execute(
+                _P.delete().where(
+                    _P.c.dataset_id == sa.bindparam("d"),
+                    _P.c.directory_path == sa.bindparam("p"),
+                    _P.c.filename == sa.bindparam("f"),
+                ),
+                batch.consumed,
+            )
+    for key in batch.stale_blobs:
+        store.blobs.delete(key)
+    batch.failures.sort(key=lambda failure: failure[0])
+    return batch
+
+
+def _places(entries: list[Registration], batch: _Batch) -> list[tuple[int, tuple[str, str]]]:
+    """Normalised (folder, filename) per valid entry; invalid ones become failures."""
+    places = []
+    for index, entry in enumerate(entries):
+        try:
+            place = (normalize_directory(entry.directory_path), validate_filename(entry.filename))
+        except ValidationError as error:
+            batch.failures.append((index, entry.filename, entry.directory_path or "/", error))
+            continue
+        places.append((index, place))
+    return places
+
+
+def _lookups(
+    conn: sa.Connection, dataset_id: str, places: list[tuple[str, str]]
+) -> tuple[dict[tuple[str, str], dict[str, Any]], set[tuple[str, str]]]:
+    """Pending uploads and existing images for the batch's names: one query each."""
+    names = {name for _, name in places}
+    wanted = set(places)
+    if not names:
+        return {}, set()
+    pending_rows = conn.execute(
+        sa.select(_P).where(_P.c.dataset_id == dataset_id, _P.c.filename.in_(names))
+    )
+    pending = {(r.directory_path, r.filename): dict(r._mapping) for r in pending_rows}
+    existing = conn.execute(
+        sa.select(_I.c.directory_path, _I.c.filename).where(
+            _I.c.dataset_id == dataset_id, _I.c.filename.in_(names)
+        )
+    )
+    taken = {(r.directory_path, r.filename) for r in existing} & wanted
+    return {k: v for k, v in pending.items() if k in wanted}, taken
+
+
+def _plan(
+    dataset_id: str,
+    entries: list[Registration],
+    places: list[tuple[int, tuple[str, str]]],
+    pending: dict[tuple[str, str], dict[str, Any]],
+    taken: set[tuple[str, str]],
+    batch: _Batch,
+) -> None:
+    stamp = now()
+    seen: set[tuple[str, str]] = set()
+    for index, place in places:
+        directory, filename = place
+        upload = pending.get(place)
+        error: ApiError | None = None
+        if place in taken or place in seen:
+            error = ConflictError(f"{join(directory, filename)} already exists in this dataset")
+        elif upload is None:
+            error = ValidationError(
+                f"no bytes were uploaded for {join(directory, filename)}: "
+                "PUT the file to its upload_url first"
+            )
+        if error is not None:
+            batch.failures.append((index, filename, directory, error))
+            if upload is not None and place not in seen:
+                batch.stale_blobs.append(upload["blob_key"])
+                batch.consumed.append({"d": dataset_id, "p": directory, "f": filename})
+            continue
+        assert upload is not None
+        seen.add(place)
+        batch.consumed.append({"d": dataset_id, "p": directory, "f": filename})
+        batch.rows.append(
+            _image_row(dataset_id, entries[index], upload, stamp + timedelta(microseconds=index))
+        )
+
+
+def _image_row(
+    dataset_id: str, entry: Registration, upload: dict[str, Any], stamp: Any
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "dataset_id": dataset_id,
+        "directory_path": upload["directory_path"],
+        "filename": upload["filename"],
+        "file_size": upload["file_size"],
+        "width": upload["width"] if upload["width"] is not None else entry.width,
+        "height": upload["height"] if upload["height"] is not None else entry.height,
+        "content_type": upload["content_type"] or entry.content_type,
+        "sha256": upload["sha256"],
+        "blob_key": upload["blob_key"],
+        "status": "new",
+        "split": None,
+        "tags": [],
+        "annotations": [],
+        "annotation_count": 0,
+        "min_confidence": None,
+        "is_archived": False,
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
+
+
+def _insert(conn: sa.Connection, batch: _Batch) -> None:
+    """Insert all rows at once; if a concurrent writer took a name, retry row by row."""
+    if not batch.rows:
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(_I.insert(), batch.rows)
+        return
+    except sa.exc.IntegrityError:
+        pass
+    kept = []
+    for row in batch.rows:
+        try:
+            with conn.begin_nested():
+                conn.execute(_I.insert().values(**row))
+            kept.append(row)
+        except sa.exc.IntegrityError:
+            path = join(row["directory_path"], row["filename"])
+            error = ConflictError(f"{path} already exists in this dataset")
+            batch.stale_blobs.append(row["blob_key"])
+            batch.failures.append((len(kept), row["filename"], row["directory_path"], error))
+    batch.rows = kept

@@ -1,0 +1,232 @@
+"""Signed upload URLs and receiving the bytes PUT to them (step 1 and 2 of an upload)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import sqlalchemy as sa
+from itsdangerous import BadSignature, SignatureExpired
+
+from pictograph.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ValidationError,
+)
+from pictograph.server.imaging import check_content_type, inspect_image
+from pictograph.server.service.context import Links, Store, now
+from pictograph.server.service.datasets import resolve
+from pictograph.server.service.paths import join, normalize_directory, validate_filename
+from pictograph.server.store import tables as t
+from pictograph.server.store.blobs import BlobWriter, StoredBlob
+
+MAX_BATCH = 500
+_BUFFER = 1024 * 1024
+_I = t.images
+_P = t.pending_uploads
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """Where one upload goes: a folder, a filename and the declared content type."""
+
+    filename: str
+    directory_path: str | None = "/"
+    content_type: str = "application/octet-stream"
+
+    def checked(self) -> UploadTarget:
+        """The target normalised; ``ValidationError`` for a bad path, name or content type."""
+        return UploadTarget(
+            filename=validate_filename(self.filename),
+            directory_path=normalize_directory(self.directory_path),
+            content_type=check_content_type(self.content_type),
+        )
+
+
+def _token(store: Store, organization_id: str, dataset_id: str, target: UploadTarget) -> str:
+    claims = {
+        "kind": "upload",
+        "org": organization_id,
+        "dataset": dataset_id,
+        "dir": target.directory_path,
+        "file": target.filename,
+        "type": target.content_type,
+    }
+    return str(store.signer.dumps(claims))
+
+
+def verify_token(store: Store, token: str, kind: str) -> dict[str, Any]:
+    """The claims of a signed storage token; ``ForbiddenError`` when tampered with or expired."""
+    try:
+        claims = store.signer.loads(token, max_age=store.settings.signed_url_ttl_seconds)
+    except SignatureExpired:
+        raise ForbiddenError("this signed URL has expired; ask for a new one") from None
+    except BadSignature:
+        raise ForbiddenError("this signed URL is not valid") from None
+    if not isinstance(claims, dict) or claims.get("kind") != kind:
+        raise ForbiddenError("this signed URL is not valid")
+    return claims
+
+
+def upload_url(
+    store: Store, organization_id: str, ref: str, target: UploadTarget, links: Links
+) -> dict[str, Any]:
+    """``{"upload_url", "expires_in"}`` for one file.
+
+    ``NotFoundError`` for an unknown dataset, ``ValidationError`` for a bad name or content type,
+    ``ConflictError`` when the folder already holds that filename (archived images included).
+    """
+    target = target.checked()
+    with store.read() as conn:
+        dataset = resolve(conn, organization_id, ref)
+        existing = _existing(conn, dataset["id"], [target])
+    if existing:
+        path = join(str(target.directory_path), target.filename)
+        raise ConflictError(f"{path} already exists in dataset {dataset['name']!r}")
+    token = _token(store, organization_id, dataset["id"], target)
+    return {
+        "upload_url": links.upload_url(token),
+        "expires_in": store.settings.signed_url_ttl_seconds,
+        "filename": target.filename,
+        "directory_path": target.directory_path,
+    }
+
+
+def _existing(
+    conn: sa.Connection, dataset_id: str, targets: list[UploadTarget]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Images already at the targets' (folder, filename), found with one query."""
+    names = {target.filename for target in targets}
+    query = sa.select(
+        _I.c.id, _I.c.directory_path, _I.c.filename, _I.c.sha256, _I.c.file_size
+    ).where(_I.c.dataset_id == dataset_id, _I.c.filename.in_(names))
+    wanted = {(str(target.directory_path), target.filename) for target in targets}
+    found = {}
+    for row in conn.execute(query):
+        key = (row.directory_path, row.filename)
+        if key in wanted:
+            found[key] = {"id": row.id, "sha256": row.sha256, "file_size": row.file_size}
+    return found
+
+
+def bulk_upload_urls(
+    store: Store, organization_id: str, ref: str, targets: list[UploadTarget], links: Links
+) -> dict[str, Any]:
+    """One entry per target, in request order, each with ``upload_url`` and ``existing``.
+
+    ``existing`` is ``null`` or ``{"id", "sha256", "file_size"}`` of the image already there.
+    """
+    if len(targets) > MAX_BATCH:
+        raise ValidationError(f"at most {MAX_BATCH} images per request, got {len(targets)}")
+    checked = []
+    for index, target in enumerate(targets):
+        try:
+            checked.append(target.checked())
+        except ValidationError as error:
+            raise ValidationError(f"images[{index}]: {error.message}") from None
+    with store.read() as conn:
+        dataset = resolve(conn, organization_id, ref)
+        existing = _existing(conn, dataset["id"], checked) if checked else {}
+    entries = []
+    for target in checked:
+        token = _token(store, organization_id, dataset["id"], target)
+        entries.append(
+            {
+                "upload_url": links.upload_url(token),
+                "filename": target.filename,
+                "directory_path": target.directory_path,
+                "content_type": target.content_type,
+                "existing": existing.get((str(target.directory_path), target.filename)),
+            }
+        )
+    return {"upload_urls": entries, "expires_in": store.settings.signed_url_ttl_seconds}
+
+
+async def receive_upload(
+    store: Store, token: str, body: AsyncIterable[bytes], declared_length: int | None
+) -> dict[str, Any]:
+    """Stream a PUT body to storage, check it is an image of the declared type, and keep it as
+    the pending upload for its (dataset, folder, filename).
+
+    ``ForbiddenError`` for a bad token, ``PayloadTooLargeError`` over the size limit,
+    ``ValidationError`` (nothing kept) when the bytes are not a valid image of the declared type.
+    """
+    claims = verify_token(store, token, "upload")
+    limit = store.settings.max_upload_bytes
+    if declared_length is not None and declared_length > limit:
+        raise _too_large(limit)
+    writer = await anyio.to_thread.run_sync(store.blobs.writer)
+    try:
+        await _pump(body, writer, limit)
+        blob = await anyio.to_thread.run_sync(writer.commit)
+    except BaseException:
+        await anyio.to_thread.run_sync(writer.abort)
+        raise
+    return await anyio.to_thread.run_sync(_keep_pending, store, claims, blob)
+
+
+async def _pump(body: AsyncIterable[bytes], writer: BlobWriter, limit: int) -> None:
+    buffer = bytearray()
+    received = 0
+    async for chunk in body:
+        received += len(chunk)
+        if received > limit:
+            raise _too_large(limit)
+        buffer += chunk
+        if len(buffer) >= _BUFFER:
+            await anyio.to_thread.run_sync(writer.write, bytes(buffer))
+            buffer.clear()
+    if buffer:
+        await anyio.to_thread.run_sync(writer.write, bytes(buffer))
+
+
+def _too_large(limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(f"the file is larger than the {limit}-byte upload limit")
+
+
+def _keep_pending(store: Store, claims: dict[str, Any], blob: StoredBlob) -> dict[str, Any]:
+    try:
+        info = inspect_image(store.blobs.path(blob.key), claims["type"])
+    except ValidationError:
+        store.blobs.delete(blob.key)
+        raise
+    key = {
+        "dataset_id": claims["dataset"],
+        "directory_path": claims["dir"],
+        "filename": claims["file"],
+    }
+    row = {
+        **key,
+        "blob_key": blob.key,
+        "sha256": blob.sha256,
+        "file_size": blob.size,
+        "width": info.width,
+        "height": info.height,
+        "content_type": claims["type"],
+        "created_at": now(),
+    }
+    where = [_P.c[name] == value for name, value in key.items()]
+    with store.write() as conn:
+        if (
+            conn.execute(
+                sa.select(t.datasets.c.id).where(t.datasets.c.id == key["dataset_id"])
+            ).first()
+            is None
+        ):
+            store.blobs.delete(blob.key)
+            raise NotFoundError("the dataset of this upload no longer exists")
+        stale = conn.execute(sa.select(_P.c.blob_key).where(*where)).scalar_one_or_none()
+        conn.execute(_P.delete().where(*where))
+        conn.execute(_P.insert().values(**row))
+    if stale is not None:
+        store.blobs.delete(stale)
+    return {
+        "sha256": blob.sha256,
+        "file_size": blob.size,
+        "width": info.width,
+        "height": info.height,
+    }

@@ -1,0 +1,77 @@
+"""ServerSettings: the server's configuration, resolved once at the edge and frozen."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+def normalise_database_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` URLs get the psycopg 3 driver; others are unchanged."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """``per_second`` requests a second per API key on average, in bursts of up to ``burst``."""
+
+    per_second: float
+    burst: int
+
+
+#: On by default for served instances: generous for people, a brake for runaway scripts.
+DEFAULT_RATE_LIMIT = RateLimit(per_second=100.0, burst=200)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Where metadata and bytes live, and the limits the server enforces."""
+
+    home: Path
+    database_url: str
+    storage_url: str
+    require_api_key: bool = False
+    max_upload_bytes: int = 200 * 1024 * 1024
+    signed_url_ttl_seconds: int = 3600
+    public_base_url: str | None = None
+    rate_limit_per_second: float = 0.0
+    rate_limit_burst: int = DEFAULT_RATE_LIMIT.burst
+    redis_url: str | None = None
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The per-key limit, or None when it is off (embedded mode has none)."""
+        if self.rate_limit_per_second <= 0:
+            return None
+        return RateLimit(self.rate_limit_per_second, max(1, self.rate_limit_burst))
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings as JSON-ready data (for handing to worker processes)."""
+        return asdict(self) | {"home": str(self.home)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ServerSettings:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        return cls(**values | {"home": Path(values["home"])})
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "database_url", normalise_database_url(self.database_url))
+        if self.public_base_url is not None:
+            object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
+
+    @classmethod
+    def embedded(
+        cls, home: Path, *, database_url: str | None = None, storage_url: str | None = None
+    ) -> ServerSettings:
+        """The zero-set-up default: SQLite and local files under ``home``, no API key."""
+        home = Path(home)
+        return cls(
+            home=home,
+            database_url=database_url or f"sqlite:///{home}/pictograph.db",
+            storage_url=storage_url or f"file://{home}/blobs",
+        )

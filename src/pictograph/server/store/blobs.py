@@ -1,0 +1,133 @@
+"""Blob stores for image bytes: one small interface, local files written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+from urllib.parse import unquote, urlparse
+
+from pictograph.errors import ConfigurationError, NotFoundError
+
+_KEY = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """What a finished write produced."""
+
+    key: str
+    size: int
+    sha256: str
+
+
+class BlobWriter(Protocol):
+    """An in-progress write: feed chunks, then ``commit`` or ``abort``."""
+
+    size: int
+
+    def write(self, chunk: bytes) -> None: ...
+
+    def commit(self) -> StoredBlob: ...
+
+    def abort(self) -> None: ...
+
+
+class BlobStore(Protocol):
+    """Where image bytes live, keyed by random ids so folder renames never move bytes."""
+
+    def writer(self) -> BlobWriter: ...
+
+    def write_stream(self, chunks: Iterable[bytes]) -> StoredBlob: ...
+
+    def open(self, key: str) -> BinaryIO: ...
+
+    def path(self, key: str) -> Path: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+def validate_key(key: str) -> str:
+    """``key`` when it is a well-formed blob key; ``NotFoundError`` otherwise (no traversal)."""
+    if not _KEY.match(key):
+        raise NotFoundError("blob not found")
+    return key
+
+
+class LocalWriter:
+    """Writes to a temporary file next to its final place, renamed into place on commit."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        fd, name = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=root)
+        self._file = os.fdopen(fd, "wb")
+        self._temp = Path(name)
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+        self._hash.update(chunk)
+        self.size += len(chunk)
+
+    def commit(self) -> StoredBlob:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        key = secrets.token_hex(16)
+        final = self._root / key[:2] / key
+        final.parent.mkdir(exist_ok=True)
+        os.replace(self._temp, final)
+        return StoredBlob(key=key, size=self.size, sha256=self._hash.hexdigest())
+
+    def abort(self) -> None:
+        self._file.close()
+        self._temp.unlink(missing_ok=True)
+
+
+class LocalBlobStore:
+    """Blobs as files under ``root``, sharded by the first two characters of the key."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def writer(self) -> LocalWriter:
+        return LocalWriter(self.root)
+
+    def write_stream(self, chunks: Iterable[bytes]) -> StoredBlob:
+        writer = self.writer()
+        try:
+            for chunk in chunks:
+                writer.write(chunk)
+        except BaseException:
+            writer.abort()
+            raise
+        return writer.commit()
+
+    def path(self, key: str) -> Path:
+        validate_key(key)
+        return self.root / key[:2] / key
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self.path(key).open("rb")
+        except FileNotFoundError:
+            raise NotFoundError("blob not found") from None
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+
+def open_blob_store(url: str) -> BlobStore:
+    """The blob store for ``url`` (``file:///abs/path``); ``ConfigurationError`` otherwise."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return LocalBlobStore(Path(unquote(parsed.netloc + parsed.path)))
+    raise ConfigurationError(f"unsupported storage URL scheme: {parsed.scheme or url!r}")

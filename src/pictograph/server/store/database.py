@@ -1,0 +1,82 @@
+"""Opening the metadata database: engine set-up per dialect and Alembic ``upgrade head``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+
+from pictograph.errors import ConfigurationError
+from pictograph.server.settings import normalise_database_url
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+#: Execution option asking SQLite to take the write lock when the transaction begins.
+WRITE = {"pictograph_write": True}
+
+
+def open_database(url: str) -> sa.Engine:
+    """An engine on ``url`` with the schema migrated to the newest revision.
+
+    Raises ``ConfigurationError`` for a URL scheme we do not support.
+    """
+    engine = _create_engine(url)
+    migrate(engine)
+    return engine
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Run Alembic ``upgrade head`` on ``engine``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        connection.commit()
+
+
+def _create_engine(url: str) -> sa.Engine:
+    parsed = sa.make_url(normalise_database_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    if parsed.get_backend_name() == "postgresql":
+        return sa.create_engine(parsed, pool_size=10, max_overflow=30, pool_pre_ping=True)
+    raise ConfigurationError(f"unsupported database URL scheme: {parsed.drivername}")
+
+
+def _sqlite_engine(url: sa.URL) -> sa.Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        pool_size=16,
+        max_overflow=32,
+    )
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see _sqlite_on_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: sa.Connection) -> None:
+    # A write transaction takes the lock up front: a deferred one that reads and then writes can
+    # fail at once with "database is locked" when another writer got in between.
+    if connection.get_execution_options().get("pictograph_write"):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,146 @@
+"""The metadata schema (SQLAlchemy Core), one schema for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _uuid(name: str = "id", **kw: object) -> sa.Column[str]:
+    return sa.Column(name, sa.String(36), **kw)  # type: ignore[arg-type]
+
+
+def _stamp(name: str, nullable: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
+
+
+organizations = sa.Table(
+    "organizations",
+    metadata,
+    _uuid(primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    _stamp("created_at"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    _uuid(primary_key=True),
+    _uuid("organization_id", nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("key_hash", sa.String(128), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(32), nullable=False),
+    _stamp("created_at"),
+    _stamp("revoked_at", nullable=True),
+    sa.ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
+)
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    _uuid(primary_key=True),
+    _uuid("organization_id", nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("readme", sa.Text, nullable=True),
+    sa.Column("annotation_types", sa.JSON, nullable=False),
+    sa.Column("classes", sa.JSON, nullable=False),
+    sa.Column("is_public", sa.Boolean, nullable=False, default=False),
+    sa.Column("is_archived", sa.Boolean, nullable=False, default=False),
+    _stamp("archived_at", nullable=True),
+    _stamp("created_at"),
+    _stamp("updated_at"),
+    sa.ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
+    sa.UniqueConstraint("organization_id", "name"),
+    sa.Index(None, "organization_id", "is_archived", "created_at", "id"),
+)
+
+directories = sa.Table(
+    "directories",
+    metadata,
+    _uuid(primary_key=True),
+    _uuid("dataset_id", nullable=False),
+    sa.Column("full_path", sa.String(4096), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    _uuid("parent_directory_id", nullable=True),
+    _stamp("created_at"),
+    _stamp("updated_at"),
+    sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
+    sa.UniqueConstraint("dataset_id", "full_path"),
+)
+
+images = sa.Table(
+    "images",
+    metadata,
+    _uuid(primary_key=True),
+    _uuid("dataset_id", nullable=False),
+    sa.Column("directory_path", sa.String(4096), nullable=False),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("file_size", sa.BigInteger, nullable=False),
+    sa.Column("width", sa.Integer, nullable=True),
+    sa.Column("height", sa.Integer, nullable=True),
+    sa.Column("content_type", sa.String(100), nullable=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("blob_key", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("split", sa.String(8), nullable=True),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("annotations", sa.JSON, nullable=False),
+    sa.Column("annotation_count", sa.Integer, nullable=False, default=0),
+    sa.Column("min_confidence", sa.Float, nullable=True),
+    sa.Column("is_archived", sa.Boolean, nullable=False, default=False),
+    _stamp("created_at"),
+    _stamp("updated_at"),
+    sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
+    sa.UniqueConstraint("dataset_id", "directory_path", "filename"),
+    sa.Index(None, "dataset_id", "is_archived", "created_at", "id"),
+    sa.Index(None, "dataset_id", "filename"),
+)
+
+pending_uploads = sa.Table(
+    "pending_uploads",
+    metadata,
+    _uuid("dataset_id", nullable=False),
+    sa.Column("directory_path", sa.String(4096), nullable=False),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("blob_key", sa.String(64), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("file_size", sa.BigInteger, nullable=False),
+    sa.Column("width", sa.Integer, nullable=True),
+    sa.Column("height", sa.Integer, nullable=True),
+    sa.Column("content_type", sa.String(100), nullable=True),
+    _stamp("created_at"),
+    sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
+    sa.PrimaryKeyConstraint("dataset_id", "directory_path", "filename"),
+)
+
+server_secrets = sa.Table(
+    "server_secrets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(256), nullable=False),
+)
+
+idempotency_records = sa.Table(
+    "idempotency_records",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("scope", sa.String(64), nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=False),
+    sa.Column("method", sa.String(10), nullable=False),
+    sa.Column("path", sa.String(4096), nullable=False),
+    sa.Column("status", sa.Integer, nullable=True),
+    sa.Column("body", sa.LargeBinary, nullable=True),
+    _stamp("created_at"),
+    sa.UniqueConstraint("scope", "idempotency_key"),
+)

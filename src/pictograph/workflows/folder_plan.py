@@ -1,0 +1,188 @@
+"""Walking a local folder and mapping each image file to its place in a dataset.
+
+The rules, in one place:
+
+- Files are walked recursively in sorted order; suffixes match case-insensitively (``.JPG``).
+- Hidden entries (a name starting with ``.``, which covers ``.DS_Store``,
+  ``.ipynb_checkpoints/`` and macOS ``._*`` AppleDouble files) and ``__MACOSX/`` are ignored.
+- Symbolic links are followed only while they stay inside the folder being uploaded. A link
+  that leads outside it, a broken link, and a link back to a folder already being walked (a
+  loop) are not followed, and each is reported as a problem so nothing leaves silently.
+- Two files that map to the same dataset path (``stop/a/x.jpg`` and ``stop/b/x.jpg`` both land
+  on ``/stop/x.jpg`` with class folders) are not merged: the first in sorted order is planned,
+  each later one is a problem naming the file it collides with.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from pictograph.media_types import FOLDER_SUFFIXES, content_type_for
+
+IGNORED_DIRECTORY_NAMES = frozenset({"__MACOSX"})
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One local image file and the dataset folder and filename it uploads to."""
+
+    path: Path
+    relative: PurePosixPath
+    directory_path: str
+    filename: str
+    content_type: str
+
+    @property
+    def dataset_path(self) -> str:
+        return f"{self.directory_path.rstrip('/')}/{self.filename}"
+
+
+@dataclass(frozen=True)
+class PlanProblem:
+    """A local entry that will not be uploaded, and why (reported as a failure)."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class FolderPlan:
+    """What an upload of a folder will do, before anything is sent."""
+
+    root: Path
+    files: list[PlannedFile] = field(default_factory=list)
+    problems: list[PlanProblem] = field(default_factory=list)
+    ignored: list[Path] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """Every file the report accounts for: planned uploads plus problems."""
+        return len(self.files) + len(self.problems)
+
+    def class_counts(self) -> dict[str, int]:
+        """Planned file count per dataset folder, in folder order."""
+        counts: dict[str, int] = {}
+        for planned in self.files:
+            counts[planned.directory_path] = counts.get(planned.directory_path, 0) + 1
+        return dict(sorted(counts.items()))
+
+
+def directory_for(
+    relative: PurePosixPath, *, organize_by_class: bool, preserve_structure: bool = False
+) -> str:
+    """The dataset folder (``/`` or ``/a/b``) a file at ``relative`` within the root lands in."""
+    parents = relative.parts[:-1]
+    if not parents:
+        return "/"
+    if preserve_structure:
+        return "/" + "/".join(parents)
+    if organize_by_class:
+        return "/" + parents[0]
+    return "/"
+
+
+def plan_folder(
+    folder: str | os.PathLike[str],
+    *,
+    organize_by_class: bool = True,
+    preserve_structure: bool = False,
+) -> FolderPlan:
+    """Walk ``folder`` and plan every upload.
+
+    Raises ``FileNotFoundError`` when ``folder`` does not exist or is not a directory.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        what = "does not exist" if not root.exists() else "is not a directory"
+        raise FileNotFoundError(f"folder {str(root)!r} {what}")
+    plan = FolderPlan(root=root)
+    walker = _Walker(root.resolve(), plan)
+    walker.walk(root, PurePosixPath(), {root.resolve()})
+    _assign_destinations(plan, walker.found, organize_by_class, preserve_structure)
+    return plan
+
+
+class _Walker:
+    """Depth-first walk collecting image files, ignored entries and link problems."""
+
+    def __init__(self, real_root: Path, plan: FolderPlan) -> None:
+        self.real_root = real_root
+        self.plan = plan
+        self.found: list[tuple[Path, PurePosixPath]] = []
+
+    def walk(self, directory: Path, relative: PurePosixPath, ancestors: set[Path]) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+        except OSError as exc:
+            self.plan.problems.append(PlanProblem(directory, f"cannot list folder: {_why(exc)}"))
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.name.startswith(".") or entry.name in IGNORED_DIRECTORY_NAMES:
+                self.plan.ignored.append(path)
+                continue
+            self._visit(entry, path, relative / entry.name, ancestors)
+
+    def _visit(
+        self, entry: os.DirEntry[str], path: Path, relative: PurePosixPath, ancestors: set[Path]
+    ) -> None:
+        if entry.is_symlink():
+            problem = self._link_problem(path, ancestors)
+            if problem:
+                if entry.is_dir() or _has_image_suffix(entry.name):
+                    self.plan.problems.append(PlanProblem(path, problem))
+                return
+        if entry.is_dir():
+            real = path.resolve()
+            self.walk(path, relative, ancestors | {real})
+        elif entry.is_file() and _has_image_suffix(entry.name):
+            self.found.append((path, relative))
+
+    def _link_problem(self, path: Path, ancestors: set[Path]) -> str | None:
+        target = path.resolve()
+        if not target.exists():
+            return f"broken symbolic link (points to {os.readlink(path)!s}); not followed"
+        if not target.is_relative_to(self.real_root):
+            return f"symbolic link points outside the folder (to {target}); not followed"
+        if target in ancestors:
+            return "symbolic link loops back to a folder above it; not followed"
+        return None
+
+
+def _assign_destinations(
+    plan: FolderPlan,
+    found: list[tuple[Path, PurePosixPath]],
+    organize_by_class: bool,
+    preserve_structure: bool,
+) -> None:
+    first_at: dict[str, PlannedFile] = {}
+    for path, relative in found:
+        planned = PlannedFile(
+            path=path,
+            relative=relative,
+            directory_path=directory_for(
+                relative, organize_by_class=organize_by_class, preserve_structure=preserve_structure
+            ),
+            filename=relative.name,
+            content_type=content_type_for(relative),
+        )
+        earlier = first_at.get(planned.dataset_path)
+        if earlier is not None:
+            reason = (
+                f"collides with {earlier.relative}: both map to {planned.dataset_path} "
+                "in the dataset; rename one of them"
+            )
+            plan.problems.append(PlanProblem(path, reason))
+            continue
+        first_at[planned.dataset_path] = planned
+        plan.files.append(planned)
+
+
+def _has_image_suffix(name: str) -> bool:
+    return PurePosixPath(name).suffix.lower() in FOLDER_SUFFIXES
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror.lower() if exc.strerror else str(exc)

@@ -1,0 +1,275 @@
+"""``upload_dataset_from_folder``: walk a local folder and upload every image to a dataset.
+
+The upload runs in batches. For each batch one request asks the server for signed upload URLs and
+learns which names are already there (those are skipped without sending a byte); the new files'
+bytes go to their URLs through a thread pool; finished files are registered in groups. Every
+per-file problem becomes an :class:`UploadFailure`; nothing is raised because of one file.
+The progress callback always runs on the calling thread, once per file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pictograph.errors import ApiError, ConflictError, NotFoundError, PictographError
+from pictograph.workflows.folder_plan import PlannedFile, plan_folder
+
+if TYPE_CHECKING:
+    from pictograph.client import Client
+    from pictograph.models import Dataset
+    from pictograph.resources.images import UploadSlot
+
+ProgressCallback = Callable[[int, int, "str | None"], None]
+
+#: Files asked about in one pre-flight request (the server accepts up to 500).
+PREFLIGHT_BATCH = 500
+#: Files registered in one request once their bytes have arrived.
+REGISTER_BATCH = 64
+
+
+@dataclass(frozen=True)
+class UploadFailure:
+    """One local file that did not upload, and a reason a person understands."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class UploadReport:
+    """What an upload did: counts per outcome and every failure with its reason."""
+
+    dataset_name: str
+    images_attempted: int
+    images_uploaded: int
+    images_skipped: int
+    failures: list[UploadFailure] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        """True only when nothing failed and at least one file was uploaded."""
+        return not self.failures and self.images_uploaded > 0
+
+
+def upload_dataset_from_folder(
+    client: Client,
+    dataset_name: str,
+    folder: str | Path,
+    *,
+    organize_by_class: bool = True,
+    parallel: bool = True,
+    max_workers: int = 8,
+    skip_existing: bool = True,
+    create_if_missing: bool = True,
+    progress: Callable[[int, int, str | None], None] | None = None,
+) -> UploadReport:
+    """Upload every image under ``folder`` to the dataset ``dataset_name``.
+
+    First-level subfolders become virtual folders when ``organize_by_class`` (deeper ones
+    collapse into them); otherwise every file lands at the root. Files whose name is already in
+    the dataset are skipped (``skip_existing``) or recorded as failures.
+
+    Raises ``FileNotFoundError`` when ``folder`` is missing or not a directory, and
+    ``NotFoundError`` when the dataset is missing and ``create_if_missing`` is False.
+    """
+    return _upload_folder(
+        client,
+        dataset_name,
+        folder,
+        organize_by_class=organize_by_class,
+        preserve_structure=False,
+        parallel=parallel,
+        max_workers=max_workers,
+        skip_existing=skip_existing,
+        create_if_missing=create_if_missing,
+        progress=progress,
+    )
+
+
+def _upload_folder(
+    client: Client,
+    dataset_name: str,
+    folder: str | os.PathLike[str],
+    *,
+    organize_by_class: bool,
+    preserve_structure: bool,
+    parallel: bool,
+    max_workers: int,
+    skip_existing: bool,
+    create_if_missing: bool,
+    progress: ProgressCallback | None,
+) -> UploadReport:
+    """The one implementation behind the workflow and ``images.upload_from_directory``."""
+    if max_workers < 1:
+        raise ValueError("max_workers must be at least 1")
+    plan = plan_folder(
+        folder, organize_by_class=organize_by_class, preserve_structure=preserve_structure
+    )
+    dataset = _resolve_dataset(client, dataset_name, create_if_missing=create_if_missing)
+    run = _Run(client, dataset, plan.total, skip_existing, progress)
+    for problem in plan.problems:
+        run.fail(problem.path, problem.reason)
+    workers = max_workers if parallel else 1
+    with _executor(parallel, workers) as pool:
+        for batch in _chunks(plan.files, PREFLIGHT_BATCH):
+            run.upload_batch(batch, pool)
+    return run.report(dataset_name)
+
+
+def _resolve_dataset(client: Client, name: str, *, create_if_missing: bool) -> Dataset:
+    try:
+        return client.datasets.get(name)
+    except NotFoundError:
+        if not create_if_missing:
+            raise
+    try:
+        return client.datasets.create(name)
+    except ConflictError:  # created by a concurrent run between our get and create
+        return client.datasets.get(name)
+
+
+class _Run:
+    """The state of one folder upload: outcomes so far, reported on the calling thread."""
+
+    def __init__(
+        self,
+        client: Client,
+        dataset: Dataset,
+        total: int,
+        skip_existing: bool,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.images = client.images
+        self.dataset_id = dataset.id
+        self.total = total
+        self.skip_existing = skip_existing
+        self.progress = progress
+        self.done = 0
+        self.uploaded = 0
+        self.skipped = 0
+        self.failures: list[UploadFailure] = []
+
+    def report(self, dataset_name: str) -> UploadReport:
+        return UploadReport(
+            dataset_name=dataset_name,
+            images_attempted=self.total,
+            images_uploaded=self.uploaded,
+            images_skipped=self.skipped,
+            failures=self.failures,
+        )
+
+    def upload_batch(self, batch: Sequence[PlannedFile], pool: Executor) -> None:
+        try:
+            slots = self.images.request_upload_urls(
+                self.dataset_id,
+                [(f.filename, f.directory_path, f.content_type) for f in batch],
+            )
+        except PictographError as exc:
+            for planned in batch:
+                self.fail(planned.path, _reason(exc))
+            return
+        to_send: list[tuple[PlannedFile, UploadSlot]] = []
+        for planned, slot in zip(batch, slots, strict=True):
+            if slot.existing is None:
+                to_send.append((planned, slot))
+            else:
+                self.already_there(planned)
+        self._send(to_send, pool)
+
+    def _send(self, items: list[tuple[PlannedFile, UploadSlot]], pool: Executor) -> None:
+        pending: dict[Future[None], PlannedFile] = {
+            pool.submit(self.images.put_file, slot.upload_url, f.path, f.content_type): f
+            for f, slot in items
+        }
+        arrived: list[PlannedFile] = []
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                planned = pending.pop(future)
+                error = future.exception()
+                if error is None:
+                    arrived.append(planned)
+                else:
+                    self.fail(planned.path, _reason(error))
+            if len(arrived) >= REGISTER_BATCH or (arrived and not pending):
+                self._register(arrived)
+                arrived = []
+
+    def _register(self, arrived: list[PlannedFile]) -> None:
+        items = [(f.filename, f.directory_path, f.content_type) for f in arrived]
+        try:
+            result = self.images.register_many(self.dataset_id, items)
+        except PictographError as exc:
+            for planned in arrived:
+                self.fail(planned.path, f"could not register: {_reason(exc)}")
+            return
+        failed = {(f.directory_path, f.filename): f.error for f in result.failed}
+        for planned in arrived:
+            error = failed.get((planned.directory_path, planned.filename))
+            if error is None:
+                self.uploaded += 1
+                self._tick(planned.path)
+            elif "already exists" in error.lower():
+                self.already_there(planned)
+            else:
+                self.fail(planned.path, error)
+
+    def already_there(self, planned: PlannedFile) -> None:
+        if self.skip_existing:
+            self.skipped += 1
+            self._tick(planned.path)
+        else:
+            where = planned.dataset_path
+            self.fail(planned.path, f"conflict: an image already exists at {where} in the dataset")
+
+    def fail(self, path: Path, reason: str) -> None:
+        self.failures.append(UploadFailure(path=path, reason=reason))
+        self._tick(path)
+
+    def _tick(self, path: Path) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total, path.name)
+
+
+def _reason(error: BaseException) -> str:
+    """A failure reason a person understands, from whatever went wrong with one file."""
+    if isinstance(error, PermissionError):
+        return "cannot read file: permission denied"
+    if isinstance(error, FileNotFoundError):
+        return "file disappeared before it could be read"
+    if isinstance(error, OSError):
+        return f"cannot read file: {error.strerror or error}"
+    if isinstance(error, ApiError):
+        return f"{error.message} (HTTP {error.status_code})"
+    if isinstance(error, PictographError):
+        return error.message
+    return f"{type(error).__name__}: {error}"
+
+
+def _chunks(files: Sequence[PlannedFile], size: int) -> Iterator[Sequence[PlannedFile]]:
+    for start in range(0, len(files), size):
+        yield files[start : start + size]
+
+
+class _InlineExecutor(Executor):
+    """Runs each task at once on the calling thread: ``parallel=False`` means no pool."""
+
+    def submit(self, fn: Callable[..., object], /, *args: object, **kwargs: object) -> Future[None]:  # type: ignore[override]
+        future: Future[None] = Future()
+        try:
+            fn(*args, **kwargs)
+        except Exception as exc:  # recorded on the future, as a pool would
+            future.set_exception(exc)
+        else:
+            future.set_result(None)
+        return future
+
+
+def _executor(parallel: bool, workers: int) -> Executor:
+    return ThreadPoolExecutor(max_workers=workers) if parallel else _InlineExecutor()

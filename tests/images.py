@@ -1,0 +1,41 @@
+"""Real image files for tests, in every supported format, made with Pillow."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from pathlib import Path
+
+import pillow_heif
+from PIL import Image
+
+pillow_heif.register_heif_opener()
+
+#: File suffix -> Pillow format name, for every suffix a folder upload walks.
+FORMATS: dict[str, str] = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".webp": "WEBP",
+    ".bmp": "BMP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".gif": "GIF",
+    ".heic": "HEIF",
+}
+
+
+def make_image(
+    path: Path, fmt: str | None = None, size: tuple[int, int] = (32, 24), seed: int = 0
+) -> Path:
+    """Write a small real image at ``path`` (format from the suffix unless ``fmt``); return it."""
+    rng = random.Random(f"{path.name}:{seed}")
+    image = Image.new("RGB", size, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+    image.putpixel((0, 0), (rng.randrange(256), 0, 0))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, fmt or FORMATS[path.suffix.lower()])
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

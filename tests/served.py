@@ -1,0 +1,92 @@
+"""A real ``pictograph serve`` process on a free port, and keys made with ``pictograph keys``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+PICTOGRAPH = str(Path(sys.executable).parent / "pictograph")
+
+
+@dataclass(frozen=True)
+class Served:
+    """A running server: where it listens and how to reach its store from the command line."""
+
+    base_url: str
+    store_args: tuple[str, ...]
+    process: subprocess.Popen[str]
+
+    def create_key(self, organization: str) -> str:
+        """A new API key for ``organization``, made by ``pictograph keys create``."""
+        return create_key(self.store_args, organization)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def create_key(store_args: Sequence[str], organization: str) -> str:
+    result = subprocess.run(
+        [PICTOGRAPH, "keys", "create", "--org", organization, *store_args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_clean_env(),
+        timeout=60,
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+@contextmanager
+def serve(home: Path, database_url: str, *extra: str) -> Iterator[Served]:
+    """Start ``pictograph serve`` and stop it (SIGTERM) when the block ends."""
+    port = free_port()
+    store_args = ("--home", str(home), "--database-url", database_url)
+    process = subprocess.Popen(
+        [PICTOGRAPH, "serve", "--port", str(port), *store_args, *extra],
+        env=_clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    served = Served(f"http://127.0.0.1:{port}", store_args, process)
+    try:
+        _wait_until_up(served)
+        yield served
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_up(served: Served, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if served.process.poll() is not None:
+            output = served.process.stdout.read() if served.process.stdout else ""
+            raise RuntimeError(f"pictograph serve exited early:\n{output}")
+        try:
+            httpx.get(f"{served.base_url}/api/v1/developer/datasets/", timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"pictograph serve did not answer within {timeout} s")
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("PICTOGRAPH_")}

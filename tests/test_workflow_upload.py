@@ -1,0 +1,322 @@
+"""upload_dataset_from_folder, line by line of the user's specification, on the embedded client."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pictograph import Client, NotFoundError
+from pictograph.workflows import UploadFailure, UploadReport, upload_dataset_from_folder
+from tests.images import FORMATS, make_image, sha256_of
+
+
+@pytest.fixture
+def client(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
+    for name in ("PICTOGRAPH_API_KEY", "PICTOGRAPH_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PICTOGRAPH_DATABASE_URL", database_url)
+    with Client(home=tmp_path / "home") as embedded:
+        yield embedded
+
+
+@pytest.fixture
+def road_signs(tmp_path: Path) -> Path:
+    """The layout table of the specification, plus a nested folder."""
+    root = tmp_path / "road_signs"
+    make_image(root / "stop" / "001.jpg")
+    make_image(root / "stop" / "002.jpg")
+    make_image(root / "yield" / "003.jpg")
+    make_image(root / "004.jpg")
+    make_image(root / "stop" / "night" / "005.jpg")
+    return root
+
+
+def paths_in(client: Client, dataset: str) -> set[str]:
+    images = client.images.list(dataset, limit=1000)
+    return {f"{(i.directory_path or '/').rstrip('/')}/{i.filename}" for i in images}
+
+
+def test_the_signature_and_defaults_are_exactly_the_specified_ones() -> None:
+    parameters = inspect.signature(upload_dataset_from_folder).parameters
+    defaults = {name: p.default for name, p in parameters.items()}
+    assert list(parameters) == [
+        "client",
+        "dataset_name",
+        "folder",
+        "organize_by_class",
+        "parallel",
+        "max_workers",
+        "skip_existing",
+        "create_if_missing",
+        "progress",
+    ]
+    assert defaults["organize_by_class"] is True
+    assert defaults["parallel"] is True
+    assert defaults["max_workers"] == 8
+    assert defaults["skip_existing"] is True
+    assert defaults["create_if_missing"] is True
+    assert defaults["progress"] is None
+    keyword_only = [n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    assert keyword_only == list(parameters)[3:]
+
+
+def test_a_hundred_images_upload_then_a_rerun_skips_all_hundred(
+    client: Client, tmp_path: Path
+) -> None:
+    folder = tmp_path / "hundred"
+    for n in range(100):
+        make_image(folder / ("stop" if n % 2 else "yield") / f"{n:03d}.jpg")
+
+    first = upload_dataset_from_folder(client, "road-signs", folder)
+    assert first.images_uploaded == 100 and first.images_skipped == 0
+    assert first.images_attempted == 100 and first.failures == [] and first.success
+
+    second = upload_dataset_from_folder(client, "road-signs", folder)
+    assert second.images_uploaded == 0 and second.images_skipped == 100
+    assert second.failures == [] and second.success is False
+    assert client.datasets.get("road-signs").image_count == 100
+
+
+def test_first_level_folders_become_virtual_folders_and_nested_ones_collapse(
+    client: Client, road_signs: Path
+) -> None:
+    report = upload_dataset_from_folder(client, "road-signs", road_signs)
+
+    assert report.images_uploaded == 5
+    assert paths_in(client, "road-signs") == {
+        "/stop/001.jpg",
+        "/stop/002.jpg",
+        "/stop/005.jpg",
+        "/yield/003.jpg",
+        "/004.jpg",
+    }
+    folders = {d.full_path: d.image_count for d in client.directories.list("road-signs")}
+    assert folders == {"/stop": 3, "/yield": 1}
+
+
+def test_organize_by_class_false_puts_every_file_at_the_root(
+    client: Client, road_signs: Path
+) -> None:
+    report = upload_dataset_from_folder(client, "flat", road_signs, organize_by_class=False)
+
+    assert report.images_uploaded == 5
+    assert paths_in(client, "flat") == {"/001.jpg", "/002.jpg", "/003.jpg", "/004.jpg", "/005.jpg"}
+    assert client.directories.list("flat") == []
+
+
+def test_every_supported_extension_uploads_and_downloads_byte_for_byte(
+    client: Client, tmp_path: Path
+) -> None:
+    folder = tmp_path / "formats"
+    for suffix in FORMATS:
+        make_image(folder / "all" / f"image{suffix}")
+    make_image(folder / "all" / "upper.JPG", "JPEG")
+    make_image(folder / "all" / "notes.txt.heif", "HEIF")  # .heif is not a folder suffix
+    (folder / "all" / "readme.txt").write_text("not an image")
+
+    report = upload_dataset_from_folder(client, "formats", folder)
+
+    assert report.failures == []
+    assert report.images_uploaded == len(FORMATS) + 1
+    for source in sorted((folder / "all").iterdir()):
+        if source.suffix.lower() not in FORMATS:
+            continue
+        target = tmp_path / "out" / source.name
+        client.images.download("formats", f"all/{source.name}", target)
+        assert sha256_of(target) == sha256_of(source), source.name
+    heic = client.images.get("formats", "image.heic")
+    assert (heic.width, heic.height) == (32, 24)
+    assert heic.content_type == "image/heic"
+
+
+def test_skip_existing_false_records_each_existing_file_as_a_conflict_failure(
+    client: Client, road_signs: Path
+) -> None:
+    upload_dataset_from_folder(client, "road-signs", road_signs)
+
+    report = upload_dataset_from_folder(client, "road-signs", road_signs, skip_existing=False)
+
+    assert report.images_uploaded == 0 and report.images_skipped == 0
+    assert len(report.failures) == 5 and report.success is False
+    assert all("conflict" in f.reason and "already exists" in f.reason for f in report.failures)
+
+
+def test_create_if_missing_false_raises_not_found_and_creates_nothing(
+    client: Client, road_signs: Path
+) -> None:
+    with pytest.raises(NotFoundError):
+        upload_dataset_from_folder(client, "absent", road_signs, create_if_missing=False)
+
+    assert [d.name for d in client.datasets.list()] == []
+
+
+def test_a_missing_folder_or_a_file_in_its_place_raises_file_not_found(
+    client: Client, tmp_path: Path
+) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        upload_dataset_from_folder(client, "ds", tmp_path / "nowhere")
+    a_file = make_image(tmp_path / "single.jpg")
+    with pytest.raises(FileNotFoundError, match="is not a directory"):
+        upload_dataset_from_folder(client, "ds", a_file)
+    assert client.datasets.list() == []
+
+
+def test_an_empty_folder_returns_a_report_that_is_not_a_success(
+    client: Client, tmp_path: Path
+) -> None:
+    (tmp_path / "empty").mkdir()
+
+    report = upload_dataset_from_folder(client, "empty", tmp_path / "empty")
+
+    assert report == UploadReport("empty", 0, 0, 0, [])
+    assert report.success is False
+
+
+def test_success_requires_no_failures_and_at_least_one_upload(tmp_path: Path) -> None:
+    failure = UploadFailure(path=tmp_path / "x.jpg", reason="broken")
+    assert UploadReport("d", 1, 1, 0, []).success is True
+    assert UploadReport("d", 2, 1, 0, [failure]).success is False
+    assert UploadReport("d", 1, 0, 1, []).success is False
+    assert UploadReport("d", 0, 0, 0, []).success is False
+
+
+def test_bad_files_fail_with_clear_reasons_while_every_other_file_uploads(
+    client: Client, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mixed"
+    good = make_image(folder / "good" / "fine.jpg", size=(64, 64))
+    truncated = folder / "bad" / "truncated.jpg"
+    truncated.parent.mkdir(parents=True)
+    truncated.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
+    (folder / "bad" / "empty.png").write_bytes(b"")
+    (folder / "bad" / "notes.jpg").write_text("this is a text file, not a JPEG\n")
+    make_image(folder / "bad" / "really_a_png.jpg", "PNG")
+    make_image(folder / "good" / "also_fine.webp")
+
+    seen: list[tuple[int, int, str | None]] = []
+    report = upload_dataset_from_folder(
+        client, "mixed", folder, progress=lambda d, t, f: seen.append((d, t, f))
+    )
+
+    assert report.images_attempted == 6 and report.images_uploaded == 2
+    reasons = {f.path.name: f.reason for f in report.failures}
+    assert set(reasons) == {"truncated.jpg", "empty.png", "notes.jpg", "really_a_png.jpg"}
+    assert "truncated" in reasons["truncated.jpg"] or "corrupt" in reasons["truncated.jpg"]
+    assert "empty" in reasons["empty.png"]
+    assert "not a valid image" in reasons["notes.jpg"]
+    assert "PNG" in reasons["really_a_png.jpg"]
+    assert paths_in(client, "mixed") == {"/good/fine.jpg", "/good/also_fine.webp"}
+    assert [d for d, _, _ in seen] == list(range(1, 7))
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions are needed")
+def test_an_unreadable_file_is_a_failure_and_the_rest_upload(tmp_path: Path) -> None:
+    from tests.unreadable import run_upload_without_read_permission
+
+    report = run_upload_without_read_permission(tmp_path)
+
+    assert report["images_uploaded"] == 1
+    assert report["failures"] == [["locked.jpg", "cannot read file: permission denied"]]
+
+
+def test_progress_fires_once_per_file_on_the_calling_thread_including_failures(
+    client: Client, road_signs: Path
+) -> None:
+    (road_signs / "stop" / "broken.jpg").write_bytes(b"\xff\xd8 nope")
+    calls: list[tuple[int, int, str | None, int]] = []
+
+    def on_progress(done: int, total: int, filename: str | None) -> None:
+        calls.append((done, total, filename, threading.get_ident()))
+
+    report = upload_dataset_from_folder(
+        client, "road-signs", road_signs, max_workers=4, progress=on_progress
+    )
+
+    assert len(report.failures) == 1 and report.images_uploaded == 5
+    assert [c[0] for c in calls] == [1, 2, 3, 4, 5, 6]
+    assert {c[1] for c in calls} == {6}
+    assert sorted(str(c[2]) for c in calls) == sorted(
+        ["001.jpg", "002.jpg", "003.jpg", "004.jpg", "005.jpg", "broken.jpg"]
+    )
+    assert {c[3] for c in calls} == {threading.get_ident()}
+
+
+def test_parallel_false_uploads_everything_on_the_calling_thread(
+    client: Client, road_signs: Path
+) -> None:
+    report = upload_dataset_from_folder(client, "serial", road_signs, parallel=False)
+    assert report.images_uploaded == 5 and report.success
+
+
+def test_files_that_map_to_the_same_dataset_path_are_failures_naming_each_other(
+    client: Client, tmp_path: Path
+) -> None:
+    folder = tmp_path / "collide"
+    make_image(folder / "stop" / "a" / "x.jpg", seed=1)
+    make_image(folder / "stop" / "b" / "x.jpg", seed=2)
+    make_image(folder / "stop" / "x.jpg", seed=3)
+
+    report = upload_dataset_from_folder(client, "collide", folder)
+
+    assert report.images_uploaded == 1 and report.images_attempted == 3
+    assert sorted(str(f.path.relative_to(folder)) for f in report.failures) == [
+        "stop/b/x.jpg",
+        "stop/x.jpg",
+    ]
+    assert all("collides with stop/a/x.jpg" in f.reason for f in report.failures)
+    assert all("/stop/x.jpg" in f.reason for f in report.failures)
+
+
+def test_hidden_entries_and_macos_debris_are_ignored(client: Client, tmp_path: Path) -> None:
+    folder = tmp_path / "debris"
+    make_image(folder / "cat" / "real.jpg")
+    make_image(folder / ".ipynb_checkpoints" / "real-checkpoint.jpg")
+    make_image(folder / "cat" / ".hidden.jpg")
+    (folder / "cat" / "._real.jpg").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    make_image(folder / "__MACOSX" / "cat" / "real.jpg")
+
+    report = upload_dataset_from_folder(client, "debris", folder)
+
+    assert report.images_attempted == 1 and report.success
+    assert paths_in(client, "debris") == {"/cat/real.jpg"}
+
+
+def test_symlinks_never_loop_and_never_silently_leave_the_folder(
+    client: Client, tmp_path: Path
+) -> None:
+    outside = make_image(tmp_path / "outside" / "secret.jpg")
+    folder = tmp_path / "linked"
+    make_image(folder / "cat" / "inside.jpg")
+    (folder / "cat" / "loop").symlink_to(folder, target_is_directory=True)
+    (folder / "cat" / "escape.jpg").symlink_to(outside)
+    (folder / "elsewhere").symlink_to(outside.parent, target_is_directory=True)
+    (folder / "cat" / "dangling.jpg").symlink_to(tmp_path / "missing.jpg")
+    (folder / "dog").mkdir()
+    (folder / "dog" / "alias.jpg").symlink_to(folder / "cat" / "inside.jpg")
+
+    report = upload_dataset_from_folder(client, "linked", folder)
+
+    assert paths_in(client, "linked") == {"/cat/inside.jpg", "/dog/alias.jpg"}
+    reasons = {f.path.name: f.reason for f in report.failures}
+    assert set(reasons) == {"loop", "escape.jpg", "elsewhere", "dangling.jpg"}
+    assert "loops back" in reasons["loop"]
+    assert "outside the folder" in reasons["escape.jpg"]
+    assert "outside the folder" in reasons["elsewhere"]
+    assert "broken symbolic link" in reasons["dangling.jpg"]
+
+
+def test_upload_from_directory_shares_the_implementation_and_can_preserve_structure(
+    client: Client, road_signs: Path
+) -> None:
+    report = client.images.upload_from_directory("deep", road_signs, preserve_structure=True)
+
+    assert report.images_uploaded == 5
+    assert "/stop/night/005.jpg" in paths_in(client, "deep")
+    again = upload_dataset_from_folder(client, "deep", road_signs)
+    assert again.images_uploaded == 1 and again.images_skipped == 4  # only 005 lands elsewhere
