@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pictograph.errors import ApiError, AuthError
+from pictograph.errors import ApiError
 from pictograph.server.api import annotations as annotation_routes
 from pictograph.server.api import datasets, directories, images, storage
+from pictograph.server.api.middleware import (
+    AccessMiddleware,
+    IdempotencyMiddleware,
+    RequestIdMiddleware,
+    error_body,
+)
 from pictograph.server.service.context import API_PREFIX, Store
-from pictograph.server.service.keys import authenticate
+from pictograph.server.service.keys import Principal
+from pictograph.server.service.limits import open_rate_limiter
 from pictograph.server.service.organizations import ensure_organization
 from pictograph.server.settings import ServerSettings
 
@@ -48,15 +51,13 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(storage.router)
     _install_error_handlers(app)
-    local = None if settings.require_api_key else ensure_organization(store)
-    app.add_middleware(OrganizationMiddleware, store=store, local_organization_id=local)
+    local = None if settings.require_api_key else Principal(ensure_organization(store), None)
+    limiter = None if local else open_rate_limiter(settings.rate_limit, settings.redis_url)
+    # Added innermost first: request id, then access (key, limit, size), then idempotency.
+    app.add_middleware(IdempotencyMiddleware, store=store)
+    app.add_middleware(AccessMiddleware, store=store, local=local, limiter=limiter)
     app.add_middleware(RequestIdMiddleware)
     return app
-
-
-def error_body(code: str | None, message: str, details: dict[str, Any]) -> dict[str, Any]:
-    """The error envelope: ``{"error": {"code", "message", "details"}, "detail": message}``."""
-    return {"error": {"code": code, "message": message, "details": details}, "detail": message}
 
 
 def _api_error_response(exc: ApiError) -> JSONResponse:
@@ -101,56 +102,3 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
-
-
-class RequestIdMiddleware:
-    """Adds an ``X-Request-Id`` header to every HTTP response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = uuid.uuid4().hex
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
-
-
-class OrganizationMiddleware:
-    """Resolves the organisation of every API request before routing (401 on a bad key)."""
-
-    def __init__(self, app: ASGIApp, store: Store, local_organization_id: str | None) -> None:
-        self.app = app
-        self.store = store
-        self.local = local_organization_id
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            state = scope.setdefault("state", {})
-            if self.local is not None:
-                state["organization_id"] = self.local
-            elif str(scope["path"]).startswith(API_PREFIX):
-                key = _header(scope, b"x-api-key")
-                try:
-                    principal = await anyio.to_thread.run_sync(authenticate, self.store, key)
-                except AuthError as exc:
-                    await _api_error_response(exc)(scope, receive, send)
-                    return
-                state["organization_id"] = principal.organization_id
-        await self.app(scope, receive, send)
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return None

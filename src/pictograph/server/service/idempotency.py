@@ -60,8 +60,6 @@ def begin(store: Store, scope: str, key: str, request_hash: str) -> Replay | Non
                     scope=scope,
                     idempotency_key=key,
                     request_hash=request_hash,
-                    method="",
-                    path="",
                     created_at=now(),
                 )
             )

@@ -1,0 +1,202 @@
+"""ASGI middleware in front of every route: request ids, access (key, limit, body size),
+and idempotent replay of retried writes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pictograph.errors import ApiError, PayloadTooLargeError
+from pictograph.server.service import idempotency, keys, limits
+from pictograph.server.service.context import API_PREFIX, Store
+
+#: Largest JSON body an API route accepts (image bytes go to the signed URLs, not here).
+MAX_API_BODY = 10 * 1024 * 1024
+_WRITES = {"POST", "PUT", "PATCH"}
+
+
+def error_body(code: str | None, message: str, details: dict[str, Any]) -> dict[str, Any]:
+    """The error envelope: ``{"error": {"code", "message", "details"}, "detail": message}``."""
+    return {"error": {"code": code, "message": message, "details": details}, "detail": message}
+
+
+async def send_error(send: Send, error: ApiError) -> None:
+    """Answer with ``error`` in the envelope (used before a route is reached)."""
+    body = json.dumps(error_body(error.code, error.message, error.details)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        headers.append((b"retry-after", str(int(retry_after)).encode()))
+    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def _is_api(scope: Scope) -> bool:
+    return scope["type"] == "http" and str(scope["path"]).startswith(API_PREFIX)
+
+
+class RequestIdMiddleware:
+    """Adds an ``X-Request-Id`` header to every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex.encode()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), (b"x-request-id", request_id)]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class AccessMiddleware:
+    """Before routing: who is asking (401 on a bad key), whether they may (429), body size (413).
+
+    Without required keys (embedded mode) every request acts for the built-in organisation.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        store: Store,
+        local: keys.Principal | None,
+        limiter: limits.RateLimiter | None,
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.local = local
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            principal = await self._principal(scope)
+            if principal is not None and _is_api(scope):
+                _check_declared_size(scope)
+                if self.local is None:
+                    await anyio.to_thread.run_sync(limits.check, self.limiter, principal.scope)
+        except ApiError as error:
+            await send_error(send, error)
+            return
+        if principal is not None:
+            state = scope.setdefault("state", {})
+            state["principal"] = principal
+            state["organization_id"] = principal.organization_id
+        await self.app(scope, receive, send)
+
+    async def _principal(self, scope: Scope) -> keys.Principal | None:
+        if self.local is not None:
+            return self.local
+        if not _is_api(scope):
+            return None
+        key = header(scope, b"x-api-key")
+        principal: keys.Principal = await anyio.to_thread.run_sync(
+            keys.authenticate, self.store, key
+        )
+        return principal
+
+
+def _check_declared_size(scope: Scope) -> None:
+    length = header(scope, b"content-length")
+    if length and length.isdigit() and int(length) > MAX_API_BODY:
+        raise PayloadTooLargeError(
+            f"request body of {int(length)} bytes is over the {MAX_API_BODY} byte limit "
+            "for API requests; send image bytes to the signed upload URL instead"
+        )
+
+
+class IdempotencyMiddleware:
+    """A retried POST/PUT/PATCH with the same ``Idempotency-Key`` replays the first answer."""
+
+    def __init__(self, app: ASGIApp, store: Store) -> None:
+        self.app = app
+        self.store = store
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = header(scope, b"idempotency-key") if _is_api(scope) else None
+        principal = scope.get("state", {}).get("principal")
+        if not key or scope["method"] not in _WRITES or principal is None:
+            await self.app(scope, receive, send)
+            return
+        target = str(scope["path"]) + "?" + bytes(scope.get("query_string", b"")).decode()
+        try:
+            body = await _read_body(receive)
+            request_hash = idempotency.fingerprint(scope["method"], target, body)
+            replay = await anyio.to_thread.run_sync(
+                idempotency.begin, self.store, principal.scope, key, request_hash
+            )
+        except ApiError as error:
+            await send_error(send, error)
+            return
+        if replay is not None:
+            await _send_replay(send, replay)
+            return
+        await self._run_and_keep(scope, body, send, principal.scope, key)
+
+    async def _run_and_keep(
+        self, scope: Scope, body: bytes, send: Send, owner: str, key: str
+    ) -> None:
+        status = 500
+        chunks: list[bytes] = []
+
+        async def replay_body() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body":
+                chunks.append(bytes(message.get("body", b"")))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_body, capture)
+        finally:
+            await anyio.to_thread.run_sync(
+                idempotency.finish, self.store, owner, key, status, b"".join(chunks)
+            )
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = bytes(message.get("body", b""))
+        size += len(chunk)
+        if size > MAX_API_BODY:
+            raise PayloadTooLargeError(f"request body is over the {MAX_API_BODY} byte limit")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _send_replay(send: Send, replay: idempotency.Replay) -> None:
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(replay.body)).encode()),
+        (b"idempotent-replayed", b"true"),
+    ]
+    await send({"type": "http.response.start", "status": replay.status, "headers": headers})
+    await send({"type": "http.response.body", "body": replay.body})
