@@ -236,7 +236,7 @@ class Transport:
         return max(retry_after, backoff)
 
     def _pause(self, seconds: float, why: str) -> None:
-        logger.debug("retrying in %.2fs after %s", seconds, why)
+        logger.info("retrying in %.2fs after %s", seconds, why)
         time.sleep(seconds)
 
     # ------------------------------------------------------------------ routing

@@ -40,6 +40,14 @@ SETTINGS_ENV = "PICTOGRAPH_SERVER_SETTINGS_JSON"
 @click.option(
     "--max-upload-mb", envvar="PICTOGRAPH_MAX_UPLOAD_MB", default=200, show_default=True, type=int
 )
+@click.option(
+    "--signed-url-ttl",
+    envvar="PICTOGRAPH_SIGNED_URL_TTL",
+    default=3600,
+    show_default=True,
+    type=int,
+    help="Seconds a signed upload or download URL stays valid.",
+)
 def serve(
     host: str,
     port: int,
@@ -52,6 +60,7 @@ def serve(
     rate_burst: int,
     public_url: str | None,
     max_upload_mb: int,
+    signed_url_ttl: int,
 ) -> None:
     """Serve the Pictograph developer API (and the gallery) over HTTP."""
     import uvicorn
@@ -66,6 +75,7 @@ def serve(
         rate_limit_burst=rate_burst,
         public_base_url=public_url,
         max_upload_bytes=max_upload_mb * 1024 * 1024,
+        signed_url_ttl_seconds=signed_url_ttl,
     )
     # Worker processes rebuild the same settings from this one serialised copy.
     os.environ[SETTINGS_ENV] = json.dumps(settings.to_json())
