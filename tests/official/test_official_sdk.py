@@ -13,6 +13,7 @@ from tests.served import Served, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFICIAL_PYTHON = ROOT / ".venv-official" / "bin" / "python"
+OUR_PYTHON = ROOT / ".venv" / "bin" / "python"
 SCENARIOS = Path(__file__).with_name("scenarios.py")
 
 
@@ -23,13 +24,13 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Served]:
 
 
 def run_official(
-    served: Served, scenario: str, work: Path, key: str, **env: str
+    served: Served, scenario: str, work: Path, key: str, python: Path = OFFICIAL_PYTHON, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    assert OFFICIAL_PYTHON.exists(), "run `make install` first: it builds .venv-official"
+    assert python.exists(), "run `make install` first: it builds .venv-official"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PICTOGRAPH_")}
     environment |= {"PICTOGRAPH_BASE_URL": served.base_url, "PICTOGRAPH_API_KEY": key, **env}
     return subprocess.run(
-        [str(OFFICIAL_PYTHON), str(SCENARIOS), scenario, str(work)],
+        [str(python), str(SCENARIOS), scenario, str(work)],
         env=environment,
         capture_output=True,
         text=True,
@@ -45,6 +46,18 @@ def test_the_official_sdk_runs_each_scenario_unmodified(
     server: Served, scenario: str, tmp_path: Path
 ) -> None:
     result = run_official(server, scenario, tmp_path, server.create_key("acme"))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"scenario {scenario}: ok" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "scenario", ["datasets", "images", "upload_from_directory", "directories", "bad_keys"]
+)
+def test_our_sdk_runs_the_same_scenarios_as_the_official_one(
+    server: Served, scenario: str, tmp_path: Path
+) -> None:
+    result = run_official(server, scenario, tmp_path, server.create_key("acme"), OUR_PYTHON)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"scenario {scenario}: ok" in result.stdout
