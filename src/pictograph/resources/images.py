@@ -277,17 +277,25 @@ class Images(Resource):
         body = self._transport.request_json(
             "POST", f"{_API_PATH}/bulk-register", json={"dataset": dataset, "images": images}
         )
-        result = data_of(body, required=False)
-        if not isinstance(result, Mapping):
-            raise ServerError("Backend response did not match expected bulk-register schema")
-        folders = {str(image["filename"]): str(image["directory_path"]) for image in images}
-        failed = [
-            parse_model(BulkUploadFailure, _failure(entry, folders))
-            for entry in result.get("failed", [])
+        return _bulk_result(body, images)
+
+    def ingest_local(
+        self, dataset: str, items: Sequence[tuple[str | Path, str, str, str]]
+    ) -> BulkUploadResult:
+        """Embedded mode only: store and register local files in one call, no bytes sent.
+
+        Items are ``(path, filename, directory_path, content_type)``. The in-process server reads
+        each file itself; a served instance answers ``NotFoundError`` (it never reads its own disk
+        on a client's behalf).
+        """
+        images = [
+            {"path": str(path), "filename": name, "directory_path": folder, "content_type": mime}
+            for path, name, folder, mime in items
         ]
-        return BulkUploadResult(
-            succeeded=parse_models(Image, result.get("succeeded", [])), failed=failed
+        body = self._transport.request_json(
+            "POST", f"{_API_PATH}/ingest-local", json={"dataset": dataset, "images": images}
         )
+        return _bulk_result(body, images)
 
     def upload_from_directory(
         self,
@@ -369,3 +377,18 @@ def _run_all(work: Callable[[_Job], object], jobs: Sequence[_Job], max_workers: 
     with ThreadPoolExecutor(max_workers=min(max_workers, len(jobs))) as pool:
         for future in [pool.submit(work, job) for job in jobs]:
             future.result()
+
+
+def _bulk_result(body: Any, images: builtins.list[dict[str, Any]]) -> BulkUploadResult:
+    """The ``{"succeeded", "failed"}`` answer of a bulk call, checked against the models."""
+    result = data_of(body, required=False)
+    if not isinstance(result, Mapping):
+        raise ServerError("Backend response did not match expected bulk-register schema")
+    folders = {str(image["filename"]): str(image["directory_path"]) for image in images}
+    failed = [
+        parse_model(BulkUploadFailure, _failure(entry, folders))
+        for entry in result.get("failed", [])
+    ]
+    return BulkUploadResult(
+        succeeded=parse_models(Image, result.get("succeeded", [])), failed=failed
+    )

@@ -2,7 +2,8 @@
 
 The upload runs in batches. For each batch one request asks the server for signed upload URLs and
 learns which names are already there (those are skipped without sending a byte); the new files'
-bytes go to their URLs through a thread pool; finished files are registered in groups. Every
+bytes go to their URLs through a thread pool; finished files are registered in groups. On the
+embedded store the in-process server reads groups of files itself, one call per group. Every
 per-file problem becomes an :class:`UploadFailure`; nothing is raised because of one file.
 The progress callback always runs on the calling thread, once per file.
 """
@@ -11,25 +12,35 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ThreadPoolExecutor,
+    as_completed,
+    wait,
+)
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pictograph.errors import ApiError, ConflictError, NotFoundError, PictographError
 from pictograph.workflows.folder_plan import PlannedFile, plan_folder
 
 if TYPE_CHECKING:
     from pictograph.client import Client
-    from pictograph.models import Dataset
+    from pictograph.models import BulkUploadResult, Dataset
     from pictograph.resources.images import UploadSlot
 
+T = TypeVar("T")
 ProgressCallback = Callable[[int, int, "str | None"], None]
 
 #: Files asked about in one pre-flight request (the server accepts up to 500).
 PREFLIGHT_BATCH = 500
 #: Files registered in one request once their bytes have arrived.
 REGISTER_BATCH = 64
+#: Files the embedded server stores and registers in one call.
+INGEST_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -145,6 +156,7 @@ class _Run:
         progress: ProgressCallback | None,
     ) -> None:
         self.images = client.images
+        self.local = client.mode == "embedded"
         self.dataset_id = dataset.id
         self.total = total
         self.skip_existing = skip_existing
@@ -182,6 +194,10 @@ class _Run:
         self._send(to_send, pool)
 
     def _send(self, items: list[tuple[PlannedFile, UploadSlot]], pool: Executor) -> None:
+        files = [planned for planned, _ in items]
+        if self.local:
+            self._ingest(files, pool)
+            return
         pending: dict[Future[None], PlannedFile] = {
             pool.submit(self.images.put_file, slot.upload_url, f.path, f.content_type): f
             for f, slot in items
@@ -200,6 +216,25 @@ class _Run:
                 self._register(arrived)
                 arrived = []
 
+    def _ingest(self, files: list[PlannedFile], pool: Executor) -> None:
+        """Embedded mode: the in-process server reads each group of files itself."""
+        groups: dict[Future[BulkUploadResult], Sequence[PlannedFile]] = {
+            pool.submit(
+                self.images.ingest_local,
+                self.dataset_id,
+                [(f.path, f.filename, f.directory_path, f.content_type) for f in group],
+            ): group
+            for group in _chunks(files, INGEST_BATCH)
+        }
+        for future in as_completed(groups):
+            try:
+                result = future.result()
+            except PictographError as exc:
+                for planned in groups[future]:
+                    self.fail(planned.path, _reason(exc))
+                continue
+            self._settle(groups[future], result)
+
     def _register(self, arrived: list[PlannedFile]) -> None:
         items = [(f.filename, f.directory_path, f.content_type) for f in arrived]
         try:
@@ -208,8 +243,12 @@ class _Run:
             for planned in arrived:
                 self.fail(planned.path, f"could not register: {_reason(exc)}")
             return
+        self._settle(arrived, result)
+
+    def _settle(self, files: Sequence[PlannedFile], result: BulkUploadResult) -> None:
+        """Count each file of a bulk call as uploaded, already there, or failed."""
         failed = {(f.directory_path, f.filename): f.error for f in result.failed}
-        for planned in arrived:
+        for planned in files:
             error = failed.get((planned.directory_path, planned.filename))
             if error is None:
                 self.uploaded += 1
@@ -260,14 +299,12 @@ def _chunks(files: Sequence[PlannedFile], size: int) -> Iterator[Sequence[Planne
 class _InlineExecutor(Executor):
     """Runs each task at once on the calling thread: ``parallel=False`` means no pool."""
 
-    def submit(self, fn: Callable[..., object], /, *args: object, **kwargs: object) -> Future[None]:  # type: ignore[override]
-        future: Future[None] = Future()
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
         try:
-            fn(*args, **kwargs)
+            future.set_result(fn(*args, **kwargs))
         except Exception as exc:  # recorded on the future, as a pool would
             future.set_exception(exc)
-        else:
-            future.set_result(None)
         return future
 
 

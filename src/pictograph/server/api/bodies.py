@@ -83,3 +83,15 @@ class DirectoryRename(_Body):
 
 class AnnotationsBody(_Body):
     annotations: list[Any] = Field(default_factory=list)
+
+
+class LocalFileEntry(_Body):
+    path: str
+    filename: str
+    directory_path: str = "/"
+    content_type: str
+
+
+class IngestLocalRequest(_Body):
+    dataset: str
+    images: list[LocalFileEntry]

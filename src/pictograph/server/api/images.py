@@ -12,11 +12,12 @@ from pictograph.models import dump
 from pictograph.server.api.bodies import (
     BulkRegisterRequest,
     BulkUploadUrlRequest,
+    IngestLocalRequest,
     RegisterRequest,
     UploadUrlRequest,
 )
 from pictograph.server.api.deps import LinksDep, OrgDep, StoreDep, envelope, paged, route
-from pictograph.server.service import images, registration, uploads
+from pictograph.server.service import images, ingest, registration, uploads
 from pictograph.server.service.context import Store
 
 router = APIRouter(redirect_slashes=False)
@@ -77,6 +78,16 @@ def bulk_register(store: StoreDep, org: OrgDep, links: LinksDep, body: BulkRegis
     entries = [registration.Registration(**item.model_dump()) for item in body.images]
     result = registration.bulk_register(store, org, body.dataset, entries, links)
     return envelope(dump(result))
+
+
+#: Mounted only for the embedded store (see ``service.ingest``), never by ``pictograph serve``.
+local_router = APIRouter(redirect_slashes=False)
+
+
+@route(local_router, "/images/ingest-local", "POST")
+def ingest_local(store: StoreDep, org: OrgDep, links: LinksDep, body: IngestLocalRequest) -> Any:
+    files = [ingest.LocalFile(**item.model_dump()) for item in body.images]
+    return envelope(dump(ingest.ingest_local(store, org, body.dataset, files, links)))
 
 
 @route(router, "/images/{image_id}/metadata", "GET")

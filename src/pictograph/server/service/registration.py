@@ -74,6 +74,40 @@ def bulk_register(
     )
 
 
+def register_received(
+    store: Store,
+    dataset_id: str,
+    entries: list[Registration],
+    received: dict[tuple[str, str], dict[str, Any]],
+    links: Links,
+) -> BulkUploadResult:
+    """Register bytes already stored (the embedded local-file path) without pending rows.
+
+    ``received`` maps (folder, filename) to the stored blob's fields, as a pending upload has.
+    """
+    batch = _Batch()
+    with store.write() as conn:
+        places = _places(entries, batch)
+        _, taken = _lookups(conn, dataset_id, [place for _, place in places])
+        _plan(dataset_id, entries, places, received, taken, batch)
+        _insert_with_folders(conn, dataset_id, batch)
+    for key in batch.stale_blobs:
+        store.blobs.delete(key)
+    return BulkUploadResult(
+        succeeded=[to_image(row, links) for row in batch.rows],
+        failed=[
+            BulkUploadFailure(filename=name, directory_path=path, error=error.message)
+            for _, name, path, error in sorted(batch.failures, key=lambda failure: failure[0])
+        ],
+    )
+
+
+def _insert_with_folders(conn: sa.Connection, dataset_id: str, batch: _Batch) -> None:
+    for directory in sorted({row["directory_path"] for row in batch.rows}):
+        ensure_folders(conn, dataset_id, directory)
+    _insert(conn, batch)
+
+
 def _register(store: Store, organization_id: str, ref: str, entries: list[Registration]) -> _Batch:
     batch = _Batch()
     with store.write() as conn:
@@ -81,9 +115,7 @@ def _register(store: Store, organization_id: str, ref: str, entries: list[Regist
         places = _places(entries, batch)
         pending, taken = _lookups(conn, dataset["id"], [place for _, place in places])
         _plan(dataset["id"], entries, places, pending, taken, batch)
-        for directory in sorted({row["directory_path"] for row in batch.rows}):
-            ensure_folders(conn, dataset["id"], directory)
-        _insert(conn, batch)
+        _insert_with_folders(conn, dataset["id"], batch)
         if batch.consumed:
             conn.execute(
                 _P.delete().where(
