@@ -236,21 +236,27 @@ class Images(Resource):
         return BulkUploadResult(succeeded=result.succeeded, failed=[*present, *result.failed])
 
     def request_upload_urls(
-        self, dataset: str, items: Sequence[tuple[str, str, str]]
+        self,
+        dataset: str,
+        items: Sequence[tuple[str, str, str]],
+        *,
+        register_on_upload: bool = False,
     ) -> builtins.list[UploadSlot]:
         """Signed upload URLs for ``(filename, directory_path, content_type)`` items, in order.
 
-        Our extension of the protocol: each slot also says which image already sits at that
-        name (``existing``), so a caller can skip it without sending bytes.
+        Our extensions of the protocol: each slot also says which image already sits at that
+        name (``existing``), so a caller can skip it without sending bytes; and with
+        ``register_on_upload`` each PUT registers its image (no register call needed).
         """
         images = [
             {"filename": name, "directory_path": folder, "content_type": mime}
             for name, folder, mime in items
         ]
+        request: dict[str, Any] = {"dataset": dataset, "images": images}
+        if register_on_upload:
+            request["register_on_upload"] = True
         body = data_of(
-            self._transport.request_json(
-                "POST", f"{_API_PATH}/bulk-upload-url", json={"dataset": dataset, "images": images}
-            )
+            self._transport.request_json("POST", f"{_API_PATH}/bulk-upload-url", json=request)
         )
         entries = body.get("upload_urls") if isinstance(body, Mapping) else None
         if not isinstance(entries, list) or len(entries) != len(images):
@@ -260,9 +266,13 @@ class Images(Resource):
             for wanted, entry in zip(images, entries, strict=True)
         ]
 
-    def put_file(self, upload_url: str, path: str | Path, content_type: str) -> None:
-        """PUT one file's bytes to a signed upload URL (never with the API key)."""
-        self._transport.put_file(upload_url, Path(path).expanduser(), content_type)
+    def put_file(self, upload_url: str, path: str | Path, content_type: str) -> Any:
+        """PUT one file's bytes to a signed upload URL (never with the API key).
+
+        Returns the server's receipt: ``sha256``, ``file_size``, ``width``, ``height``, plus the
+        registered ``image`` when the URL was made with ``register_on_upload``.
+        """
+        return self._transport.put_file(upload_url, Path(path).expanduser(), content_type)
 
     def register_many(
         self, dataset: str, items: Sequence[RegisterItem | tuple[str, str, str]]

@@ -1,9 +1,10 @@
 """``upload_dataset_from_folder``: walk a local folder and upload every image to a dataset.
 
 The upload runs in batches. For each batch one request asks the server for signed upload URLs and
-learns which names are already there (those are skipped without sending a byte); the new files'
-bytes go to their URLs through a thread pool; finished files are registered in groups. On the
-embedded store the in-process server reads groups of files itself, one call per group. Every
+learns which names are already there (those are skipped without sending a byte); each new file's
+bytes then go to its URL through a thread pool, and that PUT registers the image: one request
+per new file. On the embedded store the in-process server reads groups of files itself, one call
+per group. Every
 per-file problem becomes an :class:`UploadFailure`; nothing is raised because of one file.
 The progress callback always runs on the calling thread, once per file.
 """
@@ -13,12 +14,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import (
-    FIRST_COMPLETED,
     Executor,
     Future,
     ThreadPoolExecutor,
     as_completed,
-    wait,
 )
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,8 +36,6 @@ ProgressCallback = Callable[[int, int, "str | None"], None]
 
 #: Files asked about in one pre-flight request (the server accepts up to 500).
 PREFLIGHT_BATCH = 500
-#: Files registered in one request once their bytes have arrived.
-REGISTER_BATCH = 64
 #: Files the embedded server stores and registers in one call.
 INGEST_BATCH = 32
 
@@ -180,6 +177,7 @@ class _Run:
             slots = self.images.request_upload_urls(
                 self.dataset_id,
                 [(f.filename, f.directory_path, f.content_type) for f in batch],
+                register_on_upload=not self.local,
             )
         except PictographError as exc:
             for planned in batch:
@@ -194,27 +192,22 @@ class _Run:
         self._send(to_send, pool)
 
     def _send(self, items: list[tuple[PlannedFile, UploadSlot]], pool: Executor) -> None:
-        files = [planned for planned, _ in items]
         if self.local:
-            self._ingest(files, pool)
+            self._ingest([planned for planned, _ in items], pool)
             return
-        pending: dict[Future[None], PlannedFile] = {
+        puts: dict[Future[Any], PlannedFile] = {
             pool.submit(self.images.put_file, slot.upload_url, f.path, f.content_type): f
             for f, slot in items
         }
-        arrived: list[PlannedFile] = []
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                planned = pending.pop(future)
-                error = future.exception()
-                if error is None:
-                    arrived.append(planned)
-                else:
-                    self.fail(planned.path, _reason(error))
-            if len(arrived) >= REGISTER_BATCH or (arrived and not pending):
-                self._register(arrived)
-                arrived = []
+        for future in as_completed(puts):
+            planned, error = puts[future], future.exception()
+            if error is None:
+                self.uploaded += 1
+                self._tick(planned.path)
+            elif isinstance(error, ConflictError) or "already exists" in str(error).lower():
+                self.already_there(planned)  # taken since the pre-flight, by another run
+            else:
+                self.fail(planned.path, _reason(error))
 
     def _ingest(self, files: list[PlannedFile], pool: Executor) -> None:
         """Embedded mode: the in-process server reads each group of files itself."""
@@ -234,16 +227,6 @@ class _Run:
                     self.fail(planned.path, _reason(exc))
                 continue
             self._settle(groups[future], result)
-
-    def _register(self, arrived: list[PlannedFile]) -> None:
-        items = [(f.filename, f.directory_path, f.content_type) for f in arrived]
-        try:
-            result = self.images.register_many(self.dataset_id, items)
-        except PictographError as exc:
-            for planned in arrived:
-                self.fail(planned.path, f"could not register: {_reason(exc)}")
-            return
-        self._settle(arrived, result)
 
     def _settle(self, files: Sequence[PlannedFile], result: BulkUploadResult) -> None:
         """Count each file of a bulk call as uploaded, already there, or failed."""

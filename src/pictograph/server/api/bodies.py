@@ -56,6 +56,8 @@ class BulkUploadEntry(_Body):
 class BulkUploadUrlRequest(_Body):
     dataset: str
     images: list[BulkUploadEntry]
+    #: Our extension: each PUT registers its image, so no bulk-register call follows.
+    register_on_upload: bool = False
 
 
 class BulkRegisterEntry(_Body):

@@ -70,7 +70,10 @@ def bulk_upload_url(
         uploads.UploadTarget(item.filename, item.directory_path, item.content_type)
         for item in body.images
     ]
-    return envelope(uploads.bulk_upload_urls(store, org, body.dataset, targets, links))
+    answer = uploads.bulk_upload_urls(
+        store, org, body.dataset, targets, links, body.register_on_upload
+    )
+    return envelope(answer)
 
 
 @route(router, "/images/bulk-register", "POST")

@@ -9,18 +9,20 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
-from pictograph.server.api.deps import StoreDep
+from pictograph.server.api.deps import LinksDep, StoreDep
 from pictograph.server.service import images, uploads
 
 router = APIRouter(redirect_slashes=False)
 
 
 @router.put("/storage/upload/{token}")
-async def put_upload(store: StoreDep, token: str, request: Request) -> dict[str, Any]:
+async def put_upload(
+    store: StoreDep, links: LinksDep, token: str, request: Request
+) -> dict[str, Any]:
     """Receive the bytes of one upload (streamed); 200 with their SHA-256, size and dimensions."""
     raw_length = request.headers.get("content-length")
     declared = int(raw_length) if raw_length and raw_length.isdigit() else None
-    return await uploads.receive_upload(store, token, request.stream(), declared)
+    return await uploads.receive_upload(store, token, request.stream(), declared, links)
 
 
 @router.get("/storage/blob/{token}", response_model=None)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
+import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -14,12 +15,15 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from itsdangerous import URLSafeTimedSerializer
 
+from pictograph.errors import ValidationError
 from pictograph.server.settings import ServerSettings
 from pictograph.server.store import tables as t
 from pictograph.server.store.blobs import BlobStore, open_blob_store
 from pictograph.server.store.database import WRITE, open_database
 
 API_PREFIX = "/api/v1/developer"
+#: Most images one bulk request may name (advertised in docs/operations.md).
+MAX_BATCH = 500
 _SECRET_NAME = "signing_secret"  # noqa: S105 (the row name, not a secret)
 
 
@@ -48,6 +52,9 @@ class Store:
     blobs: BlobStore
     settings: ServerSettings
     signer: URLSafeTimedSerializer
+    #: SQLite has one writer at a time; threads of this process queue here instead of in
+    #: SQLite's busy handler, which sleeps and retries. Other engines need no such turn.
+    _writer_turn: AbstractContextManager[Any] = field(default_factory=nullcontext)
 
     @classmethod
     def open(cls, settings: ServerSettings) -> Store:
@@ -55,7 +62,8 @@ class Store:
         engine = open_database(settings.database_url)
         blobs = open_blob_store(settings.storage_url)
         signer = URLSafeTimedSerializer(_signing_secret(engine), salt="pictograph-storage")
-        return cls(engine=engine, blobs=blobs, settings=settings, signer=signer)
+        turn = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        return cls(engine=engine, blobs=blobs, settings=settings, signer=signer, _writer_turn=turn)
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
@@ -66,7 +74,7 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
         """A connection inside a write transaction (takes SQLite's write lock up front)."""
-        with self.engine.execution_options(**WRITE).begin() as conn:
+        with self._writer_turn, self.engine.execution_options(**WRITE).begin() as conn:
             yield conn
 
     def close(self) -> None:
@@ -139,3 +147,9 @@ class Page:
 def clamp(limit: int, offset: int, cap: int) -> tuple[int, int]:
     """``limit`` clamped into 1..cap and ``offset`` to at least 0."""
     return max(1, min(limit, cap)), max(0, offset)
+
+
+def check_batch_size(count: int) -> None:
+    """``ValidationError`` when a bulk request names more than :data:`MAX_BATCH` images."""
+    if count > MAX_BATCH:
+        raise ValidationError(f"at most {MAX_BATCH} images per request, got {count}")

@@ -14,10 +14,10 @@ from typing import Any
 from pictograph.errors import ValidationError
 from pictograph.models import BulkUploadFailure, BulkUploadResult
 from pictograph.server.imaging import inspect_image
-from pictograph.server.service.context import Links, Store
+from pictograph.server.service.context import Links, Store, check_batch_size
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.registration import Registration, register_received
-from pictograph.server.service.uploads import MAX_BATCH, UploadTarget
+from pictograph.server.service.uploads import UploadTarget
 
 _CHUNK = 1024 * 1024
 
@@ -36,8 +36,7 @@ def ingest_local(
     store: Store, organization_id: str, ref: str, files: list[LocalFile], links: Links
 ) -> BulkUploadResult:
     """Store, check and register each file; per-file problems are reported, never raised."""
-    if len(files) > MAX_BATCH:
-        raise ValidationError(f"at most {MAX_BATCH} images per request, got {len(files)}")
+    check_batch_size(len(files))
     with store.read() as conn:
         dataset_id = str(resolve(conn, organization_id, ref)["id"])
     entries: list[Registration] = []

@@ -10,11 +10,10 @@ import sqlalchemy as sa
 
 from pictograph.errors import ApiError, ConflictError, ValidationError
 from pictograph.models import BulkUploadFailure, BulkUploadResult, Image
-from pictograph.server.service.context import Links, Store, new_id, now
+from pictograph.server.service.context import Links, Store, check_batch_size, new_id, now
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.directories import ensure_folders
 from pictograph.server.service.paths import join, normalize_directory, validate_filename
-from pictograph.server.service.uploads import MAX_BATCH
 from pictograph.server.service.views import to_image
 from pictograph.server.store import tables as t
 
@@ -62,8 +61,7 @@ def bulk_register(
     store: Store, organization_id: str, ref: str, entries: list[Registration], links: Links
 ) -> BulkUploadResult:
     """Register many files in one transaction; per-file problems are reported, never raised."""
-    if len(entries) > MAX_BATCH:
-        raise ValidationError(f"at most {MAX_BATCH} images per request, got {len(entries)}")
+    check_batch_size(len(entries))
     result = _register(store, organization_id, ref, entries)
     return BulkUploadResult(
         succeeded=[to_image(row, links) for row in result.rows],
@@ -81,25 +79,48 @@ def register_received(
     received: dict[tuple[str, str], dict[str, Any]],
     links: Links,
 ) -> BulkUploadResult:
-    """Register bytes already stored (the embedded local-file path) without pending rows.
+    """Register bytes already stored and checked, without pending rows (per-file failures).
 
     ``received`` maps (folder, filename) to the stored blob's fields, as a pending upload has.
     """
-    batch = _Batch()
-    with store.write() as conn:
-        places = _places(entries, batch)
-        _, taken = _lookups(conn, dataset_id, [place for _, place in places])
-        _plan(dataset_id, entries, places, received, taken, batch)
-        _insert_with_folders(conn, dataset_id, batch)
-    for key in batch.stale_blobs:
-        store.blobs.delete(key)
+    batch = _register_received(store, dataset_id, entries, received)
     return BulkUploadResult(
         succeeded=[to_image(row, links) for row in batch.rows],
         failed=[
             BulkUploadFailure(filename=name, directory_path=path, error=error.message)
-            for _, name, path, error in sorted(batch.failures, key=lambda failure: failure[0])
+            for _, name, path, error in batch.failures
         ],
     )
+
+
+def register_one_received(
+    store: Store, dataset_id: str, fields: dict[str, Any], links: Links
+) -> Image:
+    """Register one stored file; ``ConflictError`` (its blob deleted) when the name is taken."""
+    entry = Registration(filename=fields["filename"], directory_path=fields["directory_path"])
+    place = (str(fields["directory_path"]), str(fields["filename"]))
+    batch = _register_received(store, dataset_id, [entry], {place: fields})
+    if batch.failures:
+        raise batch.failures[0][3]
+    return to_image(batch.rows[0], links)
+
+
+def _register_received(
+    store: Store,
+    dataset_id: str,
+    entries: list[Registration],
+    received: dict[tuple[str, str], dict[str, Any]],
+) -> _Batch:
+    batch = _Batch()
+    with store.write() as conn:
+        places = _places(entries, batch)
+        taken = _taken(conn, dataset_id, [place for _, place in places])
+        _plan(dataset_id, entries, places, received, taken, batch)
+        _insert_with_folders(conn, dataset_id, batch)
+    for key in batch.stale_blobs:
+        store.blobs.delete(key)
+    batch.failures.sort(key=lambda failure: failure[0])
+    return batch
 
 
 def _insert_with_folders(conn: sa.Connection, dataset_id: str, batch: _Batch) -> None:
@@ -156,13 +177,21 @@ def _lookups(
         sa.select(_P).where(_P.c.dataset_id == dataset_id, _P.c.filename.in_(names))
     )
     pending = {(r.directory_path, r.filename): dict(r._mapping) for r in pending_rows}
+    return {k: v for k, v in pending.items() if k in wanted}, _taken(conn, dataset_id, places)
+
+
+def _taken(
+    conn: sa.Connection, dataset_id: str, places: list[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which of the (folder, filename) places already hold an image."""
+    if not places:
+        return set()
     existing = conn.execute(
         sa.select(_I.c.directory_path, _I.c.filename).where(
-            _I.c.dataset_id == dataset_id, _I.c.filename.in_(names)
+            _I.c.dataset_id == dataset_id, _I.c.filename.in_({name for _, name in places})
         )
     )
-    taken = {(r.directory_path, r.filename) for r in existing} & wanted
-    return {k: v for k, v in pending.items() if k in wanted}, taken
+    return {(r.directory_path, r.filename) for r in existing} & set(places)
 
 
 def _plan(

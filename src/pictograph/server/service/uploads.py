@@ -17,14 +17,15 @@ from pictograph.errors import (
     PayloadTooLargeError,
     ValidationError,
 )
-from pictograph.server.imaging import check_content_type, inspect_image
-from pictograph.server.service.context import Links, Store, now
+from pictograph.models import dump
+from pictograph.server.imaging import ImageInfo, check_content_type, inspect_image
+from pictograph.server.service.context import Links, Store, check_batch_size, now
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.paths import join, normalize_directory, validate_filename
+from pictograph.server.service.registration import register_one_received
 from pictograph.server.store import tables as t
 from pictograph.server.store.blobs import BlobWriter, StoredBlob
 
-MAX_BATCH = 500
 _BUFFER = 1024 * 1024
 _I = t.images
 _P = t.pending_uploads
@@ -47,8 +48,15 @@ class UploadTarget:
         )
 
 
-def _token(store: Store, organization_id: str, dataset_id: str, target: UploadTarget) -> str:
+def _token(
+    store: Store,
+    organization_id: str,
+    dataset_id: str,
+    target: UploadTarget,
+    register: bool = False,
+) -> str:
     claims = {
+        "register": register,
         "kind": "upload",
         "org": organization_id,
         "dataset": dataset_id,
@@ -114,14 +122,20 @@ def _existing(
 
 
 def bulk_upload_urls(
-    store: Store, organization_id: str, ref: str, targets: list[UploadTarget], links: Links
+    store: Store,
+    organization_id: str,
+    ref: str,
+    targets: list[UploadTarget],
+    links: Links,
+    register_on_upload: bool = False,
 ) -> dict[str, Any]:
     """One entry per target, in request order, each with ``upload_url`` and ``existing``.
 
     ``existing`` is ``null`` or ``{"id", "sha256", "file_size"}`` of the image already there.
+    With ``register_on_upload`` (our extension) each PUT also registers its image, so no
+    register call follows.
     """
-    if len(targets) > MAX_BATCH:
-        raise ValidationError(f"at most {MAX_BATCH} images per request, got {len(targets)}")
+    check_batch_size(len(targets))
     checked = []
     for index, target in enumerate(targets):
         try:
@@ -133,7 +147,7 @@ def bulk_upload_urls(
         existing = _existing(conn, dataset["id"], checked) if checked else {}
     entries = []
     for target in checked:
-        token = _token(store, organization_id, dataset["id"], target)
+        token = _token(store, organization_id, dataset["id"], target, register_on_upload)
         entries.append(
             {
                 "upload_url": links.upload_url(token),
@@ -147,10 +161,15 @@ def bulk_upload_urls(
 
 
 async def receive_upload(
-    store: Store, token: str, body: AsyncIterable[bytes], declared_length: int | None
+    store: Store,
+    token: str,
+    body: AsyncIterable[bytes],
+    declared_length: int | None,
+    links: Links,
 ) -> dict[str, Any]:
     """Stream a PUT body to storage, check it is an image of the declared type, and keep it as
-    the pending upload for its (dataset, folder, filename).
+    the pending upload for its (dataset, folder, filename), or register it at once when the
+    token asks for that (then the answer also carries the ``image``; 409 if the name is taken).
 
     ``ForbiddenError`` for a bad token, ``PayloadTooLargeError`` over the size limit,
     ``ValidationError`` (nothing kept) when the bytes are not a valid image of the declared type.
@@ -166,7 +185,8 @@ async def receive_upload(
     except BaseException:
         await anyio.to_thread.run_sync(writer.abort)
         raise
-    return await anyio.to_thread.run_sync(_keep_pending, store, claims, blob)
+    keep = _register_now if claims.get("register") else _keep_pending
+    return await anyio.to_thread.run_sync(keep, store, claims, blob, links)
 
 
 async def _pump(body: AsyncIterable[bytes], writer: BlobWriter, limit: int) -> None:
@@ -188,12 +208,45 @@ def _too_large(limit: int) -> PayloadTooLargeError:
     return PayloadTooLargeError(f"the file is larger than the {limit}-byte upload limit")
 
 
-def _keep_pending(store: Store, claims: dict[str, Any], blob: StoredBlob) -> dict[str, Any]:
+def _checked(store: Store, claims: dict[str, Any], blob: StoredBlob) -> ImageInfo:
     try:
-        info = inspect_image(store.blobs.path(blob.key), claims["type"])
+        return inspect_image(store.blobs.path(blob.key), claims["type"])
     except ValidationError:
         store.blobs.delete(blob.key)
         raise
+
+
+def _register_now(
+    store: Store, claims: dict[str, Any], blob: StoredBlob, links: Links
+) -> dict[str, Any]:
+    info = _checked(store, claims, blob)
+    fields = {
+        "directory_path": claims["dir"],
+        "filename": claims["file"],
+        "blob_key": blob.key,
+        "sha256": blob.sha256,
+        "file_size": blob.size,
+        "width": info.width,
+        "height": info.height,
+        "content_type": claims["type"],
+    }
+    image = register_one_received(store, claims["dataset"], fields, links)
+    return _receipt(blob, info) | {"image": dump(image)}
+
+
+def _receipt(blob: StoredBlob, info: ImageInfo) -> dict[str, Any]:
+    return {
+        "sha256": blob.sha256,
+        "file_size": blob.size,
+        "width": info.width,
+        "height": info.height,
+    }
+
+
+def _keep_pending(
+    store: Store, claims: dict[str, Any], blob: StoredBlob, _links: Links
+) -> dict[str, Any]:
+    info = _checked(store, claims, blob)
     key = {
         "dataset_id": claims["dataset"],
         "directory_path": claims["dir"],
@@ -224,9 +277,4 @@ def _keep_pending(store: Store, claims: dict[str, Any], blob: StoredBlob) -> dic
         conn.execute(_P.insert().values(**row))
     if stale is not None:
         store.blobs.delete(stale)
-    return {
-        "sha256": blob.sha256,
-        "file_size": blob.size,
-        "width": info.width,
-        "height": info.height,
-    }
+    return _receipt(blob, info)
