@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # The official SDK shares our import name, so it lives in a virtual environment of its own.
 OFFICIAL := .venv-official/.installed
+# The gallery's browser tests drive Debian's Chromium (installed by .ci/browser when missing).
+BROWSER := /usr/bin/chromium
 
 .PHONY: install demo test lint typecheck unit bench serve clean
 
@@ -20,22 +22,28 @@ $(OFFICIAL):
 	.venv-official/bin/python -m pip install --quiet 'pictograph==1.69.146'
 	touch $(OFFICIAL)
 
-install: $(STAMP) $(OFFICIAL)
+$(BROWSER):
+	bash .ci/browser
+
+install: $(STAMP) $(OFFICIAL) $(BROWSER)
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts bench
+	$(BIN)/ruff format --check src tests scripts bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
 
-unit: $(STAMP) $(OFFICIAL)
+unit: $(STAMP) $(OFFICIAL) $(BROWSER)
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+bench: $(STAMP) $(OFFICIAL)
+	$(BIN)/python bench/run.py
 
 serve: $(STAMP)
 	$(BIN)/pictograph serve

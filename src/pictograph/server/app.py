@@ -20,6 +20,7 @@ from pictograph.server.api.middleware import (
     RequestIdMiddleware,
     error_body,
 )
+from pictograph.server.gallery import router as gallery_router
 from pictograph.server.service.context import API_PREFIX, Store
 from pictograph.server.service.keys import Principal
 from pictograph.server.service.limits import open_rate_limiter
@@ -52,6 +53,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     for module in (datasets, images, directories, annotation_routes):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(storage.router)
+    app.include_router(gallery_router)
     _install_error_handlers(app)
     local = None if settings.require_api_key else Principal(ensure_organization(store), None)
     limiter = None if local else open_rate_limiter(settings.rate_limit, settings.redis_url)

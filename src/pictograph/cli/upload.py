@@ -1,0 +1,248 @@
+"""``pictograph upload FOLDER --dataset NAME``: a folder upload with progress and a closing summary.
+
+The workflow (``client.images.upload_from_directory``) does the work; this module adds the
+dry-run plan, byte counts for the progress meter (from the plan's file sizes, matched to the
+workflow's per-file callback by filename) and the report on stdout.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import click
+
+from pictograph.cli.client_options import Connection, pass_connection
+from pictograph.cli.exit_codes import SOME_FILES_FAILED
+from pictograph.cli.output import folder_path, human_bytes, human_seconds, print_json, print_table
+from pictograph.cli.progress import progress_meter
+from pictograph.workflows.folder_plan import FolderPlan, plan_folder
+
+if TYPE_CHECKING:
+    from pictograph.workflows.upload import UploadReport
+
+Layout = Literal["by-class", "flat", "preserve"]
+
+
+@dataclass(frozen=True)
+class UploadOptions:
+    """What the command line asked for, in the workflow's terms."""
+
+    folder: Path
+    dataset_name: str
+    layout: Layout
+    workers: int
+    skip_existing: bool
+    create_if_missing: bool
+
+    def plan(self) -> FolderPlan:
+        """The folder's plan; raises ``FileNotFoundError`` for a missing folder."""
+        return plan_folder(
+            self.folder,
+            organize_by_class=self.layout == "by-class",
+            preserve_structure=self.layout == "preserve",
+        )
+
+
+@click.command(short_help="Upload a folder of images to a dataset.")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--dataset", "-d", "dataset_name", required=True, help="Destination dataset.")
+@click.option(
+    "--by-class",
+    "layout",
+    flag_value="by-class",
+    default=True,
+    help="First-level folders become dataset folders; deeper ones collapse into them. [default]",
+)
+@click.option("--flat", "layout", flag_value="flat", help="Every image lands in the root folder.")
+@click.option(
+    "--preserve-structure", "layout", flag_value="preserve", help="Keep the whole folder tree."
+)
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Files in flight at once.",
+)
+@click.option("--no-skip-existing", is_flag=True, help="Names already there are failures.")
+@click.option("--no-create", is_flag=True, help="Fail (exit 4) if the dataset does not exist.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; send nothing, create nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report (or plan) as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@pass_connection
+def upload(
+    connection: Connection,
+    folder: Path,
+    dataset_name: str,
+    layout: Layout,
+    workers: int,
+    no_skip_existing: bool,
+    no_create: bool,
+    dry_run: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Upload every image under FOLDER to a dataset (created if missing).
+
+    Exit status 0 when nothing failed, 10 when some files failed (each listed with its reason).
+    """
+    options = UploadOptions(
+        folder, dataset_name, layout, workers, not no_skip_existing, not no_create
+    )
+    plan = options.plan()
+    if dry_run:
+        show_plan(plan, options, as_json=as_json)
+        return
+    started = time.monotonic()
+    report = run_upload(connection, options, plan, show_progress=not quiet)
+    if as_json:
+        print_json(report_data(report))
+    else:
+        show_summary(report, plan, time.monotonic() - started)
+    if report.failures:
+        sys.exit(SOME_FILES_FAILED)
+
+
+def run_upload(
+    connection: Connection, options: UploadOptions, plan: FolderPlan, *, show_progress: bool
+) -> UploadReport:
+    """Run the workflow with a progress meter fed from its per-file callback."""
+    ledger = ByteLedger.of(plan)
+    with (
+        connection.client() as client,
+        progress_meter("upload", plan.total, ledger.total, enabled=show_progress) as meter,
+    ):
+
+        def on_file(done: int, total: int, filename: str | None) -> None:
+            meter.update(done, ledger.take(filename))
+
+        return client.images.upload_from_directory(
+            options.dataset_name,
+            options.folder,
+            organize_by_class=options.layout == "by-class",
+            preserve_structure=options.layout == "preserve",
+            parallel=options.workers > 1,
+            max_workers=options.workers,
+            skip_existing=options.skip_existing,
+            create_if_missing=options.create_if_missing,
+            progress=on_file,
+        )
+
+
+@dataclass
+class ByteLedger:
+    """Bytes done so far, from the sizes of the files the workflow reports by name.
+
+    Two files may share a name in different folders; each report takes one of that name's
+    sizes, so the running total can be briefly off between them but always ends exact.
+    """
+
+    sizes: dict[str, list[int]] = field(default_factory=dict)
+    total: int = 0
+    done: int = 0
+
+    @classmethod
+    def of(cls, plan: FolderPlan) -> ByteLedger:
+        ledger = cls()
+        for problem in plan.problems:  # failures that send nothing count no bytes
+            ledger.sizes.setdefault(problem.path.name, []).append(0)
+        for planned in plan.files:
+            size = _size_of(planned.path)
+            ledger.sizes.setdefault(planned.path.name, []).append(size)
+            ledger.total += size
+        return ledger
+
+    def take(self, filename: str | None) -> int:
+        """Count one finished file of this name; return the bytes done so far."""
+        pending = self.sizes.get(filename or "")
+        if pending:
+            self.done += pending.pop(0)
+        return self.done
+
+
+def _size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def report_data(report: UploadReport) -> dict[str, Any]:
+    """The report as JSON-ready data (``success`` as the SDK defines it)."""
+    return {
+        "dataset_name": report.dataset_name,
+        "images_attempted": report.images_attempted,
+        "images_uploaded": report.images_uploaded,
+        "images_skipped": report.images_skipped,
+        "failures": [{"path": str(f.path), "reason": f.reason} for f in report.failures],
+        "success": report.success,
+    }
+
+
+def show_summary(report: UploadReport, plan: FolderPlan, elapsed: float) -> None:
+    """The closing summary: counts, then every failure with its reason."""
+    click.echo(
+        f"{report.dataset_name}: {report.images_uploaded} uploaded, "
+        f"{report.images_skipped} skipped, {len(report.failures)} failed "
+        f"of {report.images_attempted} files in {human_seconds(elapsed)}"
+    )
+    if report.failures:
+        click.echo("Failed:")
+    for failure in report.failures:
+        click.echo(f"  {_shown(failure.path, plan.root)}: {failure.reason}")
+
+
+def show_plan(plan: FolderPlan, options: UploadOptions, *, as_json: bool) -> None:
+    """The dry-run plan: files per dataset folder, ignored entries, problems. Sends nothing."""
+    total_bytes = sum(_size_of(planned.path) for planned in plan.files)
+    if as_json:
+        print_json(_plan_data(plan, options, total_bytes))
+        return
+    click.echo(
+        f"Dry run: nothing sent, dataset {options.dataset_name!r} not touched "
+        f"({options.layout} layout)."
+    )
+    rows: list[tuple[str, object]] = list(plan.class_counts().items())
+    rows.append(("total", f"{len(plan.files)} ({human_bytes(total_bytes)})"))
+    print_table(["dataset folder", "#files"], rows)
+    _show_paths(f"Ignored hidden entries: {len(plan.ignored)}", plan.ignored, plan.root)
+    if plan.problems:
+        click.echo(f"Problems (reported as failures): {len(plan.problems)}")
+    for problem in plan.problems:
+        click.echo(f"  {_shown(problem.path, plan.root)}: {problem.reason}")
+
+
+def _plan_data(plan: FolderPlan, options: UploadOptions, total_bytes: int) -> dict[str, Any]:
+    return {
+        "dry_run": True,
+        "dataset_name": options.dataset_name,
+        "folder": str(plan.root),
+        "layout": options.layout,
+        "files": len(plan.files),
+        "bytes": total_bytes,
+        "folders": {folder_path(k): v for k, v in plan.class_counts().items()},
+        "ignored": [_shown(path, plan.root) for path in plan.ignored],
+        "problems": [
+            {"path": _shown(p.path, plan.root), "reason": p.reason} for p in plan.problems
+        ],
+    }
+
+
+def _show_paths(heading: str, paths: list[Path], root: Path) -> None:
+    click.echo(heading)
+    for path in paths:
+        click.echo(f"  {_shown(path, root)}")
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A local path relative to the uploaded folder when it is inside it."""
+    try:
+        return Path(os.path.relpath(path, root)).as_posix()
+    except ValueError:  # another drive on Windows
+        return str(path)

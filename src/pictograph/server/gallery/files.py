@@ -1,0 +1,80 @@
+"""Image bytes for the gallery: cached thumbnails and previews, the original file, the stylesheet.
+
+Every image route checks that the image belongs to the viewer's organisation.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse
+
+from pictograph.errors import NotFoundError
+from pictograph.server.api.deps import get_links, get_store
+from pictograph.server.gallery.rendering import STYLESHEET
+from pictograph.server.gallery.viewer import current_viewer
+from pictograph.server.service import images, thumbnails
+
+router = APIRouter(include_in_schema=False)
+
+_NOSNIFF = {"x-content-type-options": "nosniff"}
+
+
+@router.get("/gallery/style.css")
+def stylesheet() -> Response:
+    return FileResponse(
+        STYLESHEET, media_type="text/css", headers={"cache-control": "public, max-age=3600"}
+    )
+
+
+@router.get("/images/{image_id}/thumbnail")
+def thumbnail(request: Request, image_id: str) -> Response:
+    """A JPEG of at most 256x256 pixels, made on first request and cached."""
+    return _rendition(request, image_id, thumbnails.THUMBNAIL)
+
+
+@router.get("/images/{image_id}/preview")
+def preview(request: Request, image_id: str) -> Response:
+    """A JPEG of at most 1280x1280 pixels (browsers cannot show every stored format, e.g. HEIC)."""
+    return _rendition(request, image_id, thumbnails.PREVIEW)
+
+
+def _rendition(request: Request, image_id: str, size: int) -> Response:
+    viewer = current_viewer(request)
+    if viewer is None:
+        return Response(status_code=401)
+    store, links = get_store(request), get_links(request)
+    try:
+        found = thumbnails.rendition(store, viewer.organization_id, image_id, links, size)
+    except NotFoundError:
+        return Response(status_code=404)
+    # Private: the bytes are only for this viewer's organisation; an image's bytes never change.
+    headers = {"etag": found.etag, "cache-control": "private, max-age=86400", **_NOSNIFF}
+    if request.headers.get("if-none-match") == found.etag:
+        return Response(status_code=304, headers=headers)
+    return FileResponse(found.path, media_type="image/jpeg", headers=headers)
+
+
+@router.get("/images/{image_id}/file")
+def original(request: Request, image_id: str, download: str | None = None) -> Response:
+    """The stored bytes as uploaded; with ``?download=1`` as an attachment under its filename."""
+    viewer = current_viewer(request)
+    if viewer is None:
+        return Response(status_code=401)
+    store = get_store(request)
+    try:
+        image = images.get_by_id(store, viewer.organization_id, image_id, get_links(request))
+        found = images.image_file_by_id(store, image.id)
+    except NotFoundError:
+        return Response(status_code=404)
+    headers = {
+        "cache-control": "private, max-age=3600",
+        "content-security-policy": "default-src 'none'; sandbox",
+        **_NOSNIFF,
+    }
+    return FileResponse(
+        found.path,
+        media_type=found.content_type,
+        filename=found.filename,
+        content_disposition_type="attachment" if download else "inline",
+        headers=headers,
+    )

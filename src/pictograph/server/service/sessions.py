@@ -1,0 +1,56 @@
+"""Gallery sign-in sessions: a signed token naming an API key and its organisation.
+
+The token carries the key's id and organisation, never the key itself, and is checked against
+the key table on every use, so revoking the key ends every session opened with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from itsdangerous import BadData, URLSafeTimedSerializer
+
+from pictograph.errors import AuthError
+from pictograph.server.service import keys
+from pictograph.server.service.context import Store
+from pictograph.server.store import tables as t
+
+#: How long a session lasts before the key has to be entered again.
+SESSION_SECONDS = 14 * 24 * 3600
+_SALT = "pictograph-gallery-session"
+
+
+def _serializer(store: Store) -> URLSafeTimedSerializer:
+    # The storage signer's secret with a salt of its own: a signed URL token never passes as a
+    # session, nor a session as a signed URL.
+    return URLSafeTimedSerializer(store.signer.secret_key, salt=_SALT)
+
+
+def open_session(store: Store, raw_key: str) -> str:
+    """A session token for the active key ``raw_key``; ``AuthError`` for a wrong or revoked key."""
+    principal = keys.authenticate(store, raw_key)
+    return _serializer(store).dumps({"key": principal.key_id, "org": principal.organization_id})
+
+
+def principal_of(store: Store, token: str | None) -> keys.Principal:
+    """Who the session ``token`` acts for.
+
+    Raises ``AuthError`` when the token is missing, forged, expired, or its key was revoked.
+    """
+    if not token:
+        raise AuthError("not signed in")
+    try:
+        data: Any = _serializer(store).loads(token, max_age=SESSION_SECONDS)
+    except BadData:
+        raise AuthError("session is invalid or expired") from None
+    if not isinstance(data, dict) or not isinstance(data.get("key"), str):
+        raise AuthError("session is invalid")
+    query = sa.select(t.api_keys.c.organization_id).where(
+        t.api_keys.c.id == data["key"], t.api_keys.c.revoked_at.is_(None)
+    )
+    with store.read() as conn:
+        organization_id = conn.execute(query).scalar_one_or_none()
+    if organization_id is None or organization_id != data.get("org"):
+        raise AuthError("the session's API key was revoked")
+    return keys.Principal(organization_id=str(organization_id), key_id=data["key"])

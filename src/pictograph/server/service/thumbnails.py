@@ -1,0 +1,103 @@
+"""Smaller JPEG renditions of images (thumbnails, previews), made once and cached on disk.
+
+Renditions are keyed by the image's SHA-256 and size, so identical bytes share one file and an
+image's rendition never goes stale (stored bytes are never replaced in place).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image as PILImage
+from PIL import ImageOps, UnidentifiedImageError
+
+from pictograph.errors import NotFoundError
+from pictograph.server.service import images
+from pictograph.server.service.context import Links, Store
+
+THUMBNAIL = 256
+PREVIEW = 1280
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: A page asks for up to 60 thumbnails at once; decoding large originals is memory-hungry, so
+#: only a few renders run together (the rest wait, and later requests hit the cache).
+_RENDERING = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """A cached JPEG file and the tag that names its content."""
+
+    path: Path
+    etag: str
+
+
+def rendition(
+    store: Store, organization_id: str, image_id: str, links: Links, size: int
+) -> Rendition:
+    """The JPEG of the organisation's image ``image_id`` fitting ``size`` x ``size`` pixels.
+
+    Made on first request and kept under ``<home>/thumbnails``. ``NotFoundError`` when the image
+    is not the organisation's or its bytes are missing.
+    """
+    image = images.get_by_id(store, organization_id, image_id, links)
+    if image.sha256 is None or not _SHA256.match(image.sha256):
+        raise NotFoundError(f"image {image_id!r} has no stored bytes")
+    target = store.settings.home / "thumbnails" / image.sha256[:2] / f"{image.sha256}-{size}.jpg"
+    etag = f'"{image.sha256}-{size}"'
+    if not target.is_file():
+        source = images.image_file_by_id(store, image.id)
+        with _RENDERING:
+            if not target.is_file():  # another request may have made it while we waited
+                _write(_decoded(source.path, size), target)
+    return Rendition(path=target, etag=etag)
+
+
+@functools.cache
+def _register_heif() -> None:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
+def _decoded(source: Path, size: int) -> PILImage.Image:
+    """``source`` upright, shrunk to fit ``size``, in RGB; ``NotFoundError`` when undecodable."""
+    _register_heif()
+    try:
+        with PILImage.open(source) as opened:
+            opened.draft("RGB", (size, size))  # lets JPEG decoding skip most of the pixels
+            picture = ImageOps.exif_transpose(opened)
+            picture.thumbnail((size, size))
+            return _flattened(picture)
+    except (UnidentifiedImageError, PILImage.DecompressionBombError):
+        raise NotFoundError("the image cannot be decoded for display") from None
+    except (OSError, ValueError, SyntaxError, EOFError):
+        raise NotFoundError("the image data is truncated or corrupt") from None
+
+
+def _write(picture: PILImage.Image, target: Path) -> None:
+    """Save ``picture`` as JPEG at ``target`` atomically (temporary file, then rename)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".thumb-", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            picture.save(out, "JPEG", quality=82, optimize=True)
+        os.replace(name, target)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
+def _flattened(picture: PILImage.Image) -> PILImage.Image:
+    """RGB with any transparency laid over white (JPEG has no alpha)."""
+    if picture.mode in ("RGBA", "LA") or "transparency" in picture.info:
+        rgba = picture.convert("RGBA")
+        background = PILImage.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return picture.convert("RGB")

@@ -1,0 +1,82 @@
+"""Errors end every command with one ``error:`` line and the documented exit status."""
+
+from __future__ import annotations
+
+import pytest
+
+from pictograph.cli.exit_codes import exit_code_for
+from pictograph.errors import (
+    ApiError,
+    AuthError,
+    ConfigurationError,
+    ConflictError,
+    ForbiddenError,
+    NetworkError,
+    NotFoundError,
+    PaymentRequiredError,
+    RateLimitError,
+    ServerError,
+    ValidationError,
+)
+from tests.cli.runner import Pictograph, expect, one_error_line
+from tests.served import Served
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (AuthError("x"), 2),
+        (ForbiddenError("x"), 3),
+        (NotFoundError("x"), 4),
+        (FileNotFoundError("x"), 4),
+        (ConflictError("x"), 5),
+        (ValidationError("x"), 6),
+        (ApiError("x", status_code=418), 6),
+        (ConfigurationError("x"), 6),
+        (PaymentRequiredError("x"), 7),
+        (RateLimitError("x"), 8),
+        (ServerError("x"), 9),
+        (NetworkError("x"), 9),
+        (RuntimeError("x"), 1),
+    ],
+)
+def test_each_error_class_maps_to_its_documented_exit_status(error: Exception, code: int) -> None:
+    assert exit_code_for(error) == code
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("datasets", "list"),
+        ("datasets", "create", "signs"),
+        ("images", "list", "signs"),
+        ("download", "signs", "out"),
+    ],
+)
+def test_a_bad_key_exits_2_with_one_line_and_no_traceback(
+    served_instance: Served, command: tuple[str, ...]
+) -> None:
+    pictograph = Pictograph.served(served_instance.base_url, "pk_live_" + "0" * 64)
+    result = expect(pictograph(*command), 2)
+    assert "error: " in one_error_line(result)
+
+
+def test_a_server_url_without_a_key_is_invalid_input(served_instance: Served) -> None:
+    pictograph = Pictograph.served(served_instance.base_url, "")
+    result = expect(pictograph("datasets", "list"), 6)
+    assert "API key" in one_error_line(result)
+
+
+def test_a_bad_command_line_exits_6_not_2_so_2_always_means_a_bad_key(
+    pictograph: Pictograph,
+) -> None:
+    assert expect(pictograph("upload", "--bogus"), 6).stderr.startswith("Usage:")
+    expect(pictograph("upload", ".", "--dataset", "x", "--workers", "0"), 6)
+    expect(pictograph("no-such-command"), 6)
+
+
+def test_help_and_version_exit_0_and_list_every_command(pictograph: Pictograph) -> None:
+    help_text = expect(pictograph("--help"), 0).stdout
+    for command in ("upload", "download", "datasets", "images", "serve", "keys"):
+        assert command in help_text
+    assert "pictograph, version" in expect(pictograph("--version"), 0).stdout

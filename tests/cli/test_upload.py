@@ -1,0 +1,200 @@
+"""``pictograph upload``: layouts, the JSON report, dry runs, progress and exit statuses."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pictograph.cli.progress import PlainLines
+from tests.cli.runner import Pictograph, expect, one_error_line
+from tests.images import make_image
+from tests.served import PICTOGRAPH
+
+
+def paths_in(pictograph: Pictograph, dataset: str) -> set[str]:
+    images = pictograph.json("images", "list", dataset, "--limit", "1000")
+    return {f"{i['directory_path'].rstrip('/')}/{i['filename']}" for i in images}
+
+
+def test_upload_by_class_puts_first_level_folders_in_the_dataset_and_exits_0(
+    pictograph: Pictograph, road_signs: Path
+) -> None:
+    result = expect(pictograph("upload", road_signs, "--dataset", "signs"), 0)
+    assert "signs: 6 uploaded, 0 skipped, 0 failed of 6 files" in result.stdout
+    assert paths_in(pictograph, "signs") == {
+        "/stop/001.jpg",
+        "/stop/002.jpg",
+        "/stop/003.png",
+        "/yield/004.jpg",
+        "/yield/005.jpg",
+        "/006.jpg",
+    }
+
+
+def test_flat_and_preserve_structure_choose_where_images_land(
+    pictograph: Pictograph, road_signs: Path
+) -> None:
+    expect(pictograph("upload", road_signs, "-d", "flat", "--flat", "-q"), 0)
+    assert {path.rsplit("/", 1)[0] for path in paths_in(pictograph, "flat")} == {""}
+    expect(pictograph("upload", road_signs, "-d", "tree", "--preserve-structure", "-q"), 0)
+    assert "/yield/night/005.jpg" in paths_in(pictograph, "tree")
+
+
+def test_a_corrupt_image_is_listed_with_its_reason_and_the_exit_status_is_10(
+    pictograph: Pictograph, road_signs: Path
+) -> None:
+    (road_signs / "stop" / "broken.jpg").write_bytes(b"this is not a jpeg")
+    result = expect(pictograph("upload", road_signs, "--dataset", "signs", "-q"), 10)
+    assert "6 uploaded, 0 skipped, 1 failed of 7 files" in result.stdout
+    failed = result.stdout.split("Failed:\n", 1)[1]
+    assert failed.startswith("  stop/broken.jpg: ") and "image" in failed
+
+
+def test_the_json_report_carries_every_documented_field(
+    pictograph: Pictograph, road_signs: Path
+) -> None:
+    (road_signs / "yield" / "empty.png").write_bytes(b"")
+    first = pictograph("upload", road_signs, "--dataset", "signs", "--json", "-q")
+    expect(first, 10)
+    report = json.loads(first.stdout)
+    assert set(report) == {
+        "dataset_name",
+        "images_attempted",
+        "images_uploaded",
+        "images_skipped",
+        "failures",
+        "success",
+    }
+    assert (report["images_attempted"], report["images_uploaded"]) == (7, 6)
+    assert report["success"] is False
+    [failure] = report["failures"]
+    assert Path(failure["path"]).name == "empty.png" and failure["reason"]
+
+    (road_signs / "yield" / "empty.png").unlink()
+    again = pictograph.json("upload", road_signs, "--dataset", "signs", "-q")
+    assert again["images_skipped"] == 6 and again["images_uploaded"] == 0
+    assert again["failures"] == []
+
+
+def test_no_skip_existing_makes_names_already_there_failures(
+    pictograph: Pictograph, road_signs: Path
+) -> None:
+    expect(pictograph("upload", road_signs, "-d", "signs", "-q"), 0)
+    result = expect(pictograph("upload", road_signs, "-d", "signs", "--no-skip-existing"), 10)
+    assert "0 uploaded, 0 skipped, 6 failed" in result.stdout
+    assert "already exists" in result.stdout
+
+
+def test_a_dry_run_prints_the_plan_and_sends_nothing(
+    pictograph: Pictograph, road_signs: Path
+) -> None:
+    make_image(road_signs / "stop" / "deep" / "001.jpg", seed=7)  # collides with stop/001.jpg
+    result = expect(pictograph("upload", road_signs, "-d", "signs", "--dry-run"), 0)
+    assert "nothing sent" in result.stdout
+    assert "/stop" in result.stdout and "/yield" in result.stdout
+    assert ".DS_Store" in result.stdout
+    assert "stop/deep/001.jpg: collides with stop/001.jpg" in result.stdout
+
+    plan = pictograph.json("upload", road_signs, "-d", "signs", "--dry-run")
+    assert plan["folders"] == {"/": 1, "/stop": 3, "/yield": 2}
+    assert plan["ignored"] == [".DS_Store"] and len(plan["problems"]) == 1
+    expect(pictograph("datasets", "show", "signs"), 4)
+    assert pictograph.json("datasets", "list") == []
+
+
+def test_no_create_on_a_missing_dataset_and_a_missing_folder_exit_4(
+    pictograph: Pictograph, road_signs: Path, tmp_path: Path
+) -> None:
+    missing = expect(pictograph("upload", road_signs, "-d", "nope", "--no-create"), 4)
+    assert "nope" in one_error_line(missing)
+    gone = expect(pictograph("upload", tmp_path / "gone", "-d", "signs"), 4)
+    assert "does not exist" in one_error_line(gone)
+
+
+def test_progress_is_plain_lines_on_stderr_when_not_a_terminal(
+    pictograph: Pictograph, road_signs: Path
+) -> None:
+    result = expect(pictograph("upload", road_signs, "--dataset", "signs"), 0)
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("upload: 6/6 files (100%), ")
+    assert "done in" in lines[-1]
+    assert all(line.startswith("upload: ") for line in lines)
+    assert "\x1b[" not in result.stderr  # no terminal control codes in a log
+    assert "upload:" not in result.stdout
+
+
+def test_plain_progress_lines_come_every_tenth_of_the_files_or_every_five_seconds(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    now = [0.0]
+    meter = PlainLines("upload", 1000, 2_000_000, clock=lambda: now[0])
+    for done in (1, 2, 3):  # 2 s apart: no tenth done, but the third comes 6 s in
+        now[0] += 2.0
+        meter.update(done, done * 2000)
+    for done in (99, 100, 101):  # a tenth done at 100, at once
+        meter.update(done, done * 2000)
+    assert capsys.readouterr().err.splitlines() == [
+        "upload: 3/1000 files (0%), 6.0 kB of 2.0 MB, 1.0 kB/s, ETA 33m14s",
+        "upload: 100/1000 files (10%), 200.0 kB of 2.0 MB, 33.3 kB/s, ETA 54.0s",
+    ]
+
+
+def test_the_installed_command_uploads_with_plain_progress_and_exit_status_10(
+    road_signs: Path, tmp_path: Path
+) -> None:
+    (road_signs / "bad.jpg").write_text("not an image")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PICTOGRAPH_")}
+    env["PICTOGRAPH_HOME"] = str(tmp_path / "home")
+    run = subprocess.run(
+        [PICTOGRAPH, "upload", str(road_signs), "--dataset", "signs"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert run.returncode == 10, run.stderr
+    assert "upload: 7/7 files (100%)" in run.stderr
+    assert "6 uploaded, 0 skipped, 1 failed of 7 files" in run.stdout
+    assert "  bad.jpg: " in run.stdout
+
+
+def test_on_a_terminal_the_progress_is_a_live_bar_and_stdout_stays_plain(
+    road_signs: Path, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PICTOGRAPH_")}
+    env |= {"PICTOGRAPH_HOME": str(tmp_path / "home"), "TERM": "xterm-256color"}
+    terminal, attached = pty.openpty()
+    try:
+        run = subprocess.run(
+            [PICTOGRAPH, "upload", str(road_signs), "--dataset", "signs"],
+            stdout=subprocess.PIPE,
+            stderr=attached,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        os.close(attached)
+        shown = _read_all(terminal)
+    finally:
+        os.close(terminal)
+    assert run.returncode == 0
+    assert "\x1b[" in shown and "6/6 files" in shown and "upload: " not in shown
+    assert run.stdout.startswith("signs: 6 uploaded") and "\x1b[" not in run.stdout
+
+
+def _read_all(fd: int) -> str:
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the other side of the terminal is closed and drained
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")

@@ -1,0 +1,198 @@
+"""The gallery's pages: datasets, folders, paging a large dataset, images, escaping, isolation."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from pictograph.server.service.context import new_id
+from pictograph.server.store import tables as t
+from tests.gallery.conftest import Gallery, thumbnails_in
+from tests.server import flows
+
+SCRIPT = "<script>alert(1)</script>"
+#: Dataset names may not contain "/" (the API refuses them), so the name carries markup without one.
+HOSTILE_NAME = "<img src=x onerror=alert(1)><script>alert(2)"
+
+
+def test_the_datasets_page_shows_name_image_count_total_size_and_creation(
+    keyed: Gallery,
+) -> None:
+    _, key = keyed.create_key("acme")
+    flows.create_dataset(keyed.api(key), "birds")
+    flows.create_dataset(keyed.api(key), "empty")
+    keyed.upload(key, "birds", "/", "a.png", "b.png")
+    size = sum(image.stat().st_size for image in (keyed.home / "source").glob("*.png"))
+    keyed.sign_in(key)
+
+    html = keyed.browser.get("/").text
+
+    assert "birds" in html and "empty" in html
+    assert ">2</td>" in html and ">0</td>" in html
+    assert f"{size} B" in html or "KiB" in html
+    assert datetime.now(UTC).strftime("%Y-%m-%d") in html
+
+
+def test_a_dataset_shows_its_folder_tree_and_only_the_current_folders_images(
+    keyed: Gallery,
+) -> None:
+    _, key = keyed.create_key("acme")
+    dataset = flows.create_dataset(keyed.api(key), "birds")
+    root = keyed.upload(key, "birds", "/", "root.png")
+    gulls = keyed.upload(key, "birds", "/sea/gulls", "g1.png", "g2.png")
+    keyed.sign_in(key)
+
+    top = keyed.browser.get(f"/datasets/{dataset['id']}").text
+    assert thumbnails_in(top) == root
+    assert f'href="/datasets/{dataset["id"]}?folder=%2Fsea"' in top
+    assert f'href="/datasets/{dataset["id"]}?folder=%2Fsea%2Fgulls"' in top
+
+    sea = keyed.browser.get(f"/datasets/{dataset['id']}", params={"folder": "/sea"}).text
+    assert thumbnails_in(sea) == [] and "gulls" in sea
+    inner = keyed.browser.get(f"/datasets/{dataset['id']}", params={"folder": "sea/gulls"}).text
+    assert sorted(thumbnails_in(inner)) == sorted(gulls)
+
+
+def test_unknown_or_traversing_folders_and_unknown_ids_are_404_pages(keyed: Gallery) -> None:
+    _, key = keyed.create_key("acme")
+    dataset = flows.create_dataset(keyed.api(key), "birds")
+    keyed.sign_in(key)
+    for folder in ("/nope", "/../etc", "..", "/a\\b"):
+        response = keyed.browser.get(f"/datasets/{dataset['id']}", params={"folder": folder})
+        assert response.status_code == 404, folder
+        assert "text/html" in response.headers["content-type"]
+    for path in ("/datasets/not-there", "/images/not-an-id", f"/images/{new_id()}"):
+        assert keyed.browser.get(path).status_code == 404, path
+    for path in (f"/images/{new_id()}/thumbnail", "/images/..%2F..%2Fetc/file"):
+        assert keyed.browser.get(path).status_code == 404, path
+
+
+def test_another_organisations_datasets_images_and_bytes_are_404(keyed: Gallery) -> None:
+    _, acme = keyed.create_key("acme")
+    _, other = keyed.create_key("other")
+    dataset = flows.create_dataset(keyed.api(acme), "secret birds")
+    [image_id] = keyed.upload(acme, "secret birds", "/", "a.png")
+    keyed.sign_in(other)
+
+    assert "secret birds" not in keyed.browser.get("/").text
+    for path in (
+        f"/datasets/{dataset['id']}",
+        "/datasets/secret birds",
+        f"/images/{image_id}",
+        f"/images/{image_id}/thumbnail",
+        f"/images/{image_id}/preview",
+        f"/images/{image_id}/file",
+        f"/images/{image_id}/file?download=1",
+    ):
+        response = keyed.browser.get(path)
+        assert response.status_code == 404, path
+        assert "secret birds" not in response.text
+    assert not (keyed.home / "thumbnails").exists()
+
+
+def test_names_from_users_render_as_text_never_as_markup(keyed: Gallery) -> None:
+    _, key = keyed.create_key("acme")
+    dataset = flows.create_dataset(keyed.api(key), HOSTILE_NAME, description=SCRIPT)
+    [image_id] = keyed.upload(key, HOSTILE_NAME, '/<b>bold</b>"', 'quote"<i>.png')
+    keyed.sign_in(key)
+
+    pages = [
+        keyed.browser.get("/").text,
+        keyed.browser.get(f"/datasets/{dataset['id']}").text,
+        keyed.browser.get(f"/datasets/{dataset['id']}", params={"folder": '/<b>bold</b>"'}).text,
+        keyed.browser.get(f"/images/{image_id}").text,
+    ]
+
+    for html in pages:
+        assert "<img src=x" not in html and "<script>" not in html
+        assert "<b>bold" not in html and "<i>" not in html
+        assert "&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;alert(2)" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[0]
+    assert "&lt;b&gt;bold&lt;/b&gt;&#34;" in pages[2]
+    assert 'alt="quote&#34;&lt;i&gt;.png"' in pages[3]
+    policy = keyed.browser.get("/").headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src" not in policy
+
+
+def _insert_images(gallery: Gallery, dataset_id: str, folder: str, count: int) -> None:
+    """``count`` image rows straight into the table (their bytes are never asked for)."""
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    rows: list[dict[str, Any]] = [
+        {
+            "id": new_id(),
+            "dataset_id": dataset_id,
+            "directory_path": folder,
+            "filename": f"img{n:05d}.jpg",
+            "file_size": 1000,
+            "width": 40,
+            "height": 30,
+            "content_type": "image/jpeg",
+            "sha256": hashlib.sha256(str(n).encode()).hexdigest(),
+            "blob_key": f"{n:032x}",
+            "status": "new",
+            "tags": [],
+            "annotations": [],
+            "annotation_count": 0,
+            "is_archived": False,
+            "created_at": start + timedelta(seconds=n),
+            "updated_at": start + timedelta(seconds=n),
+        }
+        for n in range(count)
+    ]
+    with gallery.store.write() as conn:
+        conn.execute(t.images.insert(), rows)
+
+
+def test_a_10000_image_folder_pages_60_at_a_time_querying_only_the_page(keyed: Gallery) -> None:
+    _, key = keyed.create_key("acme")
+    dataset = flows.create_dataset(keyed.api(key), "big")
+    _insert_images(keyed, dataset["id"], "/", 10_000)
+    keyed.sign_in(key)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(statement)
+
+    url = f"/datasets/{dataset['id']}"
+    sa.event.listen(keyed.store.engine, "before_cursor_execute", record)
+    try:
+        first = keyed.browser.get(url).text
+        second = keyed.browser.get(url, params={"page": "2"}).text
+        last = keyed.browser.get(url, params={"page": "167"}).text
+    finally:
+        sa.event.remove(keyed.store.engine, "before_cursor_execute", record)
+
+    assert len(thumbnails_in(first)) == 60 and len(thumbnails_in(last)) == 40
+    assert set(thumbnails_in(first)).isdisjoint(thumbnails_in(second))
+    assert "img09999.jpg" in first and "img00000.jpg" in last
+    assert "Page 2 of 167" in second and "61\N{EN DASH}120 of 10,000" in second
+    assert 'rel="prev"' not in first and f'href="{url}?page=2"' in first
+    assert f'rel="prev" href="{url}"' in second and f'href="{url}?page=3"' in second
+    assert 'rel="next"' not in last
+    row_reads = [s for s in statements if "FROM images" in s and "count(" not in s.lower()]
+    assert row_reads and all("LIMIT" in s or "GROUP BY" in s for s in row_reads)
+
+
+def test_the_image_page_shows_its_facts_and_downloads_the_original(keyed: Gallery) -> None:
+    _, key = keyed.create_key("acme")
+    flows.create_dataset(keyed.api(key), "birds")
+    [image_id] = keyed.upload(key, "birds", "/sea", "gull.png")
+    original = (keyed.home / "source" / "sea" / "gull.png").read_bytes()
+    keyed.sign_in(key)
+
+    html = keyed.browser.get(f"/images/{image_id}").text
+
+    assert "gull.png" in html and "/sea" in html and "40 \N{MULTIPLICATION SIGN} 30 px" in html
+    assert hashlib.sha256(original).hexdigest() in html
+    assert f'src="/images/{image_id}/preview"' in html
+    assert f'href="/images/{image_id}/file?download=1"' in html
+    download = keyed.browser.get(f"/images/{image_id}/file?download=1")
+    assert download.status_code == 200 and download.content == original
+    assert download.headers["content-type"] == "image/png"
+    assert download.headers["content-disposition"].startswith("attachment")
+    assert 'filename="gull.png"' in download.headers["content-disposition"]
+    inline = keyed.browser.get(f"/images/{image_id}/file")
+    assert inline.headers["content-disposition"].startswith("inline")
