@@ -17,7 +17,7 @@ from pictograph.server.imaging import inspect_image
 from pictograph.server.service.context import Links, Store, check_batch_size
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.registration import Registration, register_received
-from pictograph.server.service.uploads import UploadTarget
+from pictograph.server.service.uploads import UploadTarget, received_fields
 
 _CHUNK = 1024 * 1024
 
@@ -76,16 +76,9 @@ def _store_file(store: Store, path: Path, target: UploadTarget) -> dict[str, Any
     except ValidationError:
         store.blobs.delete(blob.key)
         raise
-    return {
-        "directory_path": target.directory_path,
-        "filename": target.filename,
-        "blob_key": blob.key,
-        "sha256": blob.sha256,
-        "file_size": blob.size,
-        "width": info.width,
-        "height": info.height,
-        "content_type": target.content_type,
-    }
+    return received_fields(
+        str(target.directory_path), target.filename, target.content_type, blob, info
+    )
 
 
 def read_error(error: OSError) -> str:

@@ -63,13 +63,7 @@ def bulk_register(
     """Register many files in one transaction; per-file problems are reported, never raised."""
     check_batch_size(len(entries))
     result = _register(store, organization_id, ref, entries)
-    return BulkUploadResult(
-        succeeded=[to_image(row, links) for row in result.rows],
-        failed=[
-            BulkUploadFailure(filename=name, directory_path=path, error=error.message)
-            for _, name, path, error in result.failures
-        ],
-    )
+    return _outcome(result, links)
 
 
 def register_received(
@@ -84,6 +78,10 @@ def register_received(
     ``received`` maps (folder, filename) to the stored blob's fields, as a pending upload has.
     """
     batch = _register_received(store, dataset_id, entries, received)
+    return _outcome(batch, links)
+
+
+def _outcome(batch: _Batch, links: Links) -> BulkUploadResult:
     return BulkUploadResult(
         succeeded=[to_image(row, links) for row in batch.rows],
         failed=[

@@ -220,18 +220,25 @@ def _register_now(
     store: Store, claims: dict[str, Any], blob: StoredBlob, links: Links
 ) -> dict[str, Any]:
     info = _checked(store, claims, blob)
-    fields = {
-        "directory_path": claims["dir"],
-        "filename": claims["file"],
+    fields = received_fields(claims["dir"], claims["file"], claims["type"], blob, info)
+    image = register_one_received(store, claims["dataset"], fields, links)
+    return _receipt(blob, info) | {"image": dump(image)}
+
+
+def received_fields(
+    directory_path: str, filename: str, content_type: str, blob: StoredBlob, info: ImageInfo
+) -> dict[str, Any]:
+    """Stored, checked bytes as the fields of a pending upload (and of the image it becomes)."""
+    return {
+        "directory_path": directory_path,
+        "filename": filename,
         "blob_key": blob.key,
         "sha256": blob.sha256,
         "file_size": blob.size,
         "width": info.width,
         "height": info.height,
-        "content_type": claims["type"],
+        "content_type": content_type,
     }
-    image = register_one_received(store, claims["dataset"], fields, links)
-    return _receipt(blob, info) | {"image": dump(image)}
 
 
 def _receipt(blob: StoredBlob, info: ImageInfo) -> dict[str, Any]:
@@ -252,16 +259,8 @@ def _keep_pending(
         "directory_path": claims["dir"],
         "filename": claims["file"],
     }
-    row = {
-        **key,
-        "blob_key": blob.key,
-        "sha256": blob.sha256,
-        "file_size": blob.size,
-        "width": info.width,
-        "height": info.height,
-        "content_type": claims["type"],
-        "created_at": now(),
-    }
+    row = received_fields(claims["dir"], claims["file"], claims["type"], blob, info)
+    row |= {"dataset_id": claims["dataset"], "created_at": now()}
     where = [_P.c[name] == value for name, value in key.items()]
     with store.write() as conn:
         if (
