@@ -22,9 +22,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.served import serve  # noqa: E402
-
 from bench.inputs import folder_for  # noqa: E402
+from tests.served import serve  # noqa: E402
 
 OFFICIAL_PYTHON = ROOT / ".venv-official" / "bin" / "python"
 WORKER = ROOT / "bench" / "worker.py"

@@ -14,10 +14,10 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from pictograph.exceptions import AuthError, ConflictError, NotFoundError
 from PIL import Image
 
 from pictograph import Client
+from pictograph.exceptions import AuthError, ConflictError, NotFoundError
 
 SCENARIOS: dict[str, Callable[[Client, Path], None]] = {}
 
