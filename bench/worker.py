@@ -23,6 +23,8 @@ def walk(folder: Path) -> dict[str, Any]:
     stack = [folder]
     while stack:
         for entry in os.scandir(stack.pop()):
+            if entry.name.startswith("."):
+                continue
             if entry.is_dir():
                 stack.append(Path(entry.path))
             else:

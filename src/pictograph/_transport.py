@@ -173,9 +173,11 @@ class Transport:
         )
 
         def build() -> httpx.Request:
-            # A fresh generator per attempt: a retried PUT re-reads the file from the start.
+            # Re-read per attempt, so a retried PUT starts from the first byte. A small file is
+            # sent in one piece; a large one streams, never wholly in memory.
+            body = path.read_bytes() if size <= CHUNK_SIZE else _file_chunks(path)
             return client.build_request(
-                "PUT", target, content=_file_chunks(path), headers=headers, timeout=timeout
+                "PUT", target, content=body, headers=headers, timeout=timeout
             )
 
         response = self._send(client, build)

@@ -241,3 +241,28 @@ def test_eight_threads_uploading_at_once_all_succeed(
     dataset = app_client.get(f"{P}/datasets/parallel").json()["data"]
     assert dataset["image_count"] == 24
     assert dataset["total_size"] == sum(p.stat().st_size for p in paths)
+
+
+def test_our_extensions_skip_existing_names_and_register_on_upload(
+    app_client: TestClient, tmp_path: Path
+) -> None:
+    create_dataset(app_client, "ext")
+    upload(app_client, "ext", make_image(tmp_path / "old.png"), "/set")
+    images = [
+        {"filename": n, "directory_path": "/set", "content_type": "image/png"}
+        for n in ("old.png", "new.png")
+    ]
+    body = {"dataset": "ext", "images": images, "skip_existing": True, "register_on_upload": True}
+    entries = app_client.post(f"{P}/images/bulk-upload-url", json=body).json()["data"]
+    old, new = entries["upload_urls"]
+    assert old["upload_url"] is None and old["existing"] is not None
+    assert new["upload_url"] and new["existing"] is None
+
+    put = app_client.put(new["upload_url"], content=make_image(tmp_path / "new.png").read_bytes())
+
+    assert put.status_code == 200
+    assert put.json()["image"]["filename"] == "new.png"
+    listed = app_client.get(f"{P}/images/", params={"dataset": "ext"}).json()["data"]
+    assert sorted(i["filename"] for i in listed) == ["new.png", "old.png"]
+    again = app_client.put(new["upload_url"], content=make_image(tmp_path / "new.png").read_bytes())
+    assert again.status_code == 409 and "already exists" in again.json()["error"]["message"]

@@ -10,6 +10,7 @@ from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
+from pictograph.errors import ServerError
 from pictograph.media_types import content_type_for
 
 _EXIF_ORIENTATION = 0x0112
@@ -42,10 +43,18 @@ class UploadSlot(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    upload_url: str
+    #: Absent for a name that is already taken (``existing`` says what is there).
+    upload_url: str | None = None
     filename: str
     directory_path: str
     existing: ExistingImage | None = None
+
+    @property
+    def url(self) -> str:
+        """Where to PUT the file; ``ServerError`` if the server gave no URL for a new name."""
+        if self.upload_url is None:
+            raise ServerError(f"no upload URL for {self.directory_path}/{self.filename}")
+        return self.upload_url
 
 
 def describe_file(

@@ -226,7 +226,7 @@ class Images(Resource):
             (p, i, s) for p, i, s in zip(paths, items, slots, strict=True) if s.existing is None
         ]
         _run_all(
-            lambda job: self.put_file(job[2].upload_url, job[0], job[1]["content_type"]),
+            lambda job: self.put_file(job[2].url, job[0], job[1]["content_type"]),
             todo,
             max_workers,
         )
@@ -252,7 +252,8 @@ class Images(Resource):
             {"filename": name, "directory_path": folder, "content_type": mime}
             for name, folder, mime in items
         ]
-        request: dict[str, Any] = {"dataset": dataset, "images": images}
+        # Our extension: no URL (no token to sign) for names already taken; we never PUT those.
+        request: dict[str, Any] = {"dataset": dataset, "images": images, "skip_existing": True}
         if register_on_upload:
             request["register_on_upload"] = True
         body = data_of(

@@ -58,6 +58,8 @@ class BulkUploadUrlRequest(_Body):
     images: list[BulkUploadEntry]
     #: Our extension: each PUT registers its image, so no bulk-register call follows.
     register_on_upload: bool = False
+    #: Our extension: names already taken get ``upload_url: null`` (no token is minted).
+    skip_existing: bool = False
 
 
 class BulkRegisterEntry(_Body):

@@ -70,9 +70,8 @@ def bulk_upload_url(
         uploads.UploadTarget(item.filename, item.directory_path, item.content_type)
         for item in body.images
     ]
-    answer = uploads.bulk_upload_urls(
-        store, org, body.dataset, targets, links, body.register_on_upload
-    )
+    options = uploads.UrlOptions(body.register_on_upload, body.skip_existing)
+    answer = uploads.bulk_upload_urls(store, org, body.dataset, targets, links, options)
     return envelope(answer)
 
 

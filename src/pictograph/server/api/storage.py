@@ -3,26 +3,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
 
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
+from starlette.responses import Response
 
-from pictograph.server.api.deps import LinksDep, StoreDep
+from pictograph.server.api.deps import StoreDep, get_links, get_store
 from pictograph.server.service import images, uploads
 
 router = APIRouter(redirect_slashes=False)
 
 
-@router.put("/storage/upload/{token}")
-async def put_upload(
-    store: StoreDep, links: LinksDep, token: str, request: Request
-) -> dict[str, Any]:
-    """Receive the bytes of one upload (streamed); 200 with their SHA-256, size and dimensions."""
+async def put_upload(request: Request) -> Response:
+    """Receive the bytes of one upload (streamed); 200 with their SHA-256, size and dimensions.
+
+    A plain Starlette endpoint, not a FastAPI one: this is the hot path of every upload, and it
+    needs neither dependency injection nor response-model encoding.
+    """
+    store = get_store(request)
     raw_length = request.headers.get("content-length")
     declared = int(raw_length) if raw_length and raw_length.isdigit() else None
-    return await uploads.receive_upload(store, token, request.stream(), declared, links)
+    token = str(request.path_params["token"])
+    receipt = await uploads.receive_upload(
+        store, token, request.stream(), declared, get_links(request)
+    )
+    return Response(json.dumps(receipt), media_type="application/json")
+
+
+router.add_route("/storage/upload/{token}", put_upload, methods=["PUT"], include_in_schema=False)
 
 
 @router.get("/storage/blob/{token}", response_model=None)

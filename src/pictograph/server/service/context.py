@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from itsdangerous import URLSafeTimedSerializer
 
 from pictograph.errors import ValidationError
+from pictograph.server.service.group_commit import GroupCommit
 from pictograph.server.settings import ServerSettings
 from pictograph.server.store import tables as t
 from pictograph.server.store.blobs import BlobStore, open_blob_store
@@ -55,6 +56,17 @@ class Store:
     #: SQLite has one writer at a time; threads of this process queue here instead of in
     #: SQLite's busy handler, which sleeps and retries. Other engines need no such turn.
     _writer_turn: AbstractContextManager[Any] = field(default_factory=nullcontext)
+    _groups: dict[str, GroupCommit[Any, Any]] = field(default_factory=dict)
+    _groups_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def group_commit(
+        self, name: str, run_group: Callable[[Sequence[Any]], Sequence[Any]]
+    ) -> GroupCommit[Any, Any]:
+        """The store's group committer called ``name`` (made on first use with ``run_group``)."""
+        with self._groups_lock:
+            if name not in self._groups:
+                self._groups[name] = GroupCommit(run_group)
+            return self._groups[name]
 
     @classmethod
     def open(cls, settings: ServerSettings) -> Store:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -94,13 +95,45 @@ def _outcome(batch: _Batch, links: Links) -> BulkUploadResult:
 def register_one_received(
     store: Store, dataset_id: str, fields: dict[str, Any], links: Links
 ) -> Image:
-    """Register one stored file; ``ConflictError`` (its blob deleted) when the name is taken."""
-    entry = Registration(filename=fields["filename"], directory_path=fields["directory_path"])
-    place = (str(fields["directory_path"]), str(fields["filename"]))
-    batch = _register_received(store, dataset_id, [entry], {place: fields})
-    if batch.failures:
-        raise batch.failures[0][3]
-    return to_image(batch.rows[0], links)
+    """Register one stored file; ``ConflictError`` (its blob deleted) when the name is taken.
+
+    Concurrent calls are committed together (see ``group_commit``).
+    """
+    committer = store.group_commit("register", lambda jobs: _register_group(store, jobs))
+    row: dict[str, Any] = committer.submit((dataset_id, fields))
+    return to_image(row, links)
+
+
+def _register_group(
+    store: Store, jobs: Sequence[tuple[str, dict[str, Any]]]
+) -> list[dict[str, Any] | Exception]:
+    """Register a group of stored files, one transaction per dataset; a row or error each."""
+    outcomes: list[dict[str, Any] | Exception] = [ValidationError("not registered")] * len(jobs)
+    by_dataset: dict[str, list[int]] = {}
+    for index, (dataset_id, _) in enumerate(jobs):
+        by_dataset.setdefault(dataset_id, []).append(index)
+    for dataset_id, indexes in by_dataset.items():
+        entries = [_entry_of(jobs[i][1]) for i in indexes]
+        received = {_place_of(jobs[i][1]): jobs[i][1] for i in indexes}
+        if len(received) < len(indexes):  # the same name twice: no sharing, one at a time
+            for i in indexes:
+                outcomes[i] = _register_group(store, [jobs[i]])[0]
+            continue
+        batch = _register_received(store, dataset_id, entries, received)
+        rows = {(r["directory_path"], r["filename"]): r for r in batch.rows}
+        errors = {(path, name): error for _, name, path, error in batch.failures}
+        for i in indexes:
+            place = _place_of(jobs[i][1])
+            outcomes[i] = rows.get(place) or errors.get(place) or outcomes[i]
+    return outcomes
+
+
+def _entry_of(fields: dict[str, Any]) -> Registration:
+    return Registration(filename=fields["filename"], directory_path=fields["directory_path"])
+
+
+def _place_of(fields: dict[str, Any]) -> tuple[str, str]:
+    return (str(fields["directory_path"]), str(fields["filename"]))
 
 
 def _register_received(

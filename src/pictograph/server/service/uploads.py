@@ -121,19 +121,29 @@ def _existing(
     return found
 
 
+@dataclass(frozen=True)
+class UrlOptions:
+    """Our extensions of ``bulk-upload-url``, both off for the official SDK.
+
+    ``register_on_upload``: each PUT also registers its image (no register call follows).
+    ``skip_existing``: a name already taken gets ``upload_url: null`` instead of a signed token.
+    """
+
+    register_on_upload: bool = False
+    skip_existing: bool = False
+
+
 def bulk_upload_urls(
     store: Store,
     organization_id: str,
     ref: str,
     targets: list[UploadTarget],
     links: Links,
-    register_on_upload: bool = False,
+    options: UrlOptions = UrlOptions(),
 ) -> dict[str, Any]:
     """One entry per target, in request order, each with ``upload_url`` and ``existing``.
 
     ``existing`` is ``null`` or ``{"id", "sha256", "file_size"}`` of the image already there.
-    With ``register_on_upload`` (our extension) each PUT also registers its image, so no
-    register call follows.
     """
     check_batch_size(len(targets))
     checked = []
@@ -147,14 +157,18 @@ def bulk_upload_urls(
         existing = _existing(conn, dataset["id"], checked) if checked else {}
     entries = []
     for target in checked:
-        token = _token(store, organization_id, dataset["id"], target, register_on_upload)
+        there = existing.get((str(target.directory_path), target.filename))
+        url = None
+        if there is None or not options.skip_existing:
+            register = options.register_on_upload
+            url = links.upload_url(_token(store, organization_id, dataset["id"], target, register))
         entries.append(
             {
-                "upload_url": links.upload_url(token),
+                "upload_url": url,
                 "filename": target.filename,
                 "directory_path": target.directory_path,
                 "content_type": target.content_type,
-                "existing": existing.get((str(target.directory_path), target.filename)),
+                "existing": there,
             }
         )
     return {"upload_urls": entries, "expires_in": store.settings.signed_url_ttl_seconds}
@@ -178,30 +192,54 @@ async def receive_upload(
     limit = store.settings.max_upload_bytes
     if declared_length is not None and declared_length > limit:
         raise _too_large(limit)
-    writer = await anyio.to_thread.run_sync(store.blobs.writer)
+    spill = _Spill(store)
     try:
-        await _pump(body, writer, limit)
-        blob = await anyio.to_thread.run_sync(writer.commit)
+        rest = await spill.pump(body, limit)
+        return await anyio.to_thread.run_sync(_finish, store, claims, spill.writer, rest, links)
     except BaseException:
-        await anyio.to_thread.run_sync(writer.abort)
+        if spill.writer is not None:
+            await anyio.to_thread.run_sync(spill.writer.abort)
+        raise
+
+
+class _Spill:
+    """Holds a body in memory, spilling to a blob writer only past ``_BUFFER`` bytes, so a small
+    image costs one trip to a worker thread instead of one per step."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.writer: BlobWriter | None = None
+
+    async def pump(self, body: AsyncIterable[bytes], limit: int) -> bytes:
+        """Read the whole body; return what is still in memory."""
+        buffer = bytearray()
+        received = 0
+        async for chunk in body:
+            received += len(chunk)
+            if received > limit:
+                raise _too_large(limit)
+            buffer += chunk
+            if len(buffer) >= _BUFFER:
+                if self.writer is None:
+                    self.writer = await anyio.to_thread.run_sync(self.store.blobs.writer)
+                await anyio.to_thread.run_sync(self.writer.write, bytes(buffer))
+                buffer.clear()
+        return bytes(buffer)
+
+
+def _finish(
+    store: Store, claims: dict[str, Any], writer: BlobWriter | None, rest: bytes, links: Links
+) -> dict[str, Any]:
+    """Write the last bytes, commit the blob, check it, and keep or register it."""
+    writer = writer or store.blobs.writer()
+    try:
+        writer.write(rest)
+        blob = writer.commit()
+    except BaseException:
+        writer.abort()
         raise
     keep = _register_now if claims.get("register") else _keep_pending
-    return await anyio.to_thread.run_sync(keep, store, claims, blob, links)
-
-
-async def _pump(body: AsyncIterable[bytes], writer: BlobWriter, limit: int) -> None:
-    buffer = bytearray()
-    received = 0
-    async for chunk in body:
-        received += len(chunk)
-        if received > limit:
-            raise _too_large(limit)
-        buffer += chunk
-        if len(buffer) >= _BUFFER:
-            await anyio.to_thread.run_sync(writer.write, bytes(buffer))
-            buffer.clear()
-    if buffer:
-        await anyio.to_thread.run_sync(writer.write, bytes(buffer))
+    return keep(store, claims, blob, links)
 
 
 def _too_large(limit: int) -> PayloadTooLargeError:

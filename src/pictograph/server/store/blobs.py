@@ -61,11 +61,17 @@ def validate_key(key: str) -> str:
 
 
 class LocalWriter:
-    """Writes to a temporary file next to its final place, renamed into place on commit."""
+    """Writes to a temporary file beside its final place, renamed into place on commit.
+
+    The key is chosen first, so the temporary file lives in the key's own shard folder: new files
+    spread over 256 folders instead of all contending for one folder's lock while the journal
+    commits the previous file's fsync.
+    """
 
     def __init__(self, root: Path) -> None:
-        self._root = root
-        fd, name = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=root)
+        self._key = secrets.token_hex(16)
+        self._final = root / self._key[:2] / self._key
+        fd, name = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=self._final.parent)
         self._file = os.fdopen(fd, "wb")
         self._temp = Path(name)
         self._hash = hashlib.sha256()
@@ -80,11 +86,8 @@ class LocalWriter:
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
-        key = secrets.token_hex(16)
-        final = self._root / key[:2] / key
-        final.parent.mkdir(exist_ok=True)
-        os.replace(self._temp, final)
-        return StoredBlob(key=key, size=self.size, sha256=self._hash.hexdigest())
+        os.replace(self._temp, self._final)
+        return StoredBlob(key=self._key, size=self.size, sha256=self._hash.hexdigest())
 
     def abort(self) -> None:
         self._file.close()
@@ -96,7 +99,8 @@ class LocalBlobStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        for shard in range(256):
+            (self.root / f"{shard:02x}").mkdir(parents=True, exist_ok=True)
 
     def writer(self) -> LocalWriter:
         return LocalWriter(self.root)
