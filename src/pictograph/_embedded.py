@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import queue
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
@@ -25,6 +26,26 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
 
 
+def _start_portal() -> tuple[anyio.from_thread.BlockingPortal, threading.Thread]:
+    """An event loop on a daemon thread, and the portal to call into it.
+
+    A daemon thread, unlike anyio's ``start_blocking_portal`` (a pool thread that interpreter
+    exit waits for), so a program that never closes its ``Client`` still exits.
+    """
+    ready: queue.Queue[anyio.from_thread.BlockingPortal] = queue.Queue()
+
+    async def serve() -> None:
+        async with anyio.from_thread.BlockingPortal() as portal:
+            ready.put(portal)
+            await portal.sleep_until_stopped()
+
+    thread = threading.Thread(
+        target=anyio.run, args=(serve,), name="pictograph-embedded", daemon=True
+    )
+    thread.start()
+    return ready.get(), thread
+
+
 class EmbeddedTransport(httpx.BaseTransport):
     """An ``httpx.BaseTransport`` that answers sync requests from an ASGI app in this process.
 
@@ -34,8 +55,7 @@ class EmbeddedTransport(httpx.BaseTransport):
     """
 
     def __init__(self, app: ASGIApp) -> None:
-        self._portal_cm = anyio.from_thread.start_blocking_portal(name="pictograph-embedded")
-        self._portal = self._portal_cm.__enter__()
+        self._portal, self._loop_thread = _start_portal()
         self._lifespan = _Lifespan(app)
         self._asgi = httpx.ASGITransport(app=self._lifespan.with_state)
         self._closed = False
@@ -43,7 +63,7 @@ class EmbeddedTransport(httpx.BaseTransport):
         try:
             self._lifespan.start(self._portal)
         except BaseException:
-            self._portal_cm.__exit__(None, None, None)
+            self._stop_portal()
             raise
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -60,7 +80,11 @@ class EmbeddedTransport(httpx.BaseTransport):
         try:
             self._lifespan.stop(self._portal)
         finally:
-            self._portal_cm.__exit__(None, None, None)
+            self._stop_portal()
+
+    def _stop_portal(self) -> None:
+        self._portal.call(self._portal.stop)
+        self._loop_thread.join(timeout=30)
 
     async def _handle(self, request: httpx.Request) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         body = _as_async_stream(request.stream)

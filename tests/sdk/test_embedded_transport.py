@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -111,3 +112,21 @@ def test_a_file_that_cannot_be_read_raises_its_own_error_and_is_not_retried(tmp_
     not_a_file.mkdir()
     with embedded(events) as transport, pytest.raises(IsADirectoryError):
         transport.put_file(f"{BASE}/store", not_a_file, "image/png")
+
+
+def test_a_program_that_never_closes_its_embedded_client_still_exits(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = "from pictograph import Client; print(len(Client().datasets.list()))"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PICTOGRAPH_")}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "PICTOGRAPH_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0"
