@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from pictograph.errors import ServerError
@@ -45,7 +46,19 @@ def parse_models(model: type[ModelT], items: Any) -> list[ModelT]:
             f"Backend response did not match expected {model.__name__} schema: not a list",
             response=items,
         )
-    return [parse_model(model, item) for item in items]
+    try:
+        return _list_adapter(model).validate_python(items)
+    except PydanticValidationError as exc:
+        raise ServerError(
+            f"Backend response did not match expected {model.__name__} schema: {exc}",
+            response=items,
+        ) from exc
+
+
+@functools.cache
+def _list_adapter(model: type[ModelT]) -> TypeAdapter[list[ModelT]]:
+    """One validator for a whole list: pydantic loops in Rust, not item by item in Python."""
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
 def data_of(body: Any, *, required: bool = True) -> Any:

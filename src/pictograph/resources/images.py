@@ -262,10 +262,11 @@ class Images(Resource):
         entries = body.get("upload_urls") if isinstance(body, Mapping) else None
         if not isinstance(entries, list) or len(entries) != len(images):
             raise ServerError("Backend response did not match expected bulk-upload-url schema")
-        return [
-            parse_model(UploadSlot, {**wanted, **entry} if isinstance(entry, Mapping) else entry)
+        merged = [
+            {**wanted, **entry} if isinstance(entry, Mapping) else entry
             for wanted, entry in zip(images, entries, strict=True)
         ]
+        return parse_models(UploadSlot, merged)
 
     def put_file(self, upload_url: str, path: str | Path, content_type: str) -> Any:
         """PUT one file's bytes to a signed upload URL (never with the API key).

@@ -19,20 +19,28 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from pictograph.media_types import FOLDER_SUFFIXES, content_type_for
+from pictograph.media_types import CONTENT_TYPES, FOLDER_SUFFIXES
 
 IGNORED_DIRECTORY_NAMES = frozenset({"__MACOSX"})
 
 
 @dataclass(frozen=True)
 class PlannedFile:
-    """One local image file and the dataset folder and filename it uploads to."""
+    """One local image file and the dataset folder and filename it uploads to.
 
-    path: Path
-    relative: PurePosixPath
+    ``local`` is the file's path on disk and ``relative`` its POSIX path under the uploaded
+    folder, both plain strings: a folder may hold 50,000 files, and the plan stays cheap.
+    """
+
+    local: str
+    relative: str
     directory_path: str
     filename: str
     content_type: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.local)
 
     @property
     def dataset_path(self) -> str:
@@ -70,10 +78,14 @@ class FolderPlan:
 
 
 def directory_for(
-    relative: PurePosixPath, *, organize_by_class: bool, preserve_structure: bool = False
+    relative: PurePosixPath | tuple[str, ...],
+    *,
+    organize_by_class: bool,
+    preserve_structure: bool = False,
 ) -> str:
     """The dataset folder (``/`` or ``/a/b``) a file at ``relative`` within the root lands in."""
-    parents = relative.parts[:-1]
+    parts = relative.parts if isinstance(relative, PurePosixPath) else relative
+    parents = parts[:-1]
     if not parents:
         return "/"
     if preserve_structure:
@@ -99,7 +111,7 @@ def plan_folder(
         raise FileNotFoundError(f"folder {str(root)!r} {what}")
     plan = FolderPlan(root=root)
     walker = _Walker(root.resolve(), plan)
-    walker.walk(root, PurePosixPath(), {root.resolve()})
+    walker.walk(str(root), (), {root.resolve()})
     _assign_destinations(plan, walker.found, organize_by_class, preserve_structure)
     return plan
 
@@ -110,35 +122,34 @@ class _Walker:
     def __init__(self, real_root: Path, plan: FolderPlan) -> None:
         self.real_root = real_root
         self.plan = plan
-        self.found: list[tuple[Path, PurePosixPath]] = []
+        self.found: list[tuple[str, tuple[str, ...]]] = []
 
-    def walk(self, directory: Path, relative: PurePosixPath, ancestors: set[Path]) -> None:
+    def walk(self, directory: str, parts: tuple[str, ...], ancestors: set[Path]) -> None:
         try:
             entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
         except OSError as exc:
-            self.plan.problems.append(PlanProblem(directory, f"cannot list folder: {_why(exc)}"))
+            problem = PlanProblem(Path(directory), f"cannot list folder: {_why(exc)}")
+            self.plan.problems.append(problem)
             return
         for entry in entries:
-            path = Path(entry.path)
-            if entry.name.startswith(".") or entry.name in IGNORED_DIRECTORY_NAMES:
-                self.plan.ignored.append(path)
+            name = entry.name
+            if name.startswith(".") or name in IGNORED_DIRECTORY_NAMES:
+                self.plan.ignored.append(Path(entry.path))
                 continue
-            self._visit(entry, path, relative / entry.name, ancestors)
+            self._visit(entry, (*parts, name), ancestors)
 
-    def _visit(
-        self, entry: os.DirEntry[str], path: Path, relative: PurePosixPath, ancestors: set[Path]
-    ) -> None:
+    def _visit(self, entry: os.DirEntry[str], parts: tuple[str, ...], ancestors: set[Path]) -> None:
         if entry.is_symlink():
-            problem = self._link_problem(path, ancestors)
+            problem = self._link_problem(Path(entry.path), ancestors)
             if problem:
                 if entry.is_dir() or _has_image_suffix(entry.name):
-                    self.plan.problems.append(PlanProblem(path, problem))
+                    self.plan.problems.append(PlanProblem(Path(entry.path), problem))
                 return
         if entry.is_dir():
-            real = path.resolve()
-            self.walk(path, relative, ancestors | {real})
-        elif entry.is_file() and _has_image_suffix(entry.name):
-            self.found.append((path, relative))
+            real = Path(entry.path).resolve()
+            self.walk(entry.path, parts, ancestors | {real})
+        elif _has_image_suffix(entry.name) and entry.is_file():
+            self.found.append((entry.path, parts))
 
     def _link_problem(self, path: Path, ancestors: set[Path]) -> str | None:
         target = path.resolve()
@@ -153,20 +164,21 @@ class _Walker:
 
 def _assign_destinations(
     plan: FolderPlan,
-    found: list[tuple[Path, PurePosixPath]],
+    found: list[tuple[str, tuple[str, ...]]],
     organize_by_class: bool,
     preserve_structure: bool,
 ) -> None:
     first_at: dict[str, PlannedFile] = {}
-    for path, relative in found:
+    for local, parts in found:
+        filename = parts[-1]
         planned = PlannedFile(
-            path=path,
-            relative=relative,
+            local=local,
+            relative="/".join(parts),
             directory_path=directory_for(
-                relative, organize_by_class=organize_by_class, preserve_structure=preserve_structure
+                parts, organize_by_class=organize_by_class, preserve_structure=preserve_structure
             ),
-            filename=relative.name,
-            content_type=content_type_for(relative),
+            filename=filename,
+            content_type=CONTENT_TYPES[_suffix(filename)],
         )
         earlier = first_at.get(planned.dataset_path)
         if earlier is not None:
@@ -174,14 +186,19 @@ def _assign_destinations(
                 f"collides with {earlier.relative}: both map to {planned.dataset_path} "
                 "in the dataset; rename one of them"
             )
-            plan.problems.append(PlanProblem(path, reason))
+            plan.problems.append(PlanProblem(planned.path, reason))
             continue
         first_at[planned.dataset_path] = planned
         plan.files.append(planned)
 
 
+def _suffix(name: str) -> str:
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""
+
+
 def _has_image_suffix(name: str) -> bool:
-    return PurePosixPath(name).suffix.lower() in FOLDER_SUFFIXES
+    return _suffix(name) in FOLDER_SUFFIXES
 
 
 def _why(exc: OSError) -> str:

@@ -201,14 +201,14 @@ class _Run:
             self._ingest([planned for planned, _ in items], pool)
             return
         puts: dict[Future[Any], PlannedFile] = {
-            pool.submit(self.images.put_file, slot.url, f.path, f.content_type): f
+            pool.submit(self.images.put_file, slot.url, f.local, f.content_type): f
             for f, slot in items
         }
         for future in as_completed(puts):
             planned, error = puts[future], future.exception()
             if error is None:
                 self.uploaded += 1
-                self._tick(planned.path)
+                self._tick(planned.filename)
             elif isinstance(error, ConflictError) or "already exists" in str(error).lower():
                 self.already_there(planned)  # taken since the pre-flight, by another run
             else:
@@ -220,7 +220,7 @@ class _Run:
             pool.submit(
                 self.images.ingest_local,
                 self.dataset_id,
-                [(f.path, f.filename, f.directory_path, f.content_type) for f in group],
+                [(f.local, f.filename, f.directory_path, f.content_type) for f in group],
             ): group
             for group in _chunks(files, INGEST_BATCH)
         }
@@ -240,7 +240,7 @@ class _Run:
             error = failed.get((planned.directory_path, planned.filename))
             if error is None:
                 self.uploaded += 1
-                self._tick(planned.path)
+                self._tick(planned.filename)
             elif "already exists" in error.lower():
                 self.already_there(planned)
             else:
@@ -249,19 +249,19 @@ class _Run:
     def already_there(self, planned: PlannedFile) -> None:
         if self.skip_existing:
             self.skipped += 1
-            self._tick(planned.path)
+            self._tick(planned.filename)
         else:
             where = planned.dataset_path
             self.fail(planned.path, f"conflict: an image already exists at {where} in the dataset")
 
     def fail(self, path: Path, reason: str) -> None:
         self.failures.append(UploadFailure(path=path, reason=reason))
-        self._tick(path)
+        self._tick(path.name)
 
-    def _tick(self, path: Path) -> None:
+    def _tick(self, filename: str) -> None:
         self.done += 1
         if self.progress is not None:
-            self.progress(self.done, self.total, path.name)
+            self.progress(self.done, self.total, filename)
 
 
 def _reason(error: BaseException) -> str:

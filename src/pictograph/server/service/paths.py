@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 
 from pictograph.errors import ValidationError
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_SEGMENT = 255
 _MAX_PATH = 4096
 
@@ -26,12 +28,13 @@ def _check_segment(segment: str, what: str) -> None:
         raise ValidationError(f"{what} may not contain '.' or '..' segments")
     if "\\" in segment:
         raise ValidationError(f"{what} may not contain backslashes")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in segment):
+    if _CONTROL.search(segment):
         raise ValidationError(f"{what} may not contain control characters")
     if len(segment) > _MAX_SEGMENT:
         raise ValidationError(f"{what} has a segment longer than {_MAX_SEGMENT} characters")
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_directory(raw: str | None) -> str:
     """The canonical folder path: ``/`` or ``/a/b`` (no trailing slash, no empty segments).
 
