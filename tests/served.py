@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,24 +54,45 @@ def serve(home: Path, database_url: str, *extra: str) -> Iterator[Served]:
     """Start ``pictograph serve`` and stop it (SIGTERM) when the block ends."""
     port = free_port()
     store_args = ("--home", str(home), "--database-url", database_url)
+    command = ["serve", "--port", str(port), *store_args, *extra]
+    with launch(command, f"http://127.0.0.1:{port}", store_args) as served:
+        yield served
+
+
+@contextmanager
+def launch(
+    command: Sequence[str],
+    base_url: str,
+    store_args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+) -> Iterator[Served]:
+    """Run ``pictograph *command`` (with ``env`` on top of a PICTOGRAPH_-free environment) until it
+    answers at ``base_url``; stop it (SIGTERM) when the block ends. Output is in ``process.stdout``.
+    """
     process = subprocess.Popen(
-        [PICTOGRAPH, "serve", "--port", str(port), *store_args, *extra],
-        env=_clean_env(),
+        [PICTOGRAPH, *command],
+        env=_clean_env() | dict(env or {}),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    served = Served(f"http://127.0.0.1:{port}", store_args, process)
+    served = Served(base_url, tuple(store_args), process)
     try:
         _wait_until_up(served)
         yield served
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(served, signal.SIGTERM)
+
+
+def stop(served: Served, signum: int) -> int:
+    """Send ``signum`` to the server; its exit status (after 30 s: killed, TimeoutExpired)."""
+    served.process.send_signal(signum)
+    try:
+        return served.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        served.process.kill()
+        served.process.wait()
+        raise
 
 
 def _wait_until_up(served: Served, timeout: float = 30.0) -> None:

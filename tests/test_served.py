@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -216,6 +215,47 @@ def test_a_retried_write_with_the_same_idempotency_key_acts_once(server: Served)
     assert [d["name"] for d in listed["data"]] == ["once"]
 
 
+def test_an_idempotency_key_replays_only_for_the_api_key_that_first_sent_it(
+    server: Served, database_url: str
+) -> None:
+    first_key, same_org_key = server.create_key("acme"), server.create_key("acme")
+    other_org_key = server.create_key("globex")
+    shared = "shared-" + "b" * 25
+
+    def create(api_key: str, name: str) -> httpx.Response:
+        headers = {"X-API-Key": api_key, "Idempotency-Key": shared}
+        return httpx.post(f"{server.base_url}{P}/datasets/", json={"name": name}, headers=headers)
+
+    first = create(first_key, "first")
+    second, third = create(same_org_key, "second"), create(other_org_key, "third")
+
+    for answer, name in ((first, "first"), (second, "second"), (third, "third")):
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["data"]["name"] == name
+        assert "idempotent-replayed" not in answer.headers
+    assert create(first_key, "first").headers["idempotent-replayed"] == "true"
+    listed = httpx.get(f"{server.base_url}{P}/datasets/", headers={"X-API-Key": first_key})
+    assert sorted(d["name"] for d in listed.json()["data"]) == ["first", "second"]
+
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT r.status, o.name AS org FROM idempotency_records r "
+                "JOIN api_keys k ON k.id = r.scope "
+                "JOIN organizations o ON o.id = k.organization_id "
+                "WHERE r.idempotency_key = :key"
+            ),
+            {"key": shared},
+        ).all()
+    engine.dispose()
+    assert sorted((row.org, row.status) for row in rows) == [
+        ("acme", 201),
+        ("acme", 201),
+        ("globex", 201),
+    ]
+
+
 def test_the_rate_limit_answers_429_with_retry_after_and_the_envelope(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -256,12 +296,6 @@ def test_a_folder_upload_with_32_workers_absorbs_429s_under_a_low_limit(
         client.close()
     assert report.failures == [] and report.images_uploaded == 150
     assert any("HTTP 429" in record.getMessage() for record in caplog.records)
-
-
-def test_serve_shuts_down_cleanly_on_sigterm(database_url: str, tmp_path: Path) -> None:
-    with serve(tmp_path / "home", database_url) as served:
-        served.process.send_signal(signal.SIGINT)
-        assert served.process.wait(timeout=30) == 0
 
 
 def test_the_openapi_document_is_served_and_lists_the_protocol(server: Served) -> None:

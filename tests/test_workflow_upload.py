@@ -320,3 +320,41 @@ def test_upload_from_directory_shares_the_implementation_and_can_preserve_struct
     assert "/stop/night/005.jpg" in paths_in(client, "deep")
     again = upload_dataset_from_folder(client, "deep", road_signs)
     assert again.images_uploaded == 1 and again.images_skipped == 4  # only 005 lands elsewhere
+
+
+def test_same_named_files_in_different_folders_collide_when_flat_and_progress_counts_them(
+    client: Client, tmp_path: Path
+) -> None:
+    folder = tmp_path / "flat"
+    make_image(folder / "a" / "x.jpg", seed=1)
+    make_image(folder / "a" / "y.jpg", seed=2)
+    make_image(folder / "b" / "x.jpg", seed=3)
+    make_image(folder / "c" / "d" / "x.jpg", seed=4)
+    (folder / "b" / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    seen: list[tuple[int, int, str | None]] = []
+
+    report = upload_dataset_from_folder(
+        client,
+        "flat",
+        folder,
+        organize_by_class=False,
+        progress=lambda done, total, name: seen.append((done, total, name)),
+    )
+
+    assert (report.images_attempted, report.images_uploaded, report.images_skipped) == (5, 2, 0)
+    reasons = {f.path.relative_to(folder).as_posix(): f.reason for f in report.failures}
+    assert set(reasons) == {"b/x.jpg", "c/d/x.jpg", "b/gone.jpg"}
+    for collided in ("b/x.jpg", "c/d/x.jpg"):
+        assert "collides with a/x.jpg" in reasons[collided] and "/x.jpg" in reasons[collided]
+    assert "broken symbolic link" in reasons["b/gone.jpg"]
+    assert paths_in(client, "flat") == {"/x.jpg", "/y.jpg"}
+    assert client.images.get("flat", "x.jpg").sha256 == sha256_of(folder / "a" / "x.jpg")
+    assert [done for done, _, _ in seen] == [1, 2, 3, 4, 5]
+    assert {total for _, total, _ in seen} == {5}
+    assert sorted(str(name) for _, _, name in seen) == [
+        "gone.jpg",
+        "x.jpg",
+        "x.jpg",
+        "x.jpg",
+        "y.jpg",
+    ]

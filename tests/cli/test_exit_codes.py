@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from pictograph.cli.exit_codes import exit_code_for
@@ -19,7 +25,8 @@ from pictograph.errors import (
     ValidationError,
 )
 from tests.cli.runner import Pictograph, expect, one_error_line
-from tests.served import Served
+from tests.images import make_image
+from tests.served import PICTOGRAPH, Served
 
 
 @pytest.mark.parametrize(
@@ -38,9 +45,12 @@ from tests.served import Served
         (ServerError("x"), 9),
         (NetworkError("x"), 9),
         (RuntimeError("x"), 1),
+        (KeyboardInterrupt(), 130),
     ],
 )
-def test_each_error_class_maps_to_its_documented_exit_status(error: Exception, code: int) -> None:
+def test_each_error_class_maps_to_its_documented_exit_status(
+    error: BaseException, code: int
+) -> None:
     assert exit_code_for(error) == code
 
 
@@ -80,3 +90,35 @@ def test_help_and_version_exit_0_and_list_every_command(pictograph: Pictograph) 
     for command in ("upload", "download", "datasets", "images", "serve", "keys"):
         assert command in help_text
     assert "pictograph, version" in expect(pictograph("--version"), 0).stdout
+
+
+def test_ctrl_c_during_an_upload_exits_130_with_one_line_and_stops_sending(
+    served_instance: Served, tmp_path: Path
+) -> None:
+    files = 1500
+    original = make_image(tmp_path / "original.jpg")
+    for n in range(files):
+        folder = tmp_path / "many" / f"class{n % 5}"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(original, folder / f"{n:05d}.jpg")
+    key = served_instance.create_key("interrupted")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PICTOGRAPH_")}
+    command = [PICTOGRAPH, "--base-url", served_instance.base_url, "--api-key", key]
+    upload = subprocess.Popen(
+        [*command, "upload", str(tmp_path / "many"), "--dataset", "many"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert upload.stderr is not None
+    first = upload.stderr.readline()  # the first progress line: a tenth of the files are done
+    assert first.startswith("upload: "), first + upload.stderr.read()
+    upload.send_signal(signal.SIGINT)
+    stdout, stderr = upload.communicate(timeout=60)
+
+    assert upload.returncode == 130, (stdout, stderr)
+    assert stderr.strip() == "error: interrupted"
+    assert stdout == ""
+    shown = Pictograph.served(served_instance.base_url, key).json("datasets", "show", "many")
+    assert shown["image_count"] < files

@@ -36,6 +36,22 @@ def test_upload_by_class_puts_first_level_folders_in_the_dataset_and_exits_0(
     }
 
 
+def test_an_explicit_by_class_with_three_workers_uploads_the_same_layout_as_the_default(
+    pictograph: Pictograph, road_signs: Path
+) -> None:
+    result = pictograph("upload", road_signs, "-d", "signs", "--by-class", "--workers", "3")
+    assert "signs: 6 uploaded, 0 skipped, 0 failed of 6 files" in expect(result, 0).stdout
+    expect(pictograph("upload", road_signs, "-d", "default", "-q"), 0)
+    assert paths_in(pictograph, "signs") == paths_in(pictograph, "default")
+    assert {path.rsplit("/", 1)[0] for path in paths_in(pictograph, "signs")} == {
+        "",
+        "/stop",
+        "/yield",
+    }
+    again = pictograph.json("upload", road_signs, "-d", "signs", "--by-class", "-w", "3", "-q")
+    assert (again["images_skipped"], again["images_uploaded"], again["failures"]) == (6, 0, [])
+
+
 def test_flat_and_preserve_structure_choose_where_images_land(
     pictograph: Pictograph, road_signs: Path
 ) -> None:

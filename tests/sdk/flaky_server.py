@@ -42,11 +42,17 @@ def _envelope(status: int, code: str, message: str, **details: Any) -> JSONRespo
 
 
 async def flaky(request: Request) -> Response:
-    """Answer ``status`` (default 503) for the first ``fail`` requests, then 200."""
+    """Answer ``status`` (default 503) for the first ``fail`` requests, then 200.
+
+    With ``retry_after`` the failures carry that ``Retry-After`` header.
+    """
     before = await _record(request)
     if before < int(request.query_params.get("fail", "1")):
         status = int(request.query_params.get("status", "503"))
-        return _envelope(status, "unavailable", "try again later")
+        response = _envelope(status, "unavailable", "try again later")
+        if "retry_after" in request.query_params:
+            response.headers["Retry-After"] = request.query_params["retry_after"]
+        return response
     return JSONResponse({"data": {"attempt": before + 1}})
 
 

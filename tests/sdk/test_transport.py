@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import socket
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,8 +19,10 @@ from pictograph import (
     AuthError,
     Client,
     ConflictError,
+    ForbiddenError,
     NetworkError,
     NotFoundError,
+    PayloadTooLargeError,
     RateLimitError,
     RequestTimeoutError,
     ServerError,
@@ -41,6 +47,98 @@ def test_a_503_is_retried_until_the_server_answers_200(flaky_url: str, name: str
         body = transport.request_json("GET", f"/api/flaky/{name}", params={"fail": 2})
     assert body == {"data": {"attempt": 3}}
     assert len(seen(name)) == 3
+
+
+@pytest.mark.parametrize("status", [408, 500, 502, 503, 504])
+def test_each_transient_status_is_retried_until_the_server_answers_200(
+    flaky_url: str, name: str, seen: Seen, status: int
+):
+    with fast(flaky_url) as transport:
+        body = transport.request_json(
+            "POST", f"/api/flaky/{name}", params={"fail": 2, "status": status}, json={}
+        )
+    assert body == {"data": {"attempt": 3}}
+    assert len(seen(name)) == 3
+
+
+def test_a_retry_after_on_a_503_is_not_waited_for_only_a_429s_is(
+    flaky_url: str, name: str, seen: Seen
+):
+    # The reference retry policy (section 1.6) honours Retry-After on 429 only.
+    with fast(flaky_url) as transport:
+        started = time.monotonic()
+        body = transport.request_json(
+            "GET", f"/api/flaky/{name}", params={"status": 503, "retry_after": 5}
+        )
+        elapsed = time.monotonic() - started
+    assert body == {"data": {"attempt": 2}}
+    assert elapsed < 2.5
+    assert seen(name)[0]["path"] == f"/api/flaky/{name}" and len(seen(name)) == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class"),
+    [
+        (400, ValidationError),
+        (401, AuthError),
+        (403, ForbiddenError),
+        (404, NotFoundError),
+        (413, PayloadTooLargeError),
+    ],
+)
+def test_client_errors_are_raised_at_once_without_a_retry(
+    flaky_url: str, name: str, seen: Seen, status: int, error_class: type[ApiError]
+):
+    with fast(flaky_url) as transport, pytest.raises(ApiError) as caught:
+        transport.request_json("POST", f"/api/error/{name}", params={"status": status}, json={})
+    assert type(caught.value) is error_class and caught.value.status_code == status
+    assert len(seen(name)) == 1
+
+
+@contextmanager
+def hanging_up_server(drops: int) -> Iterator[tuple[str, list[bytes]]]:
+    """A real socket server that reads each request and, for the first ``drops`` connections,
+    hangs up without answering; later ones get a 200 JSON answer. Yields (URL, requests seen).
+    """
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)  # so the loop sees ``done`` soon after the block ends
+    requests: list[bytes] = []
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            connection.settimeout(5)
+            with connection:
+                requests.append(connection.recv(65536))
+                if len(requests) > drops:
+                    body = b'{"data": {"answered": true}}'
+                    connection.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+                        + body
+                    )
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", requests
+    finally:
+        done.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def test_a_connection_dropped_without_an_answer_is_retried_with_the_same_idempotency_key():
+    with hanging_up_server(drops=2) as (url, requests), fast(url) as transport:
+        body = transport.request_json("POST", "/api/anything", json={"a": 1})
+    assert body == {"data": {"answered": True}}
+    assert len(requests) == 3
+    keys = [re.search(rb"idempotency-key: (\w+)", r, re.IGNORECASE) for r in requests]
+    assert all(keys) and len({match.group(1) for match in keys if match}) == 1
 
 
 def test_every_retry_of_one_post_carries_the_same_idempotency_key(

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import sys
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -81,6 +84,7 @@ def serve(
     os.environ[SETTINGS_ENV] = json.dumps(settings.to_json())
     shown = public_url or f"http://{host}:{port}"
     click.echo(f"Pictograph serving {settings.database_url.split('@')[-1]} on {shown}", err=True)
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "pictograph.cli.serve:app_from_environment",
         factory=True,
@@ -90,6 +94,15 @@ def serve(
         log_level="warning",
         timeout_graceful_shutdown=30,
     )
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    """End the command with status 0 on SIGTERM, as on SIGINT.
+
+    uvicorn handles SIGTERM while it serves (stops accepting, finishes requests in flight), then
+    puts this handler back and raises the signal again; without it the process would die of it.
+    """
+    sys.exit(0)
 
 
 def app_from_environment() -> object:
