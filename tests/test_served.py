@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 
 from pictograph import AuthError, Client, NotFoundError
 from pictograph.workflows import upload_dataset_from_folder
@@ -104,6 +106,40 @@ def test_our_sdk_runs_the_whole_workflow_over_http(server: Served, tmp_path: Pat
         with pytest.raises(NotFoundError):
             client.images.get("signs", image.id)
         assert client.datasets.delete("signs")["deleted"] is True
+
+
+def test_over_http_small_and_large_files_upload_and_bad_ones_fail_alone(
+    server: Served, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mixed"
+    good = [make_image(folder / "ok" / f"{n}.jpg", seed=n) for n in range(40)]
+    big = folder / "ok" / "big.png"
+    Image.frombytes("RGB", (800, 800), random.Random(7).randbytes(800 * 800 * 3)).save(big)
+    (folder / "bad" / "empty.jpg").parent.mkdir()
+    (folder / "bad" / "empty.jpg").write_bytes(b"")
+    (folder / "bad" / "notes.jpg").write_text("not an image")
+    (folder / "bad" / "cut.jpg").write_bytes(good[0].read_bytes()[:100])
+    assert big.stat().st_size > 1024 * 1024  # streamed in a PUT of its own
+
+    with client_for(server, server.create_key("acme")) as client:
+        report = upload_dataset_from_folder(client, "mixed", folder)
+        big_id = client.images.get("mixed", "big.png").id
+        back = client.images.download("mixed", big_id, tmp_path / "back.png")
+
+    reasons = {failure.path.name: failure.reason for failure in report.failures}
+    assert report.images_uploaded == 41 and set(reasons) == {"empty.jpg", "notes.jpg", "cut.jpg"}
+    assert "empty" in reasons["empty.jpg"] and "not a valid image" in reasons["notes.jpg"]
+    assert sha256_of(Path(back)) == sha256_of(big)
+
+
+def test_an_unreadable_file_fails_alone_over_http(server: Served, tmp_path: Path) -> None:
+    from tests.unreadable import run_upload_without_read_permission
+
+    env = {"PICTOGRAPH_BASE_URL": server.base_url, "PICTOGRAPH_API_KEY": server.create_key("a")}
+    report = run_upload_without_read_permission(tmp_path, env)
+
+    assert report["images_uploaded"] == 1
+    assert report["failures"] == [["locked.jpg", "cannot read file: permission denied"]]
 
 
 def test_organisations_are_isolated_another_orgs_things_are_404(

@@ -358,3 +358,31 @@ def test_same_named_files_in_different_folders_collide_when_flat_and_progress_co
         "x.jpg",
         "y.jpg",
     ]
+
+
+def test_small_files_are_grouped_within_the_advertised_limits_and_large_ones_go_alone(
+    tmp_path: Path,
+) -> None:
+    from pictograph.resources import UploadSlot
+    from pictograph.resources.images import UploadBatch
+    from pictograph.workflows.folder_plan import plan_folder
+    from pictograph.workflows.upload import BATCH_FILE_LIMIT, request_groups
+
+    folder = tmp_path / "set"
+    for n in range(43):
+        make_image(folder / "small" / f"{n}.png", seed=n)
+    (folder / "large").mkdir()
+    (folder / "large" / "huge.jpg").write_bytes(b"\xff" * (BATCH_FILE_LIMIT + 1))
+    files = plan_folder(folder, organize_by_class=True).files
+    slot = UploadSlot(upload_url="http://h/storage/upload/t", filename="x", directory_path="/")
+    items = [(planned, slot) for planned in files]
+    (folder / "small" / "0.png").unlink()  # gone before it was sent: it goes alone, to fail
+
+    groups, singles = request_groups(
+        items, UploadBatch(url="http://h/b", max_files=20, max_bytes=2**20)
+    )
+    no_route = request_groups(items, None)
+
+    assert [len(group) for group in groups] == [20, 20, 2]
+    assert sorted(planned.filename for planned, _ in singles) == ["0.png", "huge.jpg"]
+    assert no_route == ([], items)

@@ -35,12 +35,16 @@ WITHOUT_PERMISSION_BYPASS = [
 ]
 
 
-def run_upload_without_read_permission(tmp_path: Path) -> dict[str, Any]:
+def run_upload_without_read_permission(
+    tmp_path: Path, client_env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Upload a folder of two small images, one unreadable, with ``Client()`` configured by
+    ``client_env`` (the embedded store under ``tmp_path`` when not given)."""
     folder = tmp_path / "locked"
     make_image(folder / "open.jpg")
     make_image(folder / "locked.jpg").chmod(0)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PICTOGRAPH_")}
-    env["PICTOGRAPH_HOME"] = str(tmp_path / "home")
+    env.update(client_env or {"PICTOGRAPH_HOME": str(tmp_path / "home")})
     prefix = WITHOUT_PERMISSION_BYPASS if os.geteuid() == 0 else []
     result = subprocess.run(
         [*prefix, sys.executable, "-c", CHILD, str(folder)],

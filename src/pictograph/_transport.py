@@ -9,7 +9,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -186,6 +186,29 @@ class Transport:
                 raise ApiError(f"Upload failed: HTTP {response.status_code}")
             raise _error_of(response)
         return _json_or_none(response)
+
+    def post_files(self, url: str, parts: Sequence[tuple[str, str, bytes, str]]) -> Any:
+        """POST several small files as one multipart body to an absolute signed URL.
+
+        ``parts`` are ``(part name, filename, bytes, content type)``. The API key is never sent.
+        Returns the parsed JSON body; a non-2xx status raises the mapped ``ApiError``.
+        """
+        if not url.startswith(("http://", "https://")):
+            raise ApiError(f"upload URL must be absolute, got {url!r}")
+        client, target, headers = self._route_for(url)
+        timeout = httpx.Timeout(
+            self._timeout,
+            read=max(self._timeout, TRANSFER_TIMEOUT),
+            write=max(self._timeout, TRANSFER_TIMEOUT),
+        )
+        files = [(name, (filename, data, mime)) for name, filename, data, mime in parts]
+
+        def build() -> httpx.Request:
+            return client.build_request(
+                "POST", target, files=files, headers=headers, timeout=timeout
+            )
+
+        return _parse_json(self._send(client, build))
 
     # ------------------------------------------------------------------ retries
 

@@ -6,12 +6,13 @@ import contextlib
 import functools
 import warnings
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
-from pictograph.errors import ServerError
+from pictograph.errors import ApiError, ServerError, error_from_response
 from pictograph.media_types import content_type_for
+from pictograph.models import Image
 
 _EXIF_ORIENTATION = 0x0112
 _ROTATED = frozenset({5, 6, 7, 8})  # orientations that swap width and height
@@ -55,6 +56,46 @@ class UploadSlot(BaseModel):
         if self.upload_url is None:
             raise ServerError(f"no upload URL for {self.directory_path}/{self.filename}")
         return self.upload_url
+
+
+class UploadBatch(BaseModel):
+    """Where several small files go in one request, and how many and how big (our extension).
+
+    Each part of the multipart body is named by the token of the file's ``upload_url`` (its last
+    path segment), made with ``register_on_upload``.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    url: str
+    max_files: int
+    max_bytes: int
+
+
+class UploadPlan(BaseModel):
+    """A ``bulk-upload-url`` answer: one slot per file, and the batch route if offered."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    slots: list[UploadSlot]
+    batch: UploadBatch | None = None
+
+
+class BatchOutcome(BaseModel):
+    """What the batch route did with one file: the registered image, or why not."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    image: Image | None = None
+    error: dict[str, Any] | None = None
+
+    def failure(self) -> ApiError | None:
+        """``None`` when the file was registered; otherwise the ``ApiError`` its error names."""
+        if self.image is not None:
+            return None
+        error = self.error or {}
+        status = error.get("status")
+        return error_from_response(status if isinstance(status, int) else 500, {"error": error})
 
 
 def describe_file(

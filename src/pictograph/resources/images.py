@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from pictograph.errors import NotFoundError, ServerError
-from pictograph.models import BulkUploadFailure, BulkUploadResult, Image, ImageSplit, ImageStatus
+from pictograph.models import (
+    BulkUploadFailure,
+    BulkUploadResult,
+    Image,
+    ImageSplit,
+    ImageStatus,
+    IngestResult,
+)
 from pictograph.resources._base import (
     API_PREFIX,
     OffsetPager,
@@ -21,8 +28,11 @@ from pictograph.resources._base import (
     parse_models,
 )
 from pictograph.resources._upload_files import (
+    BatchOutcome,
     ExistingImage,
     RegisterItem,
+    UploadBatch,
+    UploadPlan,
     UploadSlot,
     describe_file,
 )
@@ -30,7 +40,16 @@ from pictograph.resources._upload_files import (
 if TYPE_CHECKING:
     from pictograph.workflows.upload import UploadReport
 
-__all__ = ["ExistingImage", "Images", "RegisterItem", "UploadSlot", "describe_file"]
+__all__ = [
+    "BatchOutcome",
+    "ExistingImage",
+    "Images",
+    "RegisterItem",
+    "UploadBatch",
+    "UploadPlan",
+    "UploadSlot",
+    "describe_file",
+]
 
 _API_PATH = f"{API_PREFIX}/images"
 _Job = TypeVar("_Job")
@@ -248,6 +267,17 @@ class Images(Resource):
         name (``existing``), so a caller can skip it without sending bytes; and with
         ``register_on_upload`` each PUT registers its image (no register call needed).
         """
+        return self.plan_uploads(dataset, items, register_on_upload=register_on_upload).slots
+
+    def plan_uploads(
+        self,
+        dataset: str,
+        items: Sequence[tuple[str, str, str]],
+        *,
+        register_on_upload: bool = False,
+    ) -> UploadPlan:
+        """:meth:`request_upload_urls`, plus the batch route (``batch``) when the server offers
+        one for ``register_on_upload`` tokens: small files then go several per request."""
         images = [
             {"filename": name, "directory_path": folder, "content_type": mime}
             for name, folder, mime in items
@@ -266,7 +296,29 @@ class Images(Resource):
             {**wanted, **entry} if isinstance(entry, Mapping) else entry
             for wanted, entry in zip(images, entries, strict=True)
         ]
-        return parse_models(UploadSlot, merged)
+        batch = body.get("upload_batch")
+        return UploadPlan(
+            slots=parse_models(UploadSlot, merged),
+            batch=parse_model(UploadBatch, batch) if isinstance(batch, Mapping) else None,
+        )
+
+    def put_batch(
+        self, batch: UploadBatch, files: Sequence[tuple[UploadSlot, str, bytes, str]]
+    ) -> builtins.list[BatchOutcome]:
+        """Send several small files in one request to the batch route; one outcome each.
+
+        ``files`` are ``(slot, filename, bytes, content type)``, at most ``batch.max_files`` of
+        them and ``batch.max_bytes`` in all. Each outcome holds the registered image or the
+        error for that file alone; a failure of the whole request raises its ``ApiError``.
+        """
+        parts = [
+            (slot.url.rsplit("/", 1)[-1], name, data, mime) for slot, name, data, mime in files
+        ]
+        body = data_of(self._transport.post_files(batch.url, parts))
+        results = body.get("results") if isinstance(body, Mapping) else None
+        if not isinstance(results, list) or len(results) != len(parts):
+            raise ServerError("Backend response did not match expected upload-batch schema")
+        return parse_models(BatchOutcome, results)
 
     def put_file(self, upload_url: str, path: str | Path, content_type: str) -> Any:
         """PUT one file's bytes to a signed upload URL (never with the API key).
@@ -293,12 +345,12 @@ class Images(Resource):
 
     def ingest_local(
         self, dataset: str, items: Sequence[tuple[str | Path, str, str, str]]
-    ) -> BulkUploadResult:
+    ) -> IngestResult:
         """Embedded mode only: store and register local files in one call, no bytes sent.
 
         Items are ``(path, filename, directory_path, content_type)``. The in-process server reads
         each file itself; a served instance answers ``NotFoundError`` (it never reads its own disk
-        on a client's behalf).
+        on a client's behalf). The answer counts what was registered and lists each failure.
         """
         images = [
             {"path": str(path), "filename": name, "directory_path": folder, "content_type": mime}
@@ -307,7 +359,7 @@ class Images(Resource):
         body = self._transport.request_json(
             "POST", f"{_API_PATH}/ingest-local", json={"dataset": dataset, "images": images}
         )
-        return _bulk_result(body, images)
+        return parse_model(IngestResult, data_of(body))
 
     def upload_from_directory(
         self,

@@ -17,7 +17,7 @@ from pictograph.server.api.bodies import (
     UploadUrlRequest,
 )
 from pictograph.server.api.deps import LinksDep, OrgDep, StoreDep, envelope, paged, route
-from pictograph.server.service import images, ingest, registration, uploads
+from pictograph.server.service import batch_uploads, images, ingest, registration, uploads
 from pictograph.server.service.context import Store
 
 router = APIRouter(redirect_slashes=False)
@@ -72,6 +72,8 @@ def bulk_upload_url(
     ]
     options = uploads.UrlOptions(body.register_on_upload, body.skip_existing)
     answer = uploads.bulk_upload_urls(store, org, body.dataset, targets, links, options)
+    if body.register_on_upload:  # such tokens may also go, several at once, to the batch route
+        answer["upload_batch"] = batch_uploads.limits(links)
     # Plain JSON already: skip FastAPI's per-value encoder, slow on 500-entry answers.
     return JSONResponse(envelope(answer))
 
@@ -88,9 +90,9 @@ local_router = APIRouter(redirect_slashes=False)
 
 
 @route(local_router, "/images/ingest-local", "POST")
-def ingest_local(store: StoreDep, org: OrgDep, links: LinksDep, body: IngestLocalRequest) -> Any:
+def ingest_local(store: StoreDep, org: OrgDep, body: IngestLocalRequest) -> Any:
     files = [ingest.LocalFile(**item.model_dump()) for item in body.images]
-    return envelope(dump(ingest.ingest_local(store, org, body.dataset, files, links)))
+    return envelope(dump(ingest.ingest_local(store, org, body.dataset, files)))
 
 
 @route(router, "/images/{image_id}/metadata", "GET")

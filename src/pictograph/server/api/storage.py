@@ -8,10 +8,12 @@ import json
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
+from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
+from pictograph.errors import PayloadTooLargeError, ValidationError
 from pictograph.server.api.deps import StoreDep, get_links, get_store
-from pictograph.server.service import images, uploads
+from pictograph.server.service import batch_uploads, images, uploads
 
 router = APIRouter(redirect_slashes=False)
 
@@ -33,6 +35,40 @@ async def put_upload(request: Request) -> Response:
 
 
 router.add_route("/storage/upload/{token}", put_upload, methods=["PUT"], include_in_schema=False)
+
+
+async def post_upload_batch(request: Request) -> Response:
+    """Receive several files in one multipart body, each part named by its upload token.
+
+    200 with one outcome per part, in order (see ``service.batch_uploads``); 413 for a body
+    over the advertised limit, 411 without a Content-Length, 400 for a body that is not
+    multipart or has too many files.
+    """
+    store = get_store(request)
+    raw_length = request.headers.get("content-length")
+    if raw_length is None or not raw_length.isdigit():
+        raise ValidationError("an upload batch needs a Content-Length header", status_code=411)
+    if int(raw_length) > batch_uploads.MAX_BATCH_BYTES:
+        raise PayloadTooLargeError(
+            f"an upload batch may carry at most {batch_uploads.MAX_BATCH_BYTES} bytes"
+        )
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise ValidationError("an upload batch is a multipart/form-data body", status_code=400)
+    async with request.form(max_files=batch_uploads.MAX_BATCH_FILES, max_fields=0) as form:
+        parts = [
+            batch_uploads.BatchPart(token=name, body=value.file, size=value.size or 0)
+            for name, value in form.multi_items()
+            if isinstance(value, UploadFile)
+        ]
+        outcomes = await anyio.to_thread.run_sync(
+            batch_uploads.receive_batch, store, parts, get_links(request)
+        )
+    return Response(json.dumps({"data": {"results": outcomes}}), media_type="application/json")
+
+
+router.add_route(
+    "/storage/upload-batch", post_upload_batch, methods=["POST"], include_in_schema=False
+)
 
 
 @router.get("/storage/blob/{token}", response_model=None)

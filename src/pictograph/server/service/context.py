@@ -125,6 +125,10 @@ class Links:
     def upload_url(self, token: str) -> str:
         return f"{self.base}/storage/upload/{token}"
 
+    def batch_upload_url(self) -> str:
+        """Where several files' bytes go in one request (each still named by its token)."""
+        return f"{self.base}/storage/upload-batch"
+
     def blob_url(self, image_id: str) -> str:
         """Absolute, unauthenticated, expiring URL returning the image bytes."""
         token = self.signer.dumps({"kind": "blob", "image": image_id})

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from pictograph.errors import ValidationError
-from pictograph.models import BulkUploadFailure, BulkUploadResult
+from pictograph.models import BulkUploadFailure, IngestResult
 from pictograph.server.imaging import inspect_image
-from pictograph.server.service.context import Links, Store, check_batch_size
+from pictograph.server.service.context import Store, check_batch_size
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.registration import Registration, register_received
 from pictograph.server.service.uploads import UploadTarget, received_fields
@@ -33,8 +33,8 @@ class LocalFile:
 
 
 def ingest_local(
-    store: Store, organization_id: str, ref: str, files: list[LocalFile], links: Links
-) -> BulkUploadResult:
+    store: Store, organization_id: str, ref: str, files: list[LocalFile]
+) -> IngestResult:
     """Store, check and register each file; per-file problems are reported, never raised."""
     check_batch_size(len(files))
     with store.read() as conn:
@@ -57,8 +57,8 @@ def ingest_local(
             failed.append(_failure(local, read_error(error)))
             continue
         entries.append(Registration(filename=target.filename, directory_path=place[0]))
-    result = register_received(store, dataset_id, entries, received, links)
-    return BulkUploadResult(succeeded=result.succeeded, failed=failed + result.failed)
+    result = register_received(store, dataset_id, entries, received)
+    return IngestResult(registered=result.registered, failed=failed + result.failed)
 
 
 def _store_file(store: Store, path: Path, target: UploadTarget) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pictograph.errors import ApiError, ConflictError, ValidationError
-from pictograph.models import BulkUploadFailure, BulkUploadResult, Image
+from pictograph.models import BulkUploadFailure, BulkUploadResult, Image, IngestResult
 from pictograph.server.service.context import Links, Store, check_batch_size, new_id, now
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.directories import ensure_folders
@@ -72,24 +72,26 @@ def register_received(
     dataset_id: str,
     entries: list[Registration],
     received: dict[tuple[str, str], dict[str, Any]],
-    links: Links,
-) -> BulkUploadResult:
-    """Register bytes already stored and checked, without pending rows (per-file failures).
-
-    ``received`` maps (folder, filename) to the stored blob's fields, as a pending upload has.
+) -> IngestResult:
+    """Register bytes already stored and checked, without pending rows: how many were
+    registered, and each failure. ``received`` maps (folder, filename) to the stored blob's
+    fields, as a pending upload has.
     """
     batch = _register_received(store, dataset_id, entries, received)
-    return _outcome(batch, links)
+    return IngestResult(registered=len(batch.rows), failed=_failures(batch))
 
 
 def _outcome(batch: _Batch, links: Links) -> BulkUploadResult:
     return BulkUploadResult(
-        succeeded=[to_image(row, links) for row in batch.rows],
-        failed=[
-            BulkUploadFailure(filename=name, directory_path=path, error=error.message)
-            for _, name, path, error in batch.failures
-        ],
+        succeeded=[to_image(row, links) for row in batch.rows], failed=_failures(batch)
     )
+
+
+def _failures(batch: _Batch) -> list[BulkUploadFailure]:
+    return [
+        BulkUploadFailure(filename=name, directory_path=path, error=error.message)
+        for _, name, path, error in batch.failures
+    ]
 
 
 def register_one_received(
@@ -102,6 +104,18 @@ def register_one_received(
     committer = store.group_commit("register", lambda jobs: _register_group(store, jobs))
     row: dict[str, Any] = committer.submit((dataset_id, fields))
     return to_image(row, links)
+
+
+def register_stored(
+    store: Store, jobs: Sequence[tuple[str, dict[str, Any]]], links: Links
+) -> list[Image | Exception]:
+    """Register stored, checked files, each ``(dataset_id, received fields)``, one transaction
+    per dataset: the image or the error (a ``ConflictError`` for a taken name) of each, in order.
+    """
+    return [
+        outcome if isinstance(outcome, Exception) else to_image(outcome, links)
+        for outcome in _register_group(store, jobs)
+    ]
 
 
 def _register_group(

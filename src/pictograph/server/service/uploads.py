@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,6 +225,17 @@ class _Spill:
                 await anyio.to_thread.run_sync(self.writer.write, bytes(buffer))
                 buffer.clear()
         return bytes(buffer)
+
+
+def store_checked(store: Store, claims: dict[str, Any], chunks: Iterable[bytes]) -> dict[str, Any]:
+    """Write ``chunks`` as a blob and check it is an image of the token's declared type.
+
+    Returns the fields of the received file; ``ValidationError`` (nothing kept) when the bytes
+    are not such an image.
+    """
+    blob = store.blobs.write_stream(chunks)
+    info = _checked(store, claims, blob)
+    return received_fields(claims["dir"], claims["file"], claims["type"], blob, info)
 
 
 def _finish(

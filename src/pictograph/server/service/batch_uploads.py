@@ -1,0 +1,92 @@
+"""Many small uploads in one request: our extension of the signed-URL PUT.
+
+A PUT per file costs a request per file, and for a small image the request costs more than its
+bytes (and counts against rate limits the same). ``POST /storage/upload-batch`` takes the bytes
+of several files at once, each named by the signed token of its upload URL (made with
+``register_on_upload``), stores and checks each, and registers them together, one transaction
+per dataset. Each file succeeds or fails on its own; a bad one never affects the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from pictograph.errors import ApiError, PayloadTooLargeError, ValidationError
+from pictograph.models import dump
+from pictograph.server.service.context import Links, Store
+from pictograph.server.service.registration import register_stored
+from pictograph.server.service.uploads import store_checked, verify_token
+
+#: Files one batch may carry; the bulk-upload-url answer advertises it.
+MAX_BATCH_FILES = 64
+#: Bytes one batch request may carry, all parts together; advertised likewise.
+MAX_BATCH_BYTES = 16 * 1024 * 1024
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class BatchPart:
+    """One file of a batch: the signed token of its upload URL and its bytes."""
+
+    token: str
+    body: BinaryIO
+    size: int
+
+
+def limits(links: Links) -> dict[str, Any]:
+    """Where to send batches and how big they may be, as the bulk-upload-url answer says."""
+    return {
+        "url": links.batch_upload_url(),
+        "max_files": MAX_BATCH_FILES,
+        "max_bytes": MAX_BATCH_BYTES,
+    }
+
+
+def receive_batch(store: Store, parts: list[BatchPart], links: Links) -> list[dict[str, Any]]:
+    """One outcome per part, in order: ``{"image": {...}}`` or ``{"error": {code, message,
+    status}}``. ``ValidationError`` only for a batch that is empty or has too many files."""
+    if not parts:
+        raise ValidationError("an upload batch needs at least one file")
+    if len(parts) > MAX_BATCH_FILES:
+        raise ValidationError(f"at most {MAX_BATCH_FILES} files per upload batch, got {len(parts)}")
+    outcomes: list[dict[str, Any]] = [{} for _ in parts]
+    jobs: list[tuple[str, dict[str, Any]]] = []
+    stored_at: list[int] = []
+    for index, part in enumerate(parts):
+        try:
+            jobs.append(_store_part(store, part))
+            stored_at.append(index)
+        except ApiError as error:
+            outcomes[index] = _error(error)
+    for index, outcome in zip(stored_at, register_stored(store, jobs, links), strict=True):
+        if isinstance(outcome, ApiError):
+            outcomes[index] = _error(outcome)
+        elif isinstance(outcome, Exception):
+            raise outcome
+        else:
+            outcomes[index] = {"image": dump(outcome)}
+    return outcomes
+
+
+def _store_part(store: Store, part: BatchPart) -> tuple[str, dict[str, Any]]:
+    claims = verify_token(store, part.token, "upload")
+    if not claims.get("register"):
+        raise ValidationError(
+            "this upload URL was made without register_on_upload: PUT the file to it instead"
+        )
+    limit = store.settings.max_upload_bytes
+    if part.size > limit:
+        raise PayloadTooLargeError(f"the file is larger than the {limit}-byte upload limit")
+    return str(claims["dataset"]), store_checked(store, claims, _chunks(part.body))
+
+
+def _chunks(body: BinaryIO) -> Iterator[bytes]:
+    body.seek(0)
+    while chunk := body.read(_CHUNK):
+        yield chunk
+
+
+def _error(error: ApiError) -> dict[str, Any]:
+    return {"error": {"code": error.code, "message": error.message, "status": error.status_code}}
