@@ -1,0 +1,46 @@
+"""Opening a store migrates it once; a store already at the newest schema skips Alembic."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from pictograph.server.store.database import (
+    MIGRATIONS,
+    SCHEMA_HEAD,
+    open_database,
+    schema_revision,
+)
+
+
+def test_the_schema_head_we_check_is_alembics_newest_migration() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
+
+
+def test_a_new_database_is_migrated_to_the_head_and_reopening_keeps_its_data(
+    database_url: str,
+) -> None:
+    first = sa.create_engine(database_url)
+    assert schema_revision(first) is None
+    first.dispose()
+
+    engine = open_database(database_url)
+    assert schema_revision(engine) == SCHEMA_HEAD
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO organizations (id, name, created_at) VALUES ('o', 'acme', CURRENT_TIMESTAMP)"
+            )
+        )
+    engine.dispose()
+
+    again = open_database(database_url)
+    with again.connect() as conn:
+        names = conn.execute(sa.text("SELECT name FROM organizations WHERE id = 'o'")).scalars()
+        assert list(names) == ["acme"]
+    assert schema_revision(again) == SCHEMA_HEAD
+    again.dispose()
