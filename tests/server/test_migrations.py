@@ -33,7 +33,8 @@ def test_a_new_database_is_migrated_to_the_head_and_reopening_keeps_its_data(
     with engine.begin() as conn:
         conn.execute(
             sa.text(
-                "INSERT INTO organizations (id, name, created_at) VALUES ('o', 'acme', CURRENT_TIMESTAMP)"
+                "INSERT INTO organizations (id, name, created_at) "
+                "VALUES ('o', 'acme', CURRENT_TIMESTAMP)"
             )
         )
     engine.dispose()
