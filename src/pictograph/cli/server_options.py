@@ -36,7 +36,7 @@ def store_options(command: F) -> F:
         click.option(
             "--storage-url",
             envvar="PICTOGRAPH_STORAGE_URL",
-            help="file:///... for image bytes. [default: blobs/ under --home]",
+            help="file:///... or s3://bucket/prefix for image bytes [default: blobs/ in --home]",
         ),
     ]
     for option in reversed(options):

@@ -72,7 +72,7 @@ class Store:
     def open(cls, settings: ServerSettings) -> Store:
         """Open (and migrate) the database and the blob store named by ``settings``."""
         engine = open_database(settings.database_url)
-        blobs = open_blob_store(settings.storage_url)
+        blobs = open_blob_store(settings.storage_url, cache=settings.home / "blob-cache")
         signer = URLSafeTimedSerializer(_signing_secret(engine), salt="pictograph-storage")
         turn = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
         return cls(engine=engine, blobs=blobs, settings=settings, signer=signer, _writer_turn=turn)

@@ -30,7 +30,8 @@ class StoredBlob:
 class BlobWriter(Protocol):
     """An in-progress write: feed chunks, then ``commit`` or ``abort``."""
 
-    size: int
+    @property
+    def size(self) -> int: ...
 
     def write(self, chunk: bytes) -> None: ...
 
@@ -129,9 +130,15 @@ class LocalBlobStore:
         self.path(key).unlink(missing_ok=True)
 
 
-def open_blob_store(url: str) -> BlobStore:
-    """The blob store for ``url`` (``file:///abs/path``); ``ConfigurationError`` otherwise."""
+def open_blob_store(url: str, cache: Path) -> BlobStore:
+    """The blob store for ``url``: ``file:///abs/path``, or ``s3://bucket/prefix`` (blobs this
+    replica wrote or read cached under ``cache``). ``ConfigurationError`` for anything else."""
     parsed = urlparse(url)
     if parsed.scheme == "file":
         return LocalBlobStore(Path(unquote(parsed.netloc + parsed.path)))
+    if parsed.scheme == "s3" and parsed.netloc:
+        from pictograph.server.store.s3_blobs import open_s3_store
+
+        prefix = unquote(parsed.path).strip("/")
+        return open_s3_store(parsed.netloc, f"{prefix}/" if prefix else "", cache)
     raise ConfigurationError(f"unsupported storage URL scheme: {parsed.scheme or url!r}")
