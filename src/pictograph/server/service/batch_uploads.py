@@ -9,7 +9,6 @@ per dataset. Each file succeeds or fails on its own; a bad one never affects the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -17,13 +16,13 @@ from pictograph.errors import ApiError, PayloadTooLargeError, ValidationError
 from pictograph.models import dump
 from pictograph.server.service.context import Links, Store
 from pictograph.server.service.registration import register_stored
-from pictograph.server.service.uploads import store_checked, verify_token
+from pictograph.server.service.uploads import store_checked, target_of, verify_token
+from pictograph.server.store.blobs import read_chunks
 
 #: Files one batch may carry; the bulk-upload-url answer advertises it.
 MAX_BATCH_FILES = 64
 #: Bytes one batch request may carry, all parts together; advertised likewise.
 MAX_BATCH_BYTES = 16 * 1024 * 1024
-_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -79,13 +78,8 @@ def _store_part(store: Store, part: BatchPart) -> tuple[str, dict[str, Any]]:
     limit = store.settings.max_upload_bytes
     if part.size > limit:
         raise PayloadTooLargeError(f"the file is larger than the {limit}-byte upload limit")
-    return str(claims["dataset"]), store_checked(store, claims, _chunks(part.body))
-
-
-def _chunks(body: BinaryIO) -> Iterator[bytes]:
-    body.seek(0)
-    while chunk := body.read(_CHUNK):
-        yield chunk
+    part.body.seek(0)
+    return str(claims["dataset"]), store_checked(store, target_of(claims), read_chunks(part.body))
 
 
 def _error(error: ApiError) -> dict[str, Any]:

@@ -13,13 +13,11 @@ from typing import Any
 
 from pictograph.errors import ValidationError
 from pictograph.models import BulkUploadFailure, IngestResult
-from pictograph.server.imaging import inspect_image
 from pictograph.server.service.context import Store, check_batch_size
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.registration import Registration, register_received
-from pictograph.server.service.uploads import UploadTarget, received_fields
-
-_CHUNK = 1024 * 1024
+from pictograph.server.service.uploads import UploadTarget, store_checked
+from pictograph.server.store.blobs import read_chunks
 
 
 @dataclass(frozen=True)
@@ -62,23 +60,8 @@ def ingest_local(
 
 
 def _store_file(store: Store, path: Path, target: UploadTarget) -> dict[str, Any]:
-    writer = store.blobs.writer()
-    try:
-        with path.open("rb") as source:
-            while chunk := source.read(_CHUNK):
-                writer.write(chunk)
-        blob = writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
-    try:
-        info = inspect_image(store.blobs.path(blob.key), target.content_type)
-    except ValidationError:
-        store.blobs.delete(blob.key)
-        raise
-    return received_fields(
-        str(target.directory_path), target.filename, target.content_type, blob, info
-    )
+    with path.open("rb") as source:
+        return store_checked(store, target, read_chunks(source))
 
 
 def read_error(error: OSError) -> str:

@@ -227,15 +227,22 @@ class _Spill:
         return bytes(buffer)
 
 
-def store_checked(store: Store, claims: dict[str, Any], chunks: Iterable[bytes]) -> dict[str, Any]:
-    """Write ``chunks`` as a blob and check it is an image of the token's declared type.
+def store_checked(store: Store, target: UploadTarget, chunks: Iterable[bytes]) -> dict[str, Any]:
+    """Write ``chunks`` as a blob and check it is an image of the target's declared type.
 
     Returns the fields of the received file; ``ValidationError`` (nothing kept) when the bytes
-    are not such an image.
+    are not such an image, and whatever reading ``chunks`` raised (nothing kept either).
     """
     blob = store.blobs.write_stream(chunks)
-    info = _checked(store, claims, blob)
-    return received_fields(claims["dir"], claims["file"], claims["type"], blob, info)
+    info = _checked(store, target.content_type, blob)
+    return received_fields(
+        str(target.directory_path), target.filename, target.content_type, blob, info
+    )
+
+
+def target_of(claims: dict[str, Any]) -> UploadTarget:
+    """The place and content type a verified upload token was made for."""
+    return UploadTarget(claims["file"], claims["dir"], claims["type"])
 
 
 def _finish(
@@ -257,9 +264,9 @@ def _too_large(limit: int) -> PayloadTooLargeError:
     return PayloadTooLargeError(f"the file is larger than the {limit}-byte upload limit")
 
 
-def _checked(store: Store, claims: dict[str, Any], blob: StoredBlob) -> ImageInfo:
+def _checked(store: Store, content_type: str, blob: StoredBlob) -> ImageInfo:
     try:
-        return inspect_image(store.blobs.path(blob.key), claims["type"])
+        return inspect_image(store.blobs.path(blob.key), content_type)
     except ValidationError:
         store.blobs.delete(blob.key)
         raise
@@ -268,7 +275,7 @@ def _checked(store: Store, claims: dict[str, Any], blob: StoredBlob) -> ImageInf
 def _register_now(
     store: Store, claims: dict[str, Any], blob: StoredBlob, links: Links
 ) -> dict[str, Any]:
-    info = _checked(store, claims, blob)
+    info = _checked(store, claims["type"], blob)
     fields = received_fields(claims["dir"], claims["file"], claims["type"], blob, info)
     image = register_one_received(store, claims["dataset"], fields, links)
     return _receipt(blob, info) | {"image": dump(image)}
@@ -302,7 +309,7 @@ def _receipt(blob: StoredBlob, info: ImageInfo) -> dict[str, Any]:
 def _keep_pending(
     store: Store, claims: dict[str, Any], blob: StoredBlob, _links: Links
 ) -> dict[str, Any]:
-    info = _checked(store, claims, blob)
+    info = _checked(store, claims["type"], blob)
     key = {
         "dataset_id": claims["dataset"],
         "directory_path": claims["dir"],

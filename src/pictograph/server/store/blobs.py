@@ -7,7 +7,7 @@ import os
 import re
 import secrets
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -52,6 +52,24 @@ class BlobStore(Protocol):
     def path(self, key: str) -> Path: ...
 
     def delete(self, key: str) -> None: ...
+
+
+def write_all(writer: BlobWriter, chunks: Iterable[bytes]) -> StoredBlob:
+    """Feed ``chunks`` to ``writer`` and commit; on any error (reading the chunks included)
+    abort, so nothing of the blob is kept, and raise it."""
+    try:
+        for chunk in chunks:
+            writer.write(chunk)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.commit()
+
+
+def read_chunks(source: BinaryIO, size: int = 1024 * 1024) -> Iterator[bytes]:
+    """``source`` from its current position, ``size`` bytes at a time."""
+    while chunk := source.read(size):
+        yield chunk
 
 
 def validate_key(key: str) -> str:
@@ -107,14 +125,7 @@ class LocalBlobStore:
         return LocalWriter(self.root)
 
     def write_stream(self, chunks: Iterable[bytes]) -> StoredBlob:
-        writer = self.writer()
-        try:
-            for chunk in chunks:
-                writer.write(chunk)
-        except BaseException:
-            writer.abort()
-            raise
-        return writer.commit()
+        return write_all(self.writer(), chunks)
 
     def path(self, key: str) -> Path:
         validate_key(key)

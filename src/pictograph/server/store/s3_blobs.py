@@ -12,11 +12,18 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from pictograph.errors import ConfigurationError, NotFoundError
-from pictograph.server.store.blobs import LocalBlobStore, LocalWriter, StoredBlob, validate_key
+from pictograph.server.store.blobs import (
+    LocalBlobStore,
+    LocalWriter,
+    StoredBlob,
+    validate_key,
+    write_all,
+)
 
 
 class S3Writer:
@@ -58,15 +65,8 @@ class S3BlobStore:
     def writer(self) -> S3Writer:
         return S3Writer(self)
 
-    def write_stream(self, chunks: Any) -> StoredBlob:
-        writer = self.writer()
-        try:
-            for chunk in chunks:
-                writer.write(chunk)
-        except BaseException:
-            writer.abort()
-            raise
-        return writer.commit()
+    def write_stream(self, chunks: Iterable[bytes]) -> StoredBlob:
+        return write_all(self.writer(), chunks)
 
     def upload(self, key: str) -> None:
         """Copy the cached blob ``key`` to the bucket."""
