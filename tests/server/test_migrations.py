@@ -45,3 +45,24 @@ def test_a_new_database_is_migrated_to_the_head_and_reopening_keeps_its_data(
         assert list(names) == ["acme"]
     assert schema_revision(again) == SCHEMA_HEAD
     again.dispose()
+
+
+def test_a_store_made_by_the_first_schema_is_upgraded_when_opened(database_url: str) -> None:
+    from alembic import command
+
+    engine = sa.create_engine(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001_initial")
+        connection.commit()
+    assert schema_revision(engine) == "0001_initial"
+    engine.dispose()
+
+    upgraded = open_database(database_url)
+
+    assert schema_revision(upgraded) == SCHEMA_HEAD
+    columns = {column["name"] for column in sa.inspect(upgraded).get_columns("images")}
+    assert "upload_nonce" in columns
+    upgraded.dispose()

@@ -99,13 +99,31 @@ def test_a_name_taken_since_the_plan_is_a_conflict_for_that_file_only(
     plan = _plan(app_client, "race", ["x.png", "y.png"])
     x_token, y_token = (_token(e) for e in plan["upload_urls"])
     url = plan["upload_batch"]["url"]
-    assert _send(app_client, url, [(x_token, first.read_bytes())]).status_code == 200
+    other_run = _token(_plan(app_client, "race", ["x.png"])["upload_urls"][0])
+    assert _send(app_client, url, [(other_run, first.read_bytes())]).status_code == 200
 
     again = _send(app_client, url, [(x_token, first.read_bytes()), (y_token, first.read_bytes())])
 
     x, y = again.json()["data"]["results"]
     assert x["error"]["status"] == 409 and "already exists" in x["error"]["message"]
     assert y["image"]["filename"] == "y.png"
+
+
+def test_a_batch_sent_again_after_a_lost_answer_gets_the_same_images(
+    app_client: TestClient, tmp_path: Path, blob_root: Path
+) -> None:
+    create_dataset(app_client, "retry")
+    paths = [make_image(tmp_path / f"{i}.png", seed=i) for i in range(3)]
+    plan = _plan(app_client, "retry", [p.name for p in paths])
+    parts = [(_token(e), p.read_bytes()) for e, p in zip(plan["upload_urls"], paths, strict=True)]
+
+    first = _send(app_client, plan["upload_batch"]["url"], parts).json()["data"]["results"]
+    again = _send(app_client, plan["upload_batch"]["url"], parts).json()["data"]["results"]
+
+    assert [r["image"]["id"] for r in again] == [r["image"]["id"] for r in first]
+    listed = app_client.get(f"{P}/images/", params={"dataset": "retry"}).json()["data"]
+    assert len(listed) == 3
+    assert len([p for p in blob_root.rglob("*") if p.is_file()]) == 3
 
 
 def test_tokens_made_without_register_on_upload_are_refused_by_the_batch_route(

@@ -264,5 +264,33 @@ def test_our_extensions_skip_existing_names_and_register_on_upload(
     assert put.json()["image"]["filename"] == "new.png"
     listed = app_client.get(f"{P}/images/", params={"dataset": "ext"}).json()["data"]
     assert sorted(i["filename"] for i in listed) == ["new.png", "old.png"]
-    again = app_client.put(new["upload_url"], content=make_image(tmp_path / "new.png").read_bytes())
-    assert again.status_code == 409 and "already exists" in again.json()["error"]["message"]
+    other = [{"filename": "new.png", "directory_path": "/set", "content_type": "image/png"}]
+    body = {"dataset": "ext", "images": other, "register_on_upload": True}
+    second_url = app_client.post(f"{P}/images/bulk-upload-url", json=body).json()["data"]
+    taken = app_client.put(
+        second_url["upload_urls"][0]["upload_url"],
+        content=make_image(tmp_path / "new.png").read_bytes(),
+    )
+    assert taken.status_code == 409 and "already exists" in taken.json()["error"]["message"]
+
+
+def test_a_register_on_upload_put_replayed_with_the_same_bytes_answers_with_its_image(
+    app_client: TestClient, tmp_path: Path, blob_root: Path
+) -> None:
+    create_dataset(app_client, "replay")
+    images = [{"filename": "a.png", "directory_path": "/", "content_type": "image/png"}]
+    body = {"dataset": "replay", "images": images, "register_on_upload": True}
+    url = app_client.post(f"{P}/images/bulk-upload-url", json=body).json()["data"]
+    url = url["upload_urls"][0]["upload_url"]
+    data = make_image(tmp_path / "a.png").read_bytes()
+
+    first = app_client.put(url, content=data)
+    replay = app_client.put(url, content=data)  # a retry after the first answer was lost
+    changed = app_client.put(url, content=make_image(tmp_path / "b.png", seed=9).read_bytes())
+
+    assert first.status_code == replay.status_code == 200
+    assert replay.json()["image"]["id"] == first.json()["image"]["id"]
+    assert changed.status_code == 409  # same URL, other bytes: not a replay
+    listed = app_client.get(f"{P}/images/", params={"dataset": "replay"}).json()["data"]
+    assert [image["id"] for image in listed] == [first.json()["image"]["id"]]
+    assert len([p for p in blob_root.rglob("*") if p.is_file()]) == 1

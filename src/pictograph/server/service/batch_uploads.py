@@ -16,7 +16,7 @@ from pictograph.errors import ApiError, PayloadTooLargeError, ValidationError
 from pictograph.models import dump
 from pictograph.server.service.context import Links, Store
 from pictograph.server.service.registration import register_stored
-from pictograph.server.service.uploads import store_checked, target_of, verify_token
+from pictograph.server.service.uploads import nonce_of, store_checked, target_of, verify_token
 from pictograph.server.store.blobs import read_chunks
 
 #: Files one batch may carry; the bulk-upload-url answer advertises it.
@@ -79,7 +79,8 @@ def _store_part(store: Store, part: BatchPart) -> tuple[str, dict[str, Any]]:
     if part.size > limit:
         raise PayloadTooLargeError(f"the file is larger than the {limit}-byte upload limit")
     part.body.seek(0)
-    return str(claims["dataset"]), store_checked(store, target_of(claims), read_chunks(part.body))
+    fields = store_checked(store, target_of(claims), read_chunks(part.body))
+    return str(claims["dataset"]), fields | nonce_of(claims)
 
 
 def _error(error: ApiError) -> dict[str, Any]:

@@ -136,10 +136,34 @@ def _register_group(
         batch = _register_received(store, dataset_id, entries, received)
         rows = {(r["directory_path"], r["filename"]): r for r in batch.rows}
         errors = {(path, name): error for _, name, path, error in batch.failures}
+        rows |= _replayed(store, dataset_id, {p: received[p] for p in errors if p in received})
         for i in indexes:
             place = _place_of(jobs[i][1])
             outcomes[i] = rows.get(place) or errors.get(place) or outcomes[i]
     return outcomes
+
+
+def _replayed(
+    store: Store, dataset_id: str, refused: dict[tuple[str, str], dict[str, Any]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The images that refused uploads had already become: same upload URL, same bytes.
+
+    A client that retries after losing the answer sends the same URL again; it gets the image
+    its first attempt registered, so its report stays true. (The retry's bytes were dropped.)
+    """
+    nonces = {fields.get("upload_nonce") for fields in refused.values()} - {None}
+    if not nonces:
+        return {}
+    query = sa.select(_I).where(_I.c.dataset_id == dataset_id, _I.c.upload_nonce.in_(nonces))
+    with store.read() as conn:
+        found = [dict(row._mapping) for row in conn.execute(query)]
+    replays = {}
+    for row in found:
+        place = (row["directory_path"], row["filename"])
+        sent = refused.get(place)
+        if sent and (sent["upload_nonce"], sent["sha256"]) == (row["upload_nonce"], row["sha256"]):
+            replays[place] = row
+    return replays
 
 
 def _entry_of(fields: dict[str, Any]) -> Registration:
@@ -297,6 +321,7 @@ def _image_row(
         "is_archived": False,
         "created_at": stamp,
         "updated_at": stamp,
+        "upload_nonce": upload.get("upload_nonce"),
     }
 
 

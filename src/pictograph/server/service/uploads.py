@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,7 @@ def _token(
     register: bool = False,
 ) -> str:
     claims = {
+        "n": secrets.token_hex(8),
         "register": register,
         "kind": "upload",
         "org": organization_id,
@@ -240,6 +242,11 @@ def store_checked(store: Store, target: UploadTarget, chunks: Iterable[bytes]) -
     )
 
 
+def nonce_of(claims: dict[str, Any]) -> dict[str, Any]:
+    """The ``upload_nonce`` field an image registered through this token keeps."""
+    return {"upload_nonce": claims.get("n")}
+
+
 def target_of(claims: dict[str, Any]) -> UploadTarget:
     """The place and content type a verified upload token was made for."""
     return UploadTarget(claims["file"], claims["dir"], claims["type"])
@@ -277,7 +284,7 @@ def _register_now(
 ) -> dict[str, Any]:
     info = _checked(store, claims["type"], blob)
     fields = received_fields(claims["dir"], claims["file"], claims["type"], blob, info)
-    image = register_one_received(store, claims["dataset"], fields, links)
+    image = register_one_received(store, claims["dataset"], fields | nonce_of(claims), links)
     return _receipt(blob, info) | {"image": dump(image)}
 
 

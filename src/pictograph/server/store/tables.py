@@ -101,6 +101,9 @@ images = sa.Table(
     sa.Column("is_archived", sa.Boolean, nullable=False, default=False),
     _stamp("created_at"),
     _stamp("updated_at"),
+    # The nonce of the signed upload URL the bytes came through (register-on-upload only): the
+    # same URL replayed with the same bytes is answered with this image, not a conflict.
+    sa.Column("upload_nonce", sa.String(32), nullable=True),
     sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
     sa.UniqueConstraint("dataset_id", "directory_path", "filename"),
     sa.Index(None, "dataset_id", "is_archived", "created_at", "id"),
