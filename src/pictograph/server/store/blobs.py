@@ -90,6 +90,7 @@ class LocalWriter:
     def __init__(self, root: Path) -> None:
         self._key = secrets.token_hex(16)
         self._final = root / self._key[:2] / self._key
+        self._final.parent.mkdir(exist_ok=True)  # shard folders appear as they are first used
         fd, name = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=self._final.parent)
         self._file = os.fdopen(fd, "wb")
         self._temp = Path(name)
@@ -118,8 +119,7 @@ class LocalBlobStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        for shard in range(256):
-            (self.root / f"{shard:02x}").mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True)
 
     def writer(self) -> LocalWriter:
         return LocalWriter(self.root)

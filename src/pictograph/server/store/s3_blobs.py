@@ -95,6 +95,7 @@ class S3BlobStore:
     def _fetch(self, key: str, local: Path) -> None:
         from botocore.exceptions import ClientError
 
+        local.parent.mkdir(exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=".fetch-", suffix=".tmp", dir=local.parent)
         os.close(fd)
         try:
