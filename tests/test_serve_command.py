@@ -153,6 +153,10 @@ def test_serve_with_two_workers_runs_two_processes_that_answer_and_exits_0(
             f"{served.base_url}{P}/datasets/", json={"name": "two"}, headers=headers
         )
         listed = [httpx.get(f"{served.base_url}{P}/datasets/", headers=headers) for _ in range(4)]
+        # The server answers once one worker is up; the second may still be starting.
+        deadline = time.monotonic() + 30
+        while len(worker_processes(served.process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert len(worker_processes(served.process.pid)) == 2
         assert stop(served, signal.SIGTERM) == 0
     assert created.status_code == 201
