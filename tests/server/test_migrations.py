@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from pictograph.server.store.database import (
-    MIGRATIONS,
     SCHEMA_HEAD,
+    alembic_config,
+    migrate,
     open_database,
     schema_revision,
 )
 
 
 def test_the_schema_head_we_check_is_alembics_newest_migration() -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-
-    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_HEAD
 
 
 def test_a_new_database_is_migrated_to_the_head_and_reopening_keeps_its_data(
@@ -48,15 +45,8 @@ def test_a_new_database_is_migrated_to_the_head_and_reopening_keeps_its_data(
 
 
 def test_a_store_made_by_the_first_schema_is_upgraded_when_opened(database_url: str) -> None:
-    from alembic import command
-
     engine = sa.create_engine(database_url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.connect() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001_initial")
-        connection.commit()
+    migrate(engine, "0001_initial")
     assert schema_revision(engine) == "0001_initial"
     engine.dispose()
 

@@ -31,19 +31,26 @@ def open_database(url: str) -> sa.Engine:
     return engine
 
 
-def migrate(engine: sa.Engine) -> None:
-    """Run Alembic ``upgrade head`` on ``engine`` unless it is at :data:`SCHEMA_HEAD` already."""
-    if schema_revision(engine) == SCHEMA_HEAD:
+def migrate(engine: sa.Engine, revision: str = SCHEMA_HEAD) -> None:
+    """Run Alembic ``upgrade`` on ``engine`` to ``revision`` unless it is there already."""
+    if schema_revision(engine) == revision:
         return
     from alembic import command
+
+    config = alembic_config()
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        connection.commit()
+
+
+def alembic_config() -> Any:
+    """Alembic's configuration for our migrations (loads Alembic)."""
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.connect() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-        connection.commit()
+    return config
 
 
 def schema_revision(engine: sa.Engine) -> str | None:
