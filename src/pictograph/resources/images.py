@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from pictograph.errors import NotFoundError, ServerError
@@ -16,7 +16,6 @@ from pictograph.models import (
     Image,
     ImageSplit,
     ImageStatus,
-    IngestResult,
 )
 from pictograph.resources._base import (
     API_PREFIX,
@@ -36,9 +35,7 @@ from pictograph.resources._upload_files import (
     UploadSlot,
     describe_file,
 )
-
-if TYPE_CHECKING:
-    from pictograph.workflows.upload import UploadReport
+from pictograph.workflows.upload import UploadReport, upload_folder
 
 __all__ = [
     "BatchOutcome",
@@ -343,24 +340,6 @@ class Images(Resource):
         )
         return _bulk_result(body, images)
 
-    def ingest_local(
-        self, dataset: str, items: Sequence[tuple[str | Path, str, str, str]]
-    ) -> IngestResult:
-        """Embedded mode only: store and register local files in one call, no bytes sent.
-
-        Items are ``(path, filename, directory_path, content_type)``. The in-process server reads
-        each file itself; a served instance answers ``NotFoundError`` (it never reads its own disk
-        on a client's behalf). The answer counts what was registered and lists each failure.
-        """
-        images = [
-            {"path": str(path), "filename": name, "directory_path": folder, "content_type": mime}
-            for path, name, folder, mime in items
-        ]
-        body = self._transport.request_json(
-            "POST", f"{_API_PATH}/ingest-local", json={"dataset": dataset, "images": images}
-        )
-        return parse_model(IngestResult, data_of(body))
-
     def upload_from_directory(
         self,
         dataset: str,
@@ -375,9 +354,7 @@ class Images(Resource):
         progress: Callable[..., None] | None = None,
     ) -> UploadReport:
         """Upload a local folder tree (``pictograph.workflows.upload_dataset_from_folder``)."""
-        from pictograph.workflows.upload import _upload_folder
-
-        return _upload_folder(
+        return upload_folder(
             self._client,
             dataset,
             directory,

@@ -48,8 +48,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app = FastAPI(title="Pictograph", redirect_slashes=False, lifespan=lifespan)
     app.state.store = store
     app.state.settings = settings
-    if settings.allow_local_ingest:  # before the catch-all image routes
-        app.include_router(images.local_router, prefix=API_PREFIX)
     for module in (datasets, images, directories, annotation_routes):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(storage.router)

@@ -1,11 +1,11 @@
 """``upload_dataset_from_folder``: walk a local folder and upload every image to a dataset.
 
 The upload runs in batches. For each batch one request asks the server for signed upload URLs and
-learns which names are already there (those are skipped without sending a byte); each new file's
-bytes then go to its URL through a thread pool, and that PUT registers the image: one request
-per new file. On the embedded store the in-process server reads groups of files itself, one call
-per group. Every
-per-file problem becomes an :class:`UploadFailure`; nothing is raised because of one file.
+learns which names are already there (those are skipped without sending a byte); new files then go
+through a thread pool, small ones several per request to the server's batch route, large ones in a
+PUT each, and each of those requests registers its images. Embedded and served clients take this
+same path (embedded, the requests go to the app in this process). Every per-file problem becomes
+an :class:`UploadFailure`; nothing is raised because of one file.
 The progress callback always runs on the calling thread, once per file.
 """
 
@@ -28,7 +28,7 @@ from pictograph.workflows.folder_plan import PlannedFile, plan_folder
 
 if TYPE_CHECKING:
     from pictograph.client import Client
-    from pictograph.models import Dataset, IngestResult
+    from pictograph.models import Dataset
     from pictograph.resources.images import UploadBatch, UploadPlan, UploadSlot
 
 T = TypeVar("T")
@@ -36,8 +36,6 @@ ProgressCallback = Callable[[int, int, "str | None"], None]
 
 #: Files asked about in one pre-flight request (the server accepts up to 500).
 PREFLIGHT_BATCH = 500
-#: Files the embedded server stores and registers in one call.
-INGEST_BATCH = 64
 #: Caps on one batch request to a server (within the limits it advertises): files, bytes.
 BATCH_FILES = 32
 BATCH_BYTES = 4 * 1024 * 1024
@@ -92,7 +90,7 @@ def upload_dataset_from_folder(
     Raises ``FileNotFoundError`` when ``folder`` is missing or not a directory, and
     ``NotFoundError`` when the dataset is missing and ``create_if_missing`` is False.
     """
-    return _upload_folder(
+    return upload_folder(
         client,
         dataset_name,
         folder,
@@ -106,7 +104,7 @@ def upload_dataset_from_folder(
     )
 
 
-def _upload_folder(
+def upload_folder(
     client: Client,
     dataset_name: str,
     folder: str | os.PathLike[str],
@@ -119,7 +117,10 @@ def _upload_folder(
     create_if_missing: bool,
     progress: ProgressCallback | None,
 ) -> UploadReport:
-    """The one implementation behind the workflow and ``images.upload_from_directory``."""
+    """The upload engine behind :func:`upload_dataset_from_folder` and
+    ``client.images.upload_from_directory``: every option explicit, ``preserve_structure`` too
+    (the whole folder tree kept as virtual folders, which the specification's workflow does not
+    offer)."""
     if max_workers < 1:
         raise ValueError("max_workers must be at least 1")
     plan = plan_folder(
@@ -165,7 +166,6 @@ class _Run:
         progress: ProgressCallback | None,
     ) -> None:
         self.images = client.images
-        self.local = client.mode == "embedded"
         self.dataset_id = dataset.id
         self.total = total
         self.skip_existing = skip_existing
@@ -189,7 +189,7 @@ class _Run:
         return self.images.plan_uploads(
             self.dataset_id,
             [(f.filename, f.directory_path, f.content_type) for f in batch],
-            register_on_upload=not self.local,
+            register_on_upload=True,
         )
 
     def upload_batch(self, batch: Sequence[PlannedFile], pool: Executor) -> None:
@@ -205,10 +205,7 @@ class _Run:
                 to_send.append((planned, slot))
             else:
                 self.already_there(planned)
-        if self.local:
-            self._ingest([planned for planned, _ in to_send], pool)
-        else:
-            self._send(to_send, plan.batch, pool)
+        self._send(to_send, plan.batch, pool)
 
     def _send(
         self, items: list[tuple[PlannedFile, UploadSlot]], batch: UploadBatch | None, pool: Executor
@@ -266,38 +263,6 @@ class _Run:
             self.already_there(planned)  # taken since the pre-flight, by another run
         else:
             self.fail(planned.path, _reason(error))
-
-    def _ingest(self, files: list[PlannedFile], pool: Executor) -> None:
-        """Embedded mode: the in-process server reads each group of files itself."""
-        groups: dict[Future[IngestResult], Sequence[PlannedFile]] = {
-            pool.submit(
-                self.images.ingest_local,
-                self.dataset_id,
-                [(f.local, f.filename, f.directory_path, f.content_type) for f in group],
-            ): group
-            for group in _chunks(files, INGEST_BATCH)
-        }
-        for future in as_completed(groups):
-            try:
-                result = future.result()
-            except PictographError as exc:
-                for planned in groups[future]:
-                    self.fail(planned.path, _reason(exc))
-                continue
-            self._settle(groups[future], result)
-
-    def _settle(self, files: Sequence[PlannedFile], result: IngestResult) -> None:
-        """Count each file of a bulk call as uploaded, already there, or failed."""
-        failed = {(f.directory_path, f.filename): f.error for f in result.failed}
-        for planned in files:
-            error = failed.get((planned.directory_path, planned.filename))
-            if error is None:
-                self.uploaded += 1
-                self._tick(planned.filename)
-            elif "already exists" in error.lower():
-                self.already_there(planned)
-            else:
-                self.fail(planned.path, error)
 
     def already_there(self, planned: PlannedFile) -> None:
         if self.skip_existing:

@@ -87,15 +87,3 @@ class DirectoryRename(_Body):
 
 class AnnotationsBody(_Body):
     annotations: list[Any] = Field(default_factory=list)
-
-
-class LocalFileEntry(_Body):
-    path: str
-    filename: str
-    directory_path: str = "/"
-    content_type: str
-
-
-class IngestLocalRequest(_Body):
-    dataset: str
-    images: list[LocalFileEntry]

@@ -12,12 +12,11 @@ from pictograph.models import dump
 from pictograph.server.api.bodies import (
     BulkRegisterRequest,
     BulkUploadUrlRequest,
-    IngestLocalRequest,
     RegisterRequest,
     UploadUrlRequest,
 )
 from pictograph.server.api.deps import LinksDep, OrgDep, StoreDep, envelope, paged, route
-from pictograph.server.service import batch_uploads, images, ingest, registration, uploads
+from pictograph.server.service import batch_uploads, images, registration, uploads
 from pictograph.server.service.context import Store
 
 router = APIRouter(redirect_slashes=False)
@@ -59,7 +58,9 @@ def upload_url(store: StoreDep, org: OrgDep, links: LinksDep, body: UploadUrlReq
 @route(router, "/images/register", "POST", status_code=201)
 def register(store: StoreDep, org: OrgDep, links: LinksDep, body: RegisterRequest) -> Any:
     entry = registration.Registration(**body.model_dump(exclude={"dataset"}))
-    return envelope(dump(registration.register(store, org, body.dataset, entry, links)))
+    return envelope(
+        dump(registration.register_pending_upload(store, org, body.dataset, entry, links))
+    )
 
 
 @route(router, "/images/bulk-upload-url", "POST")
@@ -81,18 +82,8 @@ def bulk_upload_url(
 @route(router, "/images/bulk-register", "POST")
 def bulk_register(store: StoreDep, org: OrgDep, links: LinksDep, body: BulkRegisterRequest) -> Any:
     entries = [registration.Registration(**item.model_dump()) for item in body.images]
-    result = registration.bulk_register(store, org, body.dataset, entries, links)
+    result = registration.register_pending_uploads(store, org, body.dataset, entries, links)
     return envelope(dump(result))
-
-
-#: Mounted only for the embedded store (see ``service.ingest``), never by ``pictograph serve``.
-local_router = APIRouter(redirect_slashes=False)
-
-
-@route(local_router, "/images/ingest-local", "POST")
-def ingest_local(store: StoreDep, org: OrgDep, body: IngestLocalRequest) -> Any:
-    files = [ingest.LocalFile(**item.model_dump()) for item in body.images]
-    return envelope(dump(ingest.ingest_local(store, org, body.dataset, files)))
 
 
 @route(router, "/images/{image_id}/metadata", "GET")

@@ -23,7 +23,7 @@ from pictograph.server.imaging import ImageInfo, check_content_type, inspect_ima
 from pictograph.server.service.context import Links, Store, check_batch_size, now
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.paths import join, normalize_directory, validate_filename
-from pictograph.server.service.registration import register_one_received
+from pictograph.server.service.registration import register_received_file
 from pictograph.server.store import tables as t
 from pictograph.server.store.blobs import BlobWriter, StoredBlob
 
@@ -284,7 +284,7 @@ def _register_now(
 ) -> dict[str, Any]:
     info = _checked(store, claims["type"], blob)
     fields = received_fields(claims["dir"], claims["file"], claims["type"], blob, info)
-    image = register_one_received(store, claims["dataset"], fields | nonce_of(claims), links)
+    image = register_received_file(store, claims["dataset"], fields | nonce_of(claims), links)
     return _receipt(blob, info) | {"image": dump(image)}
 
 
