@@ -182,9 +182,9 @@ def dataset_page(request: Request, dataset_id: str, page: str | None = None) -> 
     """A dataset: its folder tree beside a page of thumbnails of the view in the query string
     (every folder, newest first, unless it names a folder, a search, filters or a sort)."""
     number = page_number(page)
-    view = view_of(request)
 
     def build(viewer: Viewer) -> Response:
+        view = view_of(request)  # a folder that cannot exist is a 404 page, like a missing one
         store, org = get_store(request), viewer.organization_id
         dataset = datasets.get_dataset(store, org, dataset_id)
         tree = directories.tree(store, org, dataset.id)
@@ -226,9 +226,9 @@ def dataset_page(request: Request, dataset_id: str, page: str | None = None) -> 
 def image_page(request: Request, image_id: str) -> Response:
     """One image: a preview, its facts and a download link; previous and next within the view
     it was opened from (the query string), and a way back to that view's page."""
-    view = view_of(request)
 
     def build(viewer: Viewer) -> Response:
+        view = view_of(request)
         store, org = get_store(request), viewer.organization_id
         image = images.get_by_id(store, org, image_id, get_links(request))
         dataset = datasets.get_dataset(store, org, image.dataset_id or "")

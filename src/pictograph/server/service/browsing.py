@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 import sqlalchemy as sa
 
+from pictograph.models import ImageSplit, ImageStatus
 from pictograph.server.service.context import Links, Page, Store, clamp
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.paths import canonical_uuid, is_uuid, normalize_directory
@@ -101,7 +102,7 @@ class DatasetCard:
 
 @dataclass(frozen=True)
 class Facets:
-    """The values a dataset's images take, for the filter menus."""
+    """The values the filter menus offer."""
 
     tags: list[str]
     statuses: list[str]
@@ -177,57 +178,47 @@ def _before(view: ImageView, row: Any) -> sa.ColumnElement[bool]:
     return sa.or_(*alternatives)
 
 
-def facets(store: Store, organization_id: str, ref: str) -> Facets:
-    """The statuses, splits and tags present in the dataset (tags from at most 1,000 images)."""
+def facets(store: Store, organization_id: str, ref: str, *, sample: int = 1000) -> Facets:
+    """The statuses and splits an image can have, and the tags of the newest ``sample`` images
+    (read with a LIMIT, so a large dataset costs no more than a small one)."""
     with store.read() as conn:
         dataset = resolve(conn, organization_id, ref)
-        mine = sa.and_(_I.c.dataset_id == dataset["id"], _I.c.is_archived == sa.false())
-        statuses = conn.execute(sa.select(_I.c.status).where(mine).distinct()).scalars().all()
-        splits = conn.execute(
-            sa.select(_I.c.split).where(mine, _I.c.split.is_not(None)).distinct()
-        ).scalars()
-        tagged = conn.execute(
+        newest = (
             sa.select(_I.c.tags)
-            .where(mine, sa.cast(_I.c.tags, sa.Text) != "[]")
-            .order_by(_I.c.created_at.desc())
-            .limit(1000)
-        ).scalars()
-        tags = {str(tag) for value in tagged for tag in (value or [])}
-    return Facets(sorted(tags), sorted(str(s) for s in statuses), sorted(str(s) for s in splits))
+            .where(_I.c.dataset_id == dataset["id"], _I.c.is_archived == sa.false())
+            .order_by(_I.c.created_at.desc(), _I.c.id.desc())
+            .limit(sample)
+        )
+        tags = {str(tag) for value in conn.execute(newest).scalars() for tag in (value or [])}
+    return Facets(sorted(tags), list(get_args(ImageStatus)), list(get_args(ImageSplit)))
 
 
 def dataset_cards(store: Store, dataset_ids: list[str], covers: int = 3) -> dict[str, DatasetCard]:
     """Cover image ids (newest first), folder counts and last upload time, per dataset id.
 
-    Callers pass ids already scoped to the viewer's organisation (a page of its datasets).
+    Callers pass ids already scoped to the viewer's organisation (a page of its datasets). Each
+    dataset costs one indexed LIMIT query, however many images it holds.
     """
     if not dataset_ids:
         return {}
-    live = sa.and_(_I.c.dataset_id.in_(dataset_ids), _I.c.is_archived == sa.false())
-    rank = (
-        sa.func.row_number()
-        .over(partition_by=_I.c.dataset_id, order_by=(_I.c.created_at.desc(), _I.c.id.desc()))
-        .label("rank")
-    )
-    ranked = sa.select(_I.c.dataset_id, _I.c.id, rank).where(live).subquery()
     folder_counts = (
         sa.select(t.directories.c.dataset_id, sa.func.count())
         .where(t.directories.c.dataset_id.in_(dataset_ids), t.directories.c.full_path != "/")
         .group_by(t.directories.c.dataset_id)
     )
-    latest = sa.select(_I.c.dataset_id, sa.func.max(_I.c.created_at)).where(live)
+    cards: dict[str, DatasetCard] = {}
     with store.read() as conn:
-        cover_rows = conn.execute(
-            sa.select(ranked.c.dataset_id, ranked.c.id)
-            .where(ranked.c.rank <= covers)
-            .order_by(ranked.c.dataset_id, ranked.c.rank)
-        ).all()
         folders = dict(conn.execute(folder_counts).tuples().all())
-        last = dict(conn.execute(latest.group_by(_I.c.dataset_id)).tuples().all())
-    cover_ids: dict[str, list[str]] = {}
-    for dataset_id, image_id in cover_rows:
-        cover_ids.setdefault(str(dataset_id), []).append(str(image_id))
-    return {
-        ref: DatasetCard(cover_ids.get(ref, []), int(folders.get(ref, 0)), last.get(ref))
-        for ref in dataset_ids
-    }
+        for ref in dataset_ids:
+            newest = conn.execute(
+                sa.select(_I.c.id, _I.c.created_at)
+                .where(_I.c.dataset_id == ref, _I.c.is_archived == sa.false())
+                .order_by(_I.c.created_at.desc(), _I.c.id.desc())
+                .limit(covers)
+            ).all()
+            cards[ref] = DatasetCard(
+                [str(row.id) for row in newest],
+                int(folders.get(ref, 0)),
+                newest[0].created_at if newest else None,
+            )
+    return cards
