@@ -57,7 +57,7 @@ def test_embedded_uploads_are_served_to_a_key_made_without_org_on_the_same_home(
     assert [d["name"] for d in listed["data"]] == ["demo"]
     assert listed["data"][0]["image_count"] == 2
     assert isolated["data"] == []
-    assert "demo" in gallery
+    assert "demo" in gallery and '<span class="org-name">local</span>' in gallery
 
 
 def test_keys_and_serve_honour_the_global_home_and_write_nothing_elsewhere(tmp_path: Path) -> None:
