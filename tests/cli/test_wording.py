@@ -77,8 +77,19 @@ def test_two_layouts_at_once_are_refused_with_one_line_and_exit_6(
 def test_an_empty_dataset_name_is_refused_with_one_line_and_exit_6(
     tmp_path: Path, road_signs: Path
 ) -> None:
-    result = expect(Pictograph.embedded(tmp_path / "home")("upload", road_signs, "-d", " "), 6)
-    assert one_error_line(result) == "error: --dataset needs a name, e.g. --dataset road-signs"
+    pictograph = Pictograph.embedded(tmp_path / "home")
+    result = expect(pictograph("upload", road_signs, "-d", " "), 6)
+    assert one_error_line(result) == (
+        "error: --dataset needs a dataset name, e.g. --dataset road-signs"
+    )
+    for command, name in (
+        (("datasets", "show", ""), "NAME"),
+        (("images", "list", ""), "DATASET"),
+        (("download", "", tmp_path / "out"), "DATASET"),
+    ):
+        line = one_error_line(expect(pictograph(*command), 6))
+        assert line == f"error: {name} needs a dataset name, e.g. road-signs"
+    assert pictograph.json("datasets", "list") == []
 
 
 @pytest.fixture

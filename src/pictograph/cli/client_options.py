@@ -92,3 +92,17 @@ def connection_options(command: F) -> F:
     for option in options:
         command = option(command)
     return command
+
+
+def dataset_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: a dataset name stripped; ``ConfigurationError`` (exit 6) when empty.
+
+    An empty name would otherwise reach the API as another route (``/datasets/``).
+    """
+    if value is None:
+        return None
+    if not value.strip():
+        shown = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+        example = "--dataset road-signs" if shown == "--dataset" else "road-signs"
+        raise ConfigurationError(f"{shown} needs a dataset name, e.g. {example}")
+    return value.strip()

@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pictograph.cli.client_options import Connection, connection_options, pass_connection
+from pictograph.cli.client_options import (
+    Connection,
+    connection_options,
+    dataset_name,
+    pass_connection,
+)
 from pictograph.cli.output import human_bytes, limit_note, print_json, print_table
 
 if TYPE_CHECKING:
@@ -74,7 +79,7 @@ def list_datasets(
 
 
 @datasets.command("show")
-@click.argument("name")
+@click.argument("name", callback=dataset_name)
 @click.option("--json", "as_json", is_flag=True, help="Print the dataset and folders as JSON.")
 @connection_options
 @pass_connection
@@ -112,7 +117,7 @@ def _show(dataset: Dataset, folders: list[Directory], root: DirectoryStats) -> N
 
 
 @datasets.command("create")
-@click.argument("name")
+@click.argument("name", callback=dataset_name)
 @click.option("--description", "-d", default=None, help="A line saying what the dataset holds.")
 @click.option("--json", "as_json", is_flag=True, help="Print the new dataset as JSON.")
 @connection_options
@@ -137,7 +142,7 @@ def create_dataset(
 
 
 @datasets.command("delete")
-@click.argument("name")
+@click.argument("name", callback=dataset_name)
 @click.option("--yes", "-y", is_flag=True, help="Delete without asking (required off a terminal).")
 @connection_options
 @pass_connection

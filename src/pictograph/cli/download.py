@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pictograph.cli.client_options import Connection, connection_options, pass_connection
+from pictograph.cli.client_options import (
+    Connection,
+    connection_options,
+    dataset_name,
+    pass_connection,
+)
 from pictograph.cli.exit_codes import SOME_FILES_FAILED
 from pictograph.cli.output import human_seconds, print_json
 from pictograph.cli.progress import progress_meter
@@ -23,7 +28,7 @@ if TYPE_CHECKING:
 
 
 @click.command(short_help="Download a dataset as a local folder tree.")
-@click.argument("dataset")
+@click.argument("dataset", callback=dataset_name)
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @click.option(
     "--workers",

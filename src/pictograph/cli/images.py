@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pictograph.cli.client_options import Connection, connection_options, pass_connection
+from pictograph.cli.client_options import (
+    Connection,
+    connection_options,
+    dataset_name,
+    pass_connection,
+)
 from pictograph.cli.output import (
     dataset_path,
     human_bytes,
@@ -34,7 +39,7 @@ def images() -> None:
 
 
 @images.command("list")
-@click.argument("dataset")
+@click.argument("dataset", callback=dataset_name)
 @click.option("--folder", "-f", default=None, help="Only this folder (e.g. /stop), exactly.")
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--all", "every", is_flag=True, help="Every image, however many.")
@@ -101,7 +106,7 @@ def normalized_folder(folder: str | None) -> str | None:
 
 
 @images.command("download")
-@click.argument("dataset")
+@click.argument("dataset", callback=dataset_name)
 @click.argument("image")
 @click.argument("output", type=click.Path())
 @connection_options

@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from pictograph.cli.client_options import Connection, connection_options, pass_connection
+from pictograph.cli.client_options import (
+    Connection,
+    connection_options,
+    dataset_name,
+    pass_connection,
+)
 from pictograph.cli.exit_codes import SOME_FILES_FAILED
 from pictograph.cli.output import folder_path, human_bytes, human_seconds, print_json, print_table
 from pictograph.cli.progress import progress_meter
@@ -73,16 +78,16 @@ def chosen_layout(by_class: bool, flat: bool, preserve_structure: bool) -> Layou
     return given[0] if given else "by-class"
 
 
-def dataset_name_of(name: str) -> str:
-    """``name`` stripped; ``ConfigurationError`` when nothing is left."""
-    if not name.strip():
-        raise ConfigurationError("--dataset needs a name, e.g. --dataset road-signs")
-    return name.strip()
-
-
 @click.command(short_help="Upload a folder of images to a dataset.")
 @click.argument("folder", type=click.Path(path_type=Path))
-@click.option("--dataset", "-d", "dataset_name", required=True, help="Destination dataset.")
+@click.option(
+    "--dataset",
+    "-d",
+    "dataset_name",
+    required=True,
+    callback=dataset_name,
+    help="Destination dataset.",
+)
 @click.option(
     "--by-class",
     is_flag=True,
@@ -130,7 +135,7 @@ def upload(
     """
     options = UploadOptions(
         folder,
-        dataset_name_of(dataset_name),
+        dataset_name,
         chosen_layout(by_class, flat, preserve_structure),
         workers,
         not no_skip_existing,
