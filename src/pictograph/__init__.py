@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pictograph._version import __version__
 from pictograph.client import Client
 from pictograph.errors import (
     ApiError,
@@ -11,6 +12,7 @@ from pictograph.errors import (
     ConfigurationError,
     ConflictError,
     ForbiddenError,
+    LengthRequiredError,
     NetworkError,
     NotFoundError,
     PayloadTooLargeError,
@@ -35,7 +37,6 @@ from pictograph.models import (
 if TYPE_CHECKING:
     from pictograph.workflows.upload import UploadFailure, UploadReport
 
-__version__ = "0.1.0"
 
 __all__ = [
     "ApiError",
@@ -52,6 +53,7 @@ __all__ = [
     "DirectoryTreeNode",
     "ForbiddenError",
     "Image",
+    "LengthRequiredError",
     "NetworkError",
     "NotFoundError",
     "PayloadTooLargeError",

@@ -15,6 +15,7 @@ from typing import Any, Self
 
 import httpx
 
+from pictograph._version import __version__
 from pictograph.errors import (
     ApiError,
     NetworkError,
@@ -40,8 +41,6 @@ POOL = httpx.Limits(max_connections=64, max_keepalive_connections=32)
 
 def user_agent() -> str:
     """``pictograph-selfhosted/<version>``: the User-Agent of every SDK request."""
-    from pictograph import __version__
-
     return f"pictograph-selfhosted/{__version__}"
 
 

@@ -17,12 +17,11 @@ from pictograph.models import (
     ImageSplit,
     ImageStatus,
 )
+from pictograph.protocol import API_PREFIX, looks_like_id
 from pictograph.resources._base import (
-    API_PREFIX,
     OffsetPager,
     Resource,
     data_of,
-    looks_like_id,
     parse_model,
     parse_models,
 )

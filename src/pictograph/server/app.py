@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pictograph.errors import ApiError
+from pictograph.protocol import API_PREFIX
 from pictograph.server.api import annotations as annotation_routes
 from pictograph.server.api import datasets, directories, images, storage
 from pictograph.server.api.middleware import (
@@ -21,7 +22,7 @@ from pictograph.server.api.middleware import (
     error_body,
 )
 from pictograph.server.gallery import router as gallery_router
-from pictograph.server.service.context import API_PREFIX, Store
+from pictograph.server.service.context import Store
 from pictograph.server.service.keys import Principal
 from pictograph.server.service.limits import open_rate_limiter
 from pictograph.server.service.organizations import ensure_organization

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pictograph.errors import ApiError, ConflictError, NotFoundError, PictographError
+from pictograph.protocol import MAX_BULK_IMAGES
 from pictograph.workflows.folder_plan import PlannedFile, plan_folder
 
 if TYPE_CHECKING:
@@ -31,18 +32,26 @@ if TYPE_CHECKING:
     from pictograph.models import Dataset
     from pictograph.resources.images import UploadBatch, UploadPlan, UploadSlot
 
-T = TypeVar("T")
+_T = TypeVar("_T")
+__all__ = [
+    "BATCH_FILE_LIMIT",
+    "ProgressCallback",
+    "UploadFailure",
+    "UploadReport",
+    "request_groups",
+    "upload_dataset_from_folder",
+    "upload_folder",
+]
+
 ProgressCallback = Callable[[int, int, "str | None"], None]
 
-#: Files asked about in one pre-flight request (the server accepts up to 500).
-PREFLIGHT_BATCH = 500
 #: Caps on one batch request to a server (within the limits it advertises): files, bytes.
-BATCH_FILES = 32
-BATCH_BYTES = 4 * 1024 * 1024
+_BATCH_FILES = 32
+_BATCH_BYTES = 4 * 1024 * 1024
 #: Files larger than this stream in a PUT of their own, never wholly in memory.
 BATCH_FILE_LIMIT = 1024 * 1024
 #: Multipart headers and token of one part, counted against a batch's byte cap.
-PART_OVERHEAD = 1024
+_PART_OVERHEAD = 1024
 
 
 @dataclass(frozen=True)
@@ -137,7 +146,7 @@ def upload_folder(
         # interpreter lock (make bench, 2 cores: 4 threads 15% faster than 2, 8 no faster).
         workers = min(workers, 2 * (os.cpu_count() or 1))
     with _executor(parallel, workers) as pool:
-        for batch in _chunks(plan.files, PREFLIGHT_BATCH):
+        for batch in _chunks(plan.files, MAX_BULK_IMAGES):
             run.upload_batch(batch, pool)
     return run.report(dataset_name)
 
@@ -304,15 +313,15 @@ def request_groups(
     limits) and files sent alone (large ones, or every file when there is no batch route)."""
     if batch is None:
         return [], items
-    max_files = min(batch.max_files, BATCH_FILES)
-    max_bytes = min(batch.max_bytes, BATCH_BYTES)
+    max_files = min(batch.max_files, _BATCH_FILES)
+    max_bytes = min(batch.max_bytes, _BATCH_BYTES)
     groups: list[list[tuple[PlannedFile, UploadSlot]]] = []
     singles: list[tuple[PlannedFile, UploadSlot]] = []
     current: list[tuple[PlannedFile, UploadSlot]] = []
     used = 0
     for item in items:
         try:
-            cost = os.path.getsize(item[0].local) + PART_OVERHEAD
+            cost = os.path.getsize(item[0].local) + _PART_OVERHEAD
         except OSError:  # sent alone, so the PUT reports why it cannot be read
             singles.append(item)
             continue
@@ -337,8 +346,8 @@ def _chunks(files: Sequence[PlannedFile], size: int) -> Iterator[Sequence[Planne
 class _InlineExecutor(Executor):
     """Runs each task at once on the calling thread: ``parallel=False`` means no pool."""
 
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        future: Future[T] = Future()
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        future: Future[_T] = Future()
         try:
             future.set_result(fn(*args, **kwargs))
         except Exception as exc:  # recorded on the future, as a pool would

@@ -11,7 +11,8 @@ from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from pictograph.errors import PayloadTooLargeError, ValidationError
+from pictograph.errors import LengthRequiredError, PayloadTooLargeError, ValidationError
+from pictograph.protocol import MAX_BATCH_BYTES, MAX_BATCH_FILES
 from pictograph.server.api.deps import StoreDep, get_links, get_store
 from pictograph.server.service import batch_uploads, images, uploads
 
@@ -47,14 +48,12 @@ async def post_upload_batch(request: Request) -> Response:
     store = get_store(request)
     raw_length = request.headers.get("content-length")
     if raw_length is None or not raw_length.isdigit():
-        raise ValidationError("an upload batch needs a Content-Length header", status_code=411)
-    if int(raw_length) > batch_uploads.MAX_BATCH_BYTES:
-        raise PayloadTooLargeError(
-            f"an upload batch may carry at most {batch_uploads.MAX_BATCH_BYTES} bytes"
-        )
+        raise LengthRequiredError("an upload batch needs a Content-Length header")
+    if int(raw_length) > MAX_BATCH_BYTES:
+        raise PayloadTooLargeError(f"an upload batch may carry at most {MAX_BATCH_BYTES} bytes")
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ValidationError("an upload batch is a multipart/form-data body", status_code=400)
-    async with request.form(max_files=batch_uploads.MAX_BATCH_FILES, max_fields=0) as form:
+    async with request.form(max_files=MAX_BATCH_FILES, max_fields=0) as form:
         parts = [
             batch_uploads.BatchPart(token=name, body=value.file, size=value.size or 0)
             for name, value in form.multi_items()
