@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pictograph import Client, ConfigurationError, NotFoundError
-from pictograph.server.store.blobs import open_blob_store
+from pictograph.server.store.blob_registry import open_blob_store
 from pictograph.workflows import upload_dataset_from_folder
 from tests.images import make_image, sha256_of
 from tests.s3_server import S3Server, s3_server
@@ -44,12 +44,12 @@ def _objects(s3: S3Server, prefix: str) -> list[str]:
     return [item["Key"] for item in answer.get("Contents", [])]
 
 
-def test_blobs_live_in_the_bucket_and_a_replica_without_them_fetches_them(
+def test_blobs_live_only_in_the_bucket_and_any_replica_reads_them(
     s3: S3Server, s3_env: str, tmp_path: Path
 ) -> None:
     prefix = s3_env.split("/", 3)[3] + "/"
-    here = open_blob_store(s3_env, cache=tmp_path / "replica-1")
-    there = open_blob_store(s3_env, cache=tmp_path / "replica-2")
+    here = open_blob_store(s3_env)
+    there = open_blob_store(s3_env)
 
     blob = here.write_stream([b"first ", b"bytes"])
     aborted = here.writer()
@@ -57,18 +57,19 @@ def test_blobs_live_in_the_bucket_and_a_replica_without_them_fetches_them(
     aborted.abort()
 
     assert _objects(s3, prefix) == [prefix + blob.key]
-    assert there.path(blob.key).read_bytes() == b"first bytes"
+    with there.open(blob.key) as read_back:
+        assert read_back.read() == b"first bytes"
     here.delete(blob.key)
     assert _objects(s3, prefix) == []
     with pytest.raises(NotFoundError):
-        open_blob_store(s3_env, cache=tmp_path / "replica-3").path(blob.key)
+        there.open(blob.key)
 
 
 def test_a_bucket_that_cannot_be_reached_is_a_configuration_error(
     s3_env: str, tmp_path: Path
 ) -> None:
     with pytest.raises(ConfigurationError, match="cannot reach S3 bucket"):
-        open_blob_store("s3://no-such-bucket-here/x", cache=tmp_path)
+        open_blob_store("s3://no-such-bucket-here/x")
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
@@ -114,3 +115,11 @@ def _replica(database_url: str, storage_url: str, env: dict[str, str], home: Pat
         storage_url,
     ]
     return launch(command, f"http://127.0.0.1:{port}", (), env=env)
+
+
+def test_an_unknown_storage_scheme_is_a_configuration_error() -> None:
+    with pytest.raises(
+        ConfigurationError,
+        match="unsupported storage URL 'gs://bucket/x': use one of file://, s3://",
+    ):
+        open_blob_store("gs://bucket/x")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -56,16 +56,17 @@ def _register_heif() -> None:
     pillow_heif.register_heif_opener()
 
 
-def inspect_image(path: Path, declared_type: str) -> ImageInfo:
-    """Fully decode the file at ``path`` and check it holds an image of ``declared_type``.
+def inspect_image(source: BinaryIO, declared_type: str) -> ImageInfo:
+    """Fully decode the seekable file ``source`` and check it holds an image of ``declared_type``.
 
     Raises ``ValidationError`` when the file is empty, not decodable, truncated, or of another type.
     """
     _register_heif()
-    if path.stat().st_size == 0:
+    if source.seek(0, 2) == 0:
         raise ValidationError("file is empty (0 bytes)")
     try:
-        with Image.open(path) as img:
+        source.seek(0)
+        with Image.open(source) as img:
             detected = img.format or "unknown"
             width, height = img.size
             if detected == "JPEG":

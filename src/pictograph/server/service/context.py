@@ -19,7 +19,8 @@ from pictograph.errors import ValidationError
 from pictograph.server.service.group_commit import GroupCommit
 from pictograph.server.settings import ServerSettings
 from pictograph.server.store import tables as t
-from pictograph.server.store.blobs import BlobStore, open_blob_store
+from pictograph.server.store.blob_registry import open_blob_store
+from pictograph.server.store.blobs import BlobStore
 from pictograph.server.store.database import WRITE, open_database
 
 API_PREFIX = "/api/v1/developer"
@@ -72,7 +73,7 @@ class Store:
     def open(cls, settings: ServerSettings) -> Store:
         """Open (and migrate) the database and the blob store named by ``settings``."""
         engine = open_database(settings.database_url)
-        blobs = open_blob_store(settings.storage_url, cache=settings.home / "blob-cache")
+        blobs = open_blob_store(settings.storage_url)
         signer = URLSafeTimedSerializer(_signing_secret(engine), salt="pictograph-storage")
         turn = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
         return cls(engine=engine, blobs=blobs, settings=settings, signer=signer, _writer_turn=turn)

@@ -273,7 +273,8 @@ def _too_large(limit: int) -> PayloadTooLargeError:
 
 def _checked(store: Store, content_type: str, blob: StoredBlob) -> ImageInfo:
     try:
-        return inspect_image(store.blobs.path(blob.key), content_type)
+        with store.blobs.open(blob.key) as source:
+            return inspect_image(source, content_type)
     except ValidationError:
         store.blobs.delete(blob.key)
         raise
