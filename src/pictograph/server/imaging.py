@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -83,6 +84,29 @@ def inspect_image(source: BinaryIO, declared_type: str) -> ImageInfo:
         raise ValidationError("image data is truncated or corrupt") from None
     expected = SUPPORTED_TYPES.get(declared_type, frozenset())
     if detected not in expected:
+        raise ValidationError(f"file contains {detected} data but was declared {declared_type}")
+    if orientation in _SWAPPED_ORIENTATIONS:
+        width, height = height, width
+    return ImageInfo(width=width, height=height, format=detected)
+
+
+def inspect_header(start: bytes, declared_type: str) -> ImageInfo:
+    """Check that ``start``, the first bytes of a file too large to read here, begins an image
+    of ``declared_type``, and read its displayed size from the header (no pixels decoded).
+
+    Raises ``ValidationError`` when the header is not one of an image of that type.
+    """
+    _register_heif()
+    try:
+        with Image.open(io.BytesIO(start)) as img:
+            detected = img.format or "unknown"
+            width, height = img.size
+            orientation = img.getexif().get(_ORIENTATION)
+    except Image.DecompressionBombError:
+        raise ValidationError("image has too many pixels to decode safely") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise ValidationError("not a valid image: cannot identify image file") from None
+    if detected not in SUPPORTED_TYPES.get(declared_type, frozenset()):
         raise ValidationError(f"file contains {detected} data but was declared {declared_type}")
     if orientation in _SWAPPED_ORIENTATIONS:
         width, height = height, width

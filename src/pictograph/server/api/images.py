@@ -72,9 +72,11 @@ def bulk_upload_url(
         uploads.UploadTarget(item.filename, item.directory_path, item.content_type)
         for item in body.images
     ]
-    options = uploads.UrlOptions(body.register_on_upload, body.skip_existing)
+    sha256 = tuple(item.sha256 for item in body.images)
+    options = uploads.UrlOptions(body.register_on_upload, body.skip_existing, sha256)
     answer = uploads.bulk_upload_urls(store, org, body.dataset, targets, links, options)
-    if body.register_on_upload:  # such tokens may also go, several at once, to the batch route
+    if body.register_on_upload and "direct_upload" not in answer:
+        # such tokens may also go, several at once, to the batch route
         answer["upload_batch"] = batch_uploads.limits(links)
     # Plain JSON already: skip FastAPI's per-value encoder, slow on 500-entry answers.
     return JSONResponse(envelope(answer))

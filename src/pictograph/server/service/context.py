@@ -72,7 +72,7 @@ class Store:
     @classmethod
     def open(cls, settings: ServerSettings) -> Store:
         """Open (and migrate) the database and the blob store named by ``settings``."""
-        engine = open_database(settings.database_url)
+        engine = open_database(settings.database_url, pool_size=settings.database_pool_size)
         blobs = open_blob_store(settings.storage_url)
         signer = URLSafeTimedSerializer(_signing_secret(engine), salt="pictograph-storage")
         turn = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from pictograph.errors import NotFoundError
 
@@ -53,6 +53,35 @@ class BlobStore(Protocol):
     def open(self, key: str) -> BinaryIO: ...
 
     def delete(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class BlobFacts:
+    """What a direct store says about an object without reading it: its size, and its SHA-256
+    (hex) when the client sent a checksum the store verified on arrival."""
+
+    size: int
+    sha256: str | None
+
+
+@runtime_checkable
+class DirectBlobStore(BlobStore, Protocol):
+    """A blob store clients reach themselves through presigned URLs (S3): uploads go straight
+    to it and downloads come straight from it, never through a replica."""
+
+    def new_key(self) -> str: ...
+
+    def upload_url(
+        self, key: str, *, content_type: str, sha256: str | None, expires_in: int
+    ) -> str: ...
+
+    def download_url(
+        self, key: str, *, content_type: str, disposition: str | None, expires_in: int
+    ) -> str: ...
+
+    def facts(self, key: str) -> BlobFacts: ...
+
+    def read_start(self, key: str, size: int) -> bytes: ...
 
 
 def write_all(writer: BlobWriter, chunks: Iterable[bytes]) -> StoredBlob:

@@ -8,6 +8,7 @@ endpoint come from boto3's own chain (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import tempfile
@@ -16,7 +17,7 @@ from typing import IO, Any, BinaryIO, cast
 from urllib.parse import unquote, urlparse
 
 from pictograph.errors import ConfigurationError, NotFoundError
-from pictograph.server.store.blobs import StoredBlob, validate_key, write_all
+from pictograph.server.store.blobs import BlobFacts, StoredBlob, validate_key, write_all
 
 #: Bytes of a blob held in memory before spooling spills to a temporary file.
 _SPOOL = 8 * 1024 * 1024
@@ -91,6 +92,61 @@ class S3BlobStore:
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.object_name(key))
 
+    def new_key(self) -> str:
+        """A fresh blob key for a client to upload to."""
+        return secrets.token_hex(16)
+
+    def upload_url(
+        self, key: str, *, content_type: str, sha256: str | None, expires_in: int
+    ) -> str:
+        """A presigned PUT of ``key``, bound to ``content_type`` and, when given, to the bytes'
+        SHA-256 (hex): the store refuses a body with another checksum."""
+        params = {"Bucket": self.bucket, "Key": self.object_name(key), "ContentType": content_type}
+        if sha256 is not None:
+            params["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(sha256)).decode()
+        return str(
+            self.client.generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in)
+        )
+
+    def download_url(
+        self, key: str, *, content_type: str, disposition: str | None, expires_in: int
+    ) -> str:
+        """A presigned GET of ``key`` answered with ``content_type`` (and ``disposition`` as its
+        Content-Disposition when given)."""
+        params = {
+            "Bucket": self.bucket,
+            "Key": self.object_name(key),
+            "ResponseContentType": content_type,
+        }
+        if disposition is not None:
+            params["ResponseContentDisposition"] = disposition
+        return str(
+            self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+        )
+
+    def facts(self, key: str) -> BlobFacts:
+        """Size and verified SHA-256 of ``key`` from a HEAD; ``NotFoundError`` when absent."""
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(
+                Bucket=self.bucket, Key=self.object_name(key), ChecksumMode="ENABLED"
+            )
+        except ClientError as error:
+            if _missing(error):
+                raise NotFoundError("blob not found") from None
+            raise
+        checksum = head.get("ChecksumSHA256")
+        sha256 = base64.b64decode(checksum).hex() if isinstance(checksum, str) else None
+        return BlobFacts(size=int(head["ContentLength"]), sha256=sha256)
+
+    def read_start(self, key: str, size: int) -> bytes:
+        """The first ``size`` bytes of ``key`` (a ranged GET)."""
+        answer = self.client.get_object(
+            Bucket=self.bucket, Key=self.object_name(key), Range=f"bytes=0-{size - 1}"
+        )
+        return bytes(answer["Body"].read())
+
     def object_name(self, key: str) -> str:
         """The bucket's name for the blob ``key``."""
         return f"{self.prefix}{validate_key(key)}"
@@ -114,7 +170,9 @@ def from_url(url: str) -> S3BlobStore:
         raise ConfigurationError(
             "s3:// storage needs boto3: pip install 'pictograph-selfhosted[s3]'"
         ) from None
-    client = boto3.client("s3")
+    from botocore.config import Config
+
+    client = boto3.client("s3", config=Config(signature_version="s3v4"))
     try:
         client.head_bucket(Bucket=parsed.netloc)
     except (BotoCoreError, ClientError) as error:
