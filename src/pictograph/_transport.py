@@ -153,7 +153,14 @@ class Transport:
         part.replace(dest)
         return dest
 
-    def put_file(self, url: str, path: Path, content_type: str) -> Any:
+    def put_file(
+        self,
+        url: str,
+        path: Path,
+        content_type: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
         """PUT a file to an absolute signed URL, streamed from disk with a fixed Content-Length.
 
         The API key is never sent. Only 200 and 201 succeed; the parsed JSON body (or ``None``)
@@ -162,9 +169,10 @@ class Transport:
         """
         if not url.startswith(("http://", "https://")):
             raise ApiError(f"upload URL must be absolute, got {url!r}")
-        client, target, headers = self._route_for(url)
+        client, target, auth = self._route_for(url)
         size = path.stat().st_size
-        headers = {**headers, "Content-Type": content_type, "Content-Length": str(size)}
+        sent = {"Content-Type": content_type, **(headers or {}), "Content-Length": str(size)}
+        headers = {**auth, **sent}
         timeout = httpx.Timeout(
             self._timeout,
             read=max(self._timeout, TRANSFER_TIMEOUT),

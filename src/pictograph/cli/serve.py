@@ -41,6 +41,13 @@ SETTINGS_ENV = "PICTOGRAPH_SERVER_SETTINGS_JSON"
 )
 @click.option("--public-url", envvar="PICTOGRAPH_PUBLIC_URL", help="URL clients reach us at.")
 @click.option(
+    "--db-pool-size",
+    envvar="PICTOGRAPH_DB_POOL_SIZE",
+    type=click.IntRange(min=1),
+    default=None,
+    help="PostgreSQL connections each worker keeps open [default: 10; 3x more under load].",
+)
+@click.option(
     "--max-upload-mb", envvar="PICTOGRAPH_MAX_UPLOAD_MB", default=200, show_default=True, type=int
 )
 @click.option(
@@ -62,6 +69,7 @@ def serve(
     rate_limit: float,
     rate_burst: int,
     public_url: str | None,
+    db_pool_size: int | None,
     max_upload_mb: int,
     signed_url_ttl: int,
 ) -> None:
@@ -79,7 +87,9 @@ def serve(
         public_base_url=public_url,
         max_upload_bytes=max_upload_mb * 1024 * 1024,
         signed_url_ttl_seconds=signed_url_ttl,
+        database_pool_size=db_pool_size,
     )
+    _check_schema(settings.database_url)
     # Worker processes rebuild the same settings from this one serialised copy.
     os.environ[SETTINGS_ENV] = json.dumps(settings.to_json())
     shown = public_url or f"http://{host}:{port}"
@@ -94,6 +104,13 @@ def serve(
         log_level="warning",
         timeout_graceful_shutdown=30,
     )
+
+
+def _check_schema(database_url: str) -> None:
+    """Refuse to start on a database an older version left; see ``pictograph migrate``."""
+    from pictograph.server.store.database import check_schema
+
+    check_schema(database_url)
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:

@@ -44,6 +44,8 @@ class UploadSlot(BaseModel):
     filename: str
     directory_path: str
     existing: ExistingImage | None = None
+    #: Headers the PUT must carry (a presigned URL straight to the bucket is bound to them).
+    upload_headers: dict[str, str] | None = None
 
     @property
     def url(self) -> str:
@@ -74,6 +76,8 @@ class UploadPlan(BaseModel):
 
     slots: list[UploadSlot]
     batch: UploadBatch | None = None
+    #: The URLs go straight to the bucket: a PUT registers nothing, ``bulk-register`` does.
+    direct: bool = False
 
 
 class BatchOutcome(BaseModel):

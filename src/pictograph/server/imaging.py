@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import io
 from dataclasses import dataclass
-from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -56,16 +57,17 @@ def _register_heif() -> None:
     pillow_heif.register_heif_opener()
 
 
-def inspect_image(path: Path, declared_type: str) -> ImageInfo:
-    """Fully decode the file at ``path`` and check it holds an image of ``declared_type``.
+def inspect_image(source: BinaryIO, declared_type: str) -> ImageInfo:
+    """Fully decode the seekable file ``source`` and check it holds an image of ``declared_type``.
 
     Raises ``ValidationError`` when the file is empty, not decodable, truncated, or of another type.
     """
     _register_heif()
-    if path.stat().st_size == 0:
+    if source.seek(0, 2) == 0:
         raise ValidationError("file is empty (0 bytes)")
     try:
-        with Image.open(path) as img:
+        source.seek(0)
+        with Image.open(source) as img:
             detected = img.format or "unknown"
             width, height = img.size
             if detected == "JPEG":
@@ -82,6 +84,29 @@ def inspect_image(path: Path, declared_type: str) -> ImageInfo:
         raise ValidationError("image data is truncated or corrupt") from None
     expected = SUPPORTED_TYPES.get(declared_type, frozenset())
     if detected not in expected:
+        raise ValidationError(f"file contains {detected} data but was declared {declared_type}")
+    if orientation in _SWAPPED_ORIENTATIONS:
+        width, height = height, width
+    return ImageInfo(width=width, height=height, format=detected)
+
+
+def inspect_header(start: bytes, declared_type: str) -> ImageInfo:
+    """Check that ``start``, the first bytes of a file too large to read here, begins an image
+    of ``declared_type``, and read its displayed size from the header (no pixels decoded).
+
+    Raises ``ValidationError`` when the header is not one of an image of that type.
+    """
+    _register_heif()
+    try:
+        with Image.open(io.BytesIO(start)) as img:
+            detected = img.format or "unknown"
+            width, height = img.size
+            orientation = img.getexif().get(_ORIENTATION)
+    except Image.DecompressionBombError:
+        raise ValidationError("image has too many pixels to decode safely") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise ValidationError("not a valid image: cannot identify image file") from None
+    if detected not in SUPPORTED_TYPES.get(declared_type, frozenset()):
         raise ValidationError(f"file contains {detected} data but was declared {declared_type}")
     if orientation in _SWAPPED_ORIENTATIONS:
         width, height = height, width

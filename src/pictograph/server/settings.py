@@ -41,6 +41,9 @@ class ServerSettings:
     rate_limit_per_second: float = 0.0
     rate_limit_burst: int = DEFAULT_RATE_LIMIT.burst
     redis_url: str | None = None
+    #: PostgreSQL connections each process keeps open (``None``: 10); up to three times as many
+    #: more are opened under load and closed after.
+    database_pool_size: int | None = None
 
     @property
     def rate_limit(self) -> RateLimit | None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pictograph.errors import ApiError, ConflictError, NotFoundError, PictographError
 from pictograph.protocol import MAX_BULK_IMAGES
+from pictograph.workflows import direct_upload
 from pictograph.workflows.folder_plan import PlannedFile, plan_folder
 
 if TYPE_CHECKING:
@@ -137,6 +138,7 @@ def upload_folder(
     )
     dataset = _resolve_dataset(client, dataset_name, create_if_missing=create_if_missing)
     run = _Run(client, dataset, plan.total, skip_existing, progress)
+    run.put_workers = direct_upload.PUTS_IN_FLIGHT if parallel else 1
     for problem in plan.problems:
         run.fail(problem.path, problem.reason)
     workers = max_workers if parallel else 1
@@ -175,6 +177,9 @@ class _Run:
         progress: ProgressCallback | None,
     ) -> None:
         self.images = client.images
+        #: The server's upload URLs go straight to its bucket (learnt from its first answer).
+        self.direct = False
+        self.put_workers = direct_upload.PUTS_IN_FLIGHT
         self.dataset_id = dataset.id
         self.total = total
         self.skip_existing = skip_existing
@@ -194,12 +199,21 @@ class _Run:
         )
 
     def preflight(self, batch: Sequence[PlannedFile]) -> UploadPlan:
-        """Ask the server which of ``batch`` are new, and where to send those."""
-        return self.images.plan_uploads(
-            self.dataset_id,
-            [(f.filename, f.directory_path, f.content_type) for f in batch],
-            register_on_upload=True,
+        """Ask the server which of ``batch`` are new, and where to send those.
+
+        A server whose URLs go straight to the bucket is asked again with each file's SHA-256
+        (then for every later batch at once), so the bucket checks the bytes and no replica
+        has to read them.
+        """
+        items = [(f.filename, f.directory_path, f.content_type) for f in batch]
+        digests = direct_upload.digests(batch) if self.direct else None
+        plan = self.images.plan_uploads(
+            self.dataset_id, items, register_on_upload=True, sha256=digests
         )
+        if plan.direct and digests is None:
+            self.direct = True
+            return self.preflight(batch)
+        return plan
 
     def upload_batch(self, batch: Sequence[PlannedFile], pool: Executor) -> None:
         try:
@@ -214,7 +228,12 @@ class _Run:
                 to_send.append((planned, slot))
             else:
                 self.already_there(planned)
-        self._send(to_send, plan.batch, pool)
+        if plan.direct:
+            failed = direct_upload.send(self.images, self.dataset_id, to_send, self.put_workers)
+            for planned, _ in to_send:
+                self._settle_one(planned, failed.get(planned.dataset_path))
+        else:
+            self._send(to_send, plan.batch, pool)
 
     def _send(
         self, items: list[tuple[PlannedFile, UploadSlot]], batch: UploadBatch | None, pool: Executor

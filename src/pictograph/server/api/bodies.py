@@ -51,6 +51,8 @@ class BulkUploadEntry(_Body):
     filename: str
     directory_path: str | None = "/"
     content_type: str
+    #: Our extension: the file's SHA-256, which binds a presigned upload URL to its bytes.
+    sha256: str | None = None
 
 
 class BulkUploadUrlRequest(_Body):

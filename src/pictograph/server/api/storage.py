@@ -7,12 +7,12 @@ import json
 
 import anyio
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from pictograph.errors import LengthRequiredError, PayloadTooLargeError, ValidationError
 from pictograph.protocol import MAX_BATCH_BYTES, MAX_BATCH_FILES
+from pictograph.server.api.blob_responses import blob_response
 from pictograph.server.api.deps import StoreDep, get_links, get_store
 from pictograph.server.service import batch_uploads, images, uploads
 
@@ -71,8 +71,7 @@ router.add_route(
 
 
 @router.get("/storage/blob/{token}", response_model=None)
-async def get_blob(store: StoreDep, token: str) -> FileResponse:
+def get_blob(store: StoreDep, token: str) -> Response:
     """The bytes of an image, for a signed download URL."""
     claims = uploads.verify_token(store, token, "blob")
-    found = await anyio.to_thread.run_sync(images.image_file_by_id, store, str(claims["image"]))
-    return FileResponse(found.path, media_type=found.content_type)
+    return blob_response(store, images.image_file_by_id(store, str(claims["image"])))

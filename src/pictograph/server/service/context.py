@@ -20,7 +20,8 @@ from pictograph.protocol import MAX_BULK_IMAGES
 from pictograph.server.service.group_commit import GroupCommit
 from pictograph.server.settings import ServerSettings
 from pictograph.server.store import tables as t
-from pictograph.server.store.blobs import BlobStore, open_blob_store
+from pictograph.server.store.blob_registry import open_blob_store
+from pictograph.server.store.blobs import BlobStore
 from pictograph.server.store.database import WRITE, open_database
 
 _SECRET_NAME = "signing_secret"  # noqa: S105 (the row name, not a secret)
@@ -69,8 +70,8 @@ class Store:
     @classmethod
     def open(cls, settings: ServerSettings) -> Store:
         """Open (and migrate) the database and the blob store named by ``settings``."""
-        engine = open_database(settings.database_url)
-        blobs = open_blob_store(settings.storage_url, cache=settings.home / "blob-cache")
+        engine = open_database(settings.database_url, pool_size=settings.database_pool_size)
+        blobs = open_blob_store(settings.storage_url)
         signer = URLSafeTimedSerializer(_signing_secret(engine), salt="pictograph-storage")
         turn = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
         return cls(engine=engine, blobs=blobs, settings=settings, signer=signer, _writer_turn=turn)

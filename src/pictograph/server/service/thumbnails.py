@@ -13,6 +13,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
@@ -54,7 +55,8 @@ def rendition(
         source = images.image_file_by_id(store, image.id)
         with _RENDERING:
             if not target.is_file():  # another request may have made it while we waited
-                _write(_decoded(source.path, size), target)
+                with store.blobs.open(source.key) as opened:
+                    _write(_decoded(opened, size), target)
     return Rendition(path=target, etag=etag)
 
 
@@ -65,7 +67,7 @@ def _register_heif() -> None:
     pillow_heif.register_heif_opener()
 
 
-def _decoded(source: Path, size: int) -> PILImage.Image:
+def _decoded(source: BinaryIO, size: int) -> PILImage.Image:
     """``source`` upright, shrunk to fit ``size``, in RGB; ``NotFoundError`` when undecodable."""
     _register_heif()
     try:
