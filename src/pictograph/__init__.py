@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from pictograph._version import __version__
-from pictograph.client import Client
 from pictograph.errors import (
     ApiError,
     AuthError,
@@ -23,18 +23,19 @@ from pictograph.errors import (
     ServerError,
     ValidationError,
 )
-from pictograph.models import (
-    BulkUploadFailure,
-    BulkUploadResult,
-    Dataset,
-    DatasetClass,
-    Directory,
-    DirectoryStats,
-    DirectoryTreeNode,
-    Image,
-)
 
 if TYPE_CHECKING:
+    from pictograph.client import Client
+    from pictograph.models import (
+        BulkUploadFailure,
+        BulkUploadResult,
+        Dataset,
+        DatasetClass,
+        Directory,
+        DirectoryStats,
+        DirectoryTreeNode,
+        Image,
+    )
     from pictograph.workflows.upload import UploadFailure, UploadReport
 
 
@@ -68,13 +69,33 @@ __all__ = [
     "__version__",
 ]
 
-_LAZY = {"UploadReport", "UploadFailure"}
+#: Names imported on first use, so that ``import pictograph`` (and so ``pictograph --version``)
+#: does not pay for httpx and pydantic before anything needs them.
+_LAZY = {
+    "Client": "pictograph.client",
+    **dict.fromkeys(
+        [
+            "BulkUploadFailure",
+            "BulkUploadResult",
+            "Dataset",
+            "DatasetClass",
+            "Directory",
+            "DirectoryStats",
+            "DirectoryTreeNode",
+            "Image",
+        ],
+        "pictograph.models",
+    ),
+    "UploadFailure": "pictograph.workflows.upload",
+    "UploadReport": "pictograph.workflows.upload",
+}
 
 
 def __getattr__(name: str) -> Any:
-    """``UploadReport`` and ``UploadFailure`` come from the workflows, imported on first use."""
-    if name in _LAZY:
-        from pictograph.workflows import upload
-
-        return getattr(upload, name)
-    raise AttributeError(f"module 'pictograph' has no attribute {name!r}")
+    """The client, the models and the upload report, imported from their modules on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pictograph' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

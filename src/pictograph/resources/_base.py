@@ -94,12 +94,15 @@ class OffsetPager(Generic[T]):
         self._parse_item = parse_item
         self._page_size = page_size
         self._max_total = max_total
+        #: The server's count of every matching item, once a page has been fetched (when told).
+        self.total: int | None = None
 
     def __iter__(self) -> Iterator[T]:
         offset, yielded = 0, 0
         while self._max_total is None or yielded < self._max_total:
             page = self._fetch_page(offset, self._page_size)
             items = page.get("data", []) if isinstance(page, Mapping) else []
+            self.total = _total(page) if isinstance(page, Mapping) else None
             if not items:
                 return
             for raw in items[: None if self._max_total is None else self._max_total - yielded]:
@@ -117,6 +120,12 @@ class OffsetPager(Generic[T]):
     def first(self) -> T | None:
         """The first item, or ``None`` when there is none (fetches one page at most)."""
         return next(iter(self), None)
+
+
+def _total(page: Mapping[str, Any]) -> int | None:
+    pagination = page.get("pagination")
+    total = pagination.get("total") if isinstance(pagination, Mapping) else None
+    return total if isinstance(total, int) else None
 
 
 def _has_more(page: Mapping[str, Any]) -> bool | None:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pictograph.errors import ApiError, ConflictError, NotFoundError, PictographError
 from pictograph.protocol import MAX_BULK_IMAGES
 from pictograph.workflows import direct_upload
-from pictograph.workflows.folder_plan import PlannedFile, plan_folder
+from pictograph.workflows.folder_plan import FolderPlan, PlannedFile, plan_folder
 
 if TYPE_CHECKING:
     from pictograph.client import Client
@@ -117,7 +117,7 @@ def upload_dataset_from_folder(
 def upload_folder(
     client: Client,
     dataset_name: str,
-    folder: str | os.PathLike[str],
+    folder: str | os.PathLike[str] | FolderPlan,
     *,
     organize_by_class: bool,
     preserve_structure: bool,
@@ -130,11 +130,16 @@ def upload_folder(
     """The upload engine behind :func:`upload_dataset_from_folder` and
     ``client.images.upload_from_directory``: every option explicit, ``preserve_structure`` too
     (the whole folder tree kept as virtual folders, which the specification's workflow does not
-    offer)."""
+    offer). ``folder`` may be a plan already made with the same options (a caller that showed
+    it first need not walk the folder twice)."""
     if max_workers < 1:
         raise ValueError("max_workers must be at least 1")
-    plan = plan_folder(
-        folder, organize_by_class=organize_by_class, preserve_structure=preserve_structure
+    plan = (
+        folder
+        if isinstance(folder, FolderPlan)
+        else plan_folder(
+            folder, organize_by_class=organize_by_class, preserve_structure=preserve_structure
+        )
     )
     dataset = _resolve_dataset(client, dataset_name, create_if_missing=create_if_missing)
     run = _Run(client, dataset, plan.total, skip_existing, progress)
