@@ -88,7 +88,7 @@ def serve(
 
     \b
     Example:
-      pictograph keys create && pictograph serve --port 8000
+      pictograph serve --port 8000
     """
     import uvicorn
 
@@ -143,7 +143,6 @@ def ensure_port_free(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as error:
             raise OSError(
-                error.errno,
                 f"cannot listen on {host}:{port} ({error.strerror or error}): "
                 "stop what runs there or pass --port N",
             ) from None

@@ -172,7 +172,6 @@ def run_upload(
         before = _image_count(client, options.dataset_name)
 
         def on_file(done: int, total: int, filename: str | None) -> None:
-            ledger.files_done = done
             meter.update(done, ledger.take(filename))
 
         try:
@@ -190,7 +189,7 @@ def run_upload(
             )
         except KeyboardInterrupt:
             after = _image_count(client, options.dataset_name)
-            show_interrupted(options.dataset_name, plan.total, ledger.files_done, after - before)
+            show_interrupted(options.dataset_name, plan.total, after - before)
             raise
 
 
@@ -204,11 +203,15 @@ def _image_count(client: Client, dataset_name: str) -> int:
         return 0
 
 
-def show_interrupted(dataset_name: str, total: int, done: int, landed: int) -> None:
-    """The partial summary of an interrupted upload, on stdout like the full one."""
+def show_interrupted(dataset_name: str, total: int, landed: int) -> None:
+    """The partial summary of an interrupted upload, on stdout like the full one.
+
+    What landed is counted by the server (images in the dataset now, less before the run), so
+    it holds whatever the files in flight did when the interrupt came.
+    """
     click.echo(
-        f"{dataset_name}: interrupted after {done:,} of {total:,} files: "
-        f"{landed:,} new images landed in the dataset, {total - done:,} files not sent"
+        f"{dataset_name}: interrupted: {landed:,} new images landed in the dataset; "
+        f"{max(total - landed, 0):,} of the {total:,} files did not land in this run"
     )
     click.echo("Run the same command again to send the rest: what is already there is skipped.")
 
@@ -224,7 +227,6 @@ class ByteLedger:
     sizes: dict[str, list[int]] = field(default_factory=dict)
     total: int = 0
     done: int = 0
-    files_done: int = 0
 
     @classmethod
     def of(cls, plan: FolderPlan) -> ByteLedger:
