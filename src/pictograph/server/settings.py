@@ -40,7 +40,7 @@ class ServerSettings:
     require_api_key: bool = False
     max_upload_bytes: int = 200 * 1024 * 1024
     #: Images with more pixels (read from the header, before decoding) are refused with a 422.
-    max_image_pixels: int = 200_000_000
+    max_image_pixels: int = 150_000_000
     #: Decoded pixel bytes all image checks and thumbnails may hold at once; others wait.
     decode_memory_bytes: int = 1024 * 1024 * 1024
     #: Served connections (``pictograph serve`` only): see docs/operations.md.

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from itsdangerous import URLSafeTimedSerializer
 
 from pictograph.errors import ValidationError
+from pictograph.server.imaging import DecodeBudget
 from pictograph.server.service.group_commit import GroupCommit
 from pictograph.server.settings import ServerSettings
 from pictograph.server.store import tables as t
@@ -53,6 +54,8 @@ class Store:
     blobs: BlobStore
     settings: ServerSettings
     signer: URLSafeTimedSerializer
+    #: Bounds what decoding images (checks, thumbnails) may cost at once.
+    decoding: DecodeBudget = field(default_factory=DecodeBudget)
     #: SQLite has one writer at a time; threads of this process queue here instead of in
     #: SQLite's busy handler, which sleeps and retries. Other engines need no such turn.
     _writer_turn: AbstractContextManager[Any] = field(default_factory=nullcontext)
@@ -75,7 +78,15 @@ class Store:
         blobs = open_blob_store(settings.storage_url, cache=settings.home / "blob-cache")
         signer = URLSafeTimedSerializer(_signing_secret(engine), salt="pictograph-storage")
         turn = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
-        return cls(engine=engine, blobs=blobs, settings=settings, signer=signer, _writer_turn=turn)
+        decoding = DecodeBudget(settings.max_image_pixels, settings.decode_memory_bytes)
+        return cls(
+            engine=engine,
+            blobs=blobs,
+            settings=settings,
+            signer=signer,
+            decoding=decoding,
+            _writer_turn=turn,
+        )
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:

@@ -273,7 +273,7 @@ def _too_large(limit: int) -> PayloadTooLargeError:
 
 def _checked(store: Store, content_type: str, blob: StoredBlob) -> ImageInfo:
     try:
-        return inspect_image(store.blobs.path(blob.key), content_type)
+        return inspect_image(store.blobs.path(blob.key), content_type, store.decoding)
     except ValidationError:
         store.blobs.delete(blob.key)
         raise
