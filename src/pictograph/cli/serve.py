@@ -112,9 +112,9 @@ _DEFAULTS = ServerSettings(home=Path(), database_url="", storage_url="")
     "--gc-interval",
     envvar="PICTOGRAPH_GC_INTERVAL",
     type=float,
-    default=_DEFAULTS.gc_interval_seconds,
+    default=3600.0,
     show_default=True,
-    help="Seconds between sweeps for crash litter (also run at start; 0: only at start).",
+    help="Sweep for crash litter at start and every this many seconds (0: never).",
 )
 def serve(
     host: str,

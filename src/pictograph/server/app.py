@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -21,6 +22,7 @@ from pictograph.server.api.middleware import (
     error_body,
 )
 from pictograph.server.gallery import router as gallery_router
+from pictograph.server.service import gc
 from pictograph.server.service.context import API_PREFIX, Store
 from pictograph.server.service.keys import Principal
 from pictograph.server.service.limits import open_rate_limiter
@@ -42,7 +44,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with anyio.create_task_group() as background:
+            if settings.gc_interval_seconds > 0:
+                background.start_soon(gc.sweep_periodically, store, settings.gc_interval_seconds)
+            yield
+            background.cancel_scope.cancel()
         store.close()
 
     app = FastAPI(title="Pictograph", redirect_slashes=False, lifespan=lifespan)

@@ -49,8 +49,9 @@ class ServerSettings:
     body_timeout_seconds: float = 60.0
     keep_alive_seconds: int = 5
     max_connections: int = 1000
-    #: Seconds between sweeps for litter (temporary files, orphan blobs, stale uploads); 0: never.
-    gc_interval_seconds: float = 3600.0
+    #: Sweep for crash litter (temporary files, orphan blobs, stale uploads) at start and then
+    #: every this many seconds; 0 (the embedded default): never. ``pictograph serve``: 3600.
+    gc_interval_seconds: float = 0.0
     signed_url_ttl_seconds: int = 3600
     public_base_url: str | None = None
     rate_limit_per_second: float = 0.0

@@ -9,6 +9,7 @@ import secrets
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import unquote, urlparse
@@ -16,6 +17,21 @@ from urllib.parse import unquote, urlparse
 from pictograph.errors import ConfigurationError, NotFoundError
 
 _KEY = re.compile(r"^[0-9a-f]{32}$")
+_SHARD = re.compile(r"^[0-9a-f]{2}$")
+_TEMPORARY = re.compile(r"^\.upload-[A-Za-z0-9_]+\.tmp$")
+
+
+@dataclass(frozen=True)
+class HeldBlob:
+    """Something the store holds: a blob (``temporary`` False) or a write a crash left behind.
+
+    ``key`` is the blob key, or for a temporary file its name relative to the store; either
+    can be handed back to ``BlobStore.remove``.
+    """
+
+    key: str
+    modified: datetime
+    temporary: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +69,14 @@ class BlobStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def iter_blobs(self) -> Iterator[HeldBlob]:
+        """Every blob and temporary file the store holds, with when it was last written."""
+        ...
+
+    def remove(self, held: HeldBlob) -> None:
+        """Delete what ``iter_blobs`` listed (a blob or a temporary file); gone already is fine."""
+        ...
+
 
 def write_all(writer: BlobWriter, chunks: Iterable[bytes]) -> StoredBlob:
     """Feed ``chunks`` to ``writer`` and commit; on any error (reading the chunks included)
@@ -70,6 +94,11 @@ def read_chunks(source: BinaryIO, size: int = 1024 * 1024) -> Iterator[bytes]:
     """``source`` from its current position, ``size`` bytes at a time."""
     while chunk := source.read(size):
         yield chunk
+
+
+def is_key(name: str) -> bool:
+    """Whether ``name`` is a well-formed blob key."""
+    return bool(_KEY.match(name))
 
 
 def validate_key(key: str) -> str:
@@ -139,6 +168,25 @@ class LocalBlobStore:
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+
+    def iter_blobs(self) -> Iterator[HeldBlob]:
+        for shard in self.root.iterdir():
+            if not (shard.is_dir() and _SHARD.match(shard.name)):
+                continue
+            for entry in os.scandir(shard):
+                modified = datetime.fromtimestamp(entry.stat().st_mtime, UTC)
+                if is_key(entry.name):
+                    yield HeldBlob(entry.name, modified)
+                elif _TEMPORARY.match(entry.name):
+                    yield HeldBlob(f"{shard.name}/{entry.name}", modified, temporary=True)
+
+    def remove(self, held: HeldBlob) -> None:
+        if not held.temporary:
+            self.delete(held.key)
+            return
+        shard, _, name = held.key.partition("/")
+        if _SHARD.match(shard) and _TEMPORARY.match(name):  # never a path outside the store
+            (self.root / shard / name).unlink(missing_ok=True)
 
 
 def open_blob_store(url: str, cache: Path) -> BlobStore:

@@ -12,15 +12,17 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from pictograph.errors import ConfigurationError, NotFoundError
 from pictograph.server.store.blobs import (
+    HeldBlob,
     LocalBlobStore,
     LocalWriter,
     StoredBlob,
+    is_key,
     validate_key,
     write_all,
 )
@@ -88,6 +90,25 @@ class S3BlobStore:
     def delete(self, key: str) -> None:
         self.cache.delete(key)
         self._client.delete_object(Bucket=self.bucket, Key=self._object(key))
+
+    def iter_blobs(self) -> Iterator[HeldBlob]:
+        """The bucket's blobs under our prefix, then the local cache's leftover temporary files
+        (the cache's blobs are copies, not held blobs)."""
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                key = str(item["Key"])[len(self.prefix) :]
+                if is_key(key):
+                    yield HeldBlob(key, item["LastModified"])
+        yield from (held for held in self.cache.iter_blobs() if held.temporary)
+
+    def remove(self, held: HeldBlob) -> None:
+        if held.temporary:
+            self.cache.remove(held)
+        else:
+            self.delete(held.key)
 
     def _object(self, key: str) -> str:
         return f"{self.prefix}{validate_key(key)}"
