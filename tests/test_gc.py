@@ -20,7 +20,7 @@ from pictograph.server.settings import ServerSettings
 from pictograph.server.store import tables as t
 from tests.images import make_image, sha256_of
 from tests.served import PICTOGRAPH, serve
-from tests.server.flows import P, create_dataset, upload, upload_url
+from tests.server.flows import create_dataset, upload, upload_url
 
 HOUR_AGO = time.time() - 3600
 
