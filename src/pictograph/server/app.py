@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pictograph.errors import ApiError
 from pictograph.server.api import annotations as annotation_routes
-from pictograph.server.api import datasets, directories, images, storage
+from pictograph.server.api import datasets, directories, images, openapi, storage
 from pictograph.server.api.middleware import (
     AccessMiddleware,
     IdempotencyMiddleware,
@@ -61,6 +61,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(storage.router)
     app.include_router(gallery_router)
     _install_error_handlers(app)
+    openapi.install(app)
     local = None if settings.require_api_key else Principal(ensure_organization(store), None)
     limiter = None if local else open_rate_limiter(settings.rate_limit, settings.redis_url)
     # Added innermost first: request id, then access (key, limit, size), then idempotency.

@@ -171,8 +171,15 @@ class Page:
         return self.offset + len(self.items) < self.total
 
 
+#: The largest offset SQL engines take (a signed 64-bit integer).
+MAX_OFFSET = 2**63 - 1
+
+
 def clamp(limit: int, offset: int, cap: int) -> tuple[int, int]:
-    """``limit`` clamped into 1..cap and ``offset`` to at least 0."""
+    """``limit`` clamped into 1..cap and ``offset`` to at least 0; ``ValidationError`` for an
+    offset past ``MAX_OFFSET`` (no engine could skip that many rows)."""
+    if offset > MAX_OFFSET:
+        raise ValidationError(f"offset must be at most {MAX_OFFSET} (2**63 - 1), got {offset}")
     return max(1, min(limit, cap)), max(0, offset)
 
 
