@@ -147,13 +147,13 @@ class Transport:
             with part.open("wb") as fh:
                 for chunk in response.iter_bytes(CHUNK_SIZE):
                     fh.write(chunk)
+            part.replace(dest)  # fails when a folder has the name: no .part may stay behind
         except BaseException:
             with contextlib.suppress(OSError):
                 part.unlink()
             raise
         finally:
             response.close()
-        part.replace(dest)
         return dest
 
     def put_file(self, url: str, path: Path, content_type: str) -> Any:

@@ -427,3 +427,13 @@ def test_a_409_without_retry_after_is_a_conflict_at_once(flaky_url: str, name: s
     with fast(flaky_url) as transport, pytest.raises(ConflictError):
         transport.request_json("POST", f"/api/error/{name}", params={"status": 409}, json={})
     assert len(seen(name)) == 1
+
+
+def test_a_download_onto_a_folder_of_the_same_name_fails_and_leaves_no_part_file(
+    flaky_url: str, name: str, tmp_path: Path
+):
+    # A dataset may hold a file "x.jpg" and a folder "x.jpg": locally only one can exist.
+    (tmp_path / "x.jpg").mkdir()
+    with fast(flaky_url) as transport, pytest.raises(OSError):
+        transport.download(f"/storage/blob/{name}?size=1000", tmp_path / "x.jpg")
+    assert [p.name for p in tmp_path.iterdir()] == ["x.jpg"]

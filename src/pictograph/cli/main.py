@@ -17,6 +17,7 @@ from pictograph.cli.gc import gc
 from pictograph.cli.images import images
 from pictograph.cli.serve import keys, serve
 from pictograph.cli.upload import upload
+from pictograph.cli.verify import verify
 from pictograph.errors import PictographError
 
 #: Errors that end a command with one ``error: ...`` line and their exit code, no traceback.
@@ -80,7 +81,7 @@ def cli(ctx: click.Context, api_key: str | None, base_url: str | None, home: Pat
     ctx.obj = Connection(api_key=api_key, base_url=base_url, home=home)
 
 
-for _command in (upload, download, datasets, images, serve, keys, gc):
+for _command in (upload, download, datasets, images, serve, keys, gc, verify):
     cli.add_command(_command)
 
 
