@@ -8,7 +8,7 @@ OFFICIAL := .venv-official/.installed
 # The gallery's browser tests drive Debian's Chromium (installed by .ci/browser when missing).
 BROWSER := /usr/bin/chromium
 
-.PHONY: install demo test lint typecheck unit bench serve clean
+.PHONY: install demo test lint typecheck unit bench soak serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ test: lint typecheck unit
 
 bench: $(STAMP) $(OFFICIAL)
 	$(BIN)/python bench/run.py
+
+# The fault suite at full size (server kills, faulty proxy, concurrent uploaders, 429 storm,
+# hostile clients); prints one table. SOAK_FILES and SOAK_KILLS scale it.
+soak: $(STAMP)
+	$(BIN)/python -m tests.faults.soak
 
 serve: $(STAMP)
 	$(BIN)/pictograph serve

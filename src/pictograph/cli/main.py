@@ -18,10 +18,12 @@ from pictograph.cli.client_options import Connection
 from pictograph.cli.datasets import datasets
 from pictograph.cli.download import download
 from pictograph.cli.exit_codes import ERROR, OK, exit_code_for, message_for
+from pictograph.cli.gc import gc
 from pictograph.cli.images import images
 from pictograph.cli.migrate import migrate
 from pictograph.cli.serve import keys, serve
 from pictograph.cli.upload import upload
+from pictograph.cli.verify import verify
 from pictograph.errors import NetworkError, PictographError
 
 #: Errors that end a command with one ``error: ...`` line and their exit code, no traceback.
@@ -120,7 +122,7 @@ def cli(ctx: click.Context, api_key: str | None, base_url: str | None, home: Pat
         click.echo(START_HERE)
 
 
-for _command in (upload, download, datasets, images, serve, keys, migrate):
+for _command in (upload, download, datasets, images, serve, keys, migrate, gc, verify):
     cli.add_command(_command)
 
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -14,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pictograph.errors import ApiError
 from pictograph.protocol import API_PREFIX
 from pictograph.server.api import annotations as annotation_routes
-from pictograph.server.api import datasets, directories, images, storage
+from pictograph.server.api import datasets, directories, images, openapi, storage
 from pictograph.server.api.middleware import (
     AccessMiddleware,
     IdempotencyMiddleware,
@@ -22,6 +23,7 @@ from pictograph.server.api.middleware import (
     error_body,
 )
 from pictograph.server.gallery import router as gallery_router
+from pictograph.server.service import gc
 from pictograph.server.service.context import Store
 from pictograph.server.service.keys import Principal
 from pictograph.server.service.limits import open_rate_limiter
@@ -43,7 +45,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with anyio.create_task_group() as background:
+            if settings.gc_interval_seconds > 0:
+                background.start_soon(gc.sweep_periodically, store, settings.gc_interval_seconds)
+            yield
+            background.cancel_scope.cancel()
         store.close()
 
     app = FastAPI(title="Pictograph", redirect_slashes=False, lifespan=lifespan)
@@ -54,6 +60,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(storage.router)
     app.include_router(gallery_router)
     _install_error_handlers(app)
+    openapi.install(app)
     local = None if settings.require_api_key else Principal(ensure_organization(store), None)
     limiter = None if local else open_rate_limiter(settings.rate_limit, settings.redis_url)
     # Added innermost first: request id, then access (key, limit, size), then idempotency.

@@ -17,6 +17,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from pictograph.errors import ValidationError
 from pictograph.protocol import MAX_BULK_IMAGES
+from pictograph.server.imaging import DecodeBudget
 from pictograph.server.service.group_commit import GroupCommit
 from pictograph.server.settings import ServerSettings
 from pictograph.server.store import tables as t
@@ -52,6 +53,8 @@ class Store:
     blobs: BlobStore
     settings: ServerSettings
     signer: URLSafeTimedSerializer
+    #: Bounds what decoding images (checks, thumbnails) may cost at once.
+    decoding: DecodeBudget = field(default_factory=DecodeBudget)
     #: SQLite has one writer at a time; threads of this process queue here instead of in
     #: SQLite's busy handler, which sleeps and retries. Other engines need no such turn.
     _writer_turn: AbstractContextManager[Any] = field(default_factory=nullcontext)
@@ -74,7 +77,15 @@ class Store:
         blobs = open_blob_store(settings.storage_url)
         signer = URLSafeTimedSerializer(_signing_secret(engine), salt="pictograph-storage")
         turn = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
-        return cls(engine=engine, blobs=blobs, settings=settings, signer=signer, _writer_turn=turn)
+        decoding = DecodeBudget(settings.max_image_pixels, settings.decode_memory_bytes)
+        return cls(
+            engine=engine,
+            blobs=blobs,
+            settings=settings,
+            signer=signer,
+            decoding=decoding,
+            _writer_turn=turn,
+        )
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
@@ -165,8 +176,15 @@ class Page:
         return self.offset + len(self.items) < self.total
 
 
+#: The largest offset SQL engines take (a signed 64-bit integer).
+MAX_OFFSET = 2**63 - 1
+
+
 def clamp(limit: int, offset: int, cap: int) -> tuple[int, int]:
-    """``limit`` clamped into 1..cap and ``offset`` to at least 0."""
+    """``limit`` clamped into 1..cap and ``offset`` to at least 0; ``ValidationError`` for an
+    offset past ``MAX_OFFSET`` (no engine could skip that many rows)."""
+    if offset > MAX_OFFSET:
+        raise ValidationError(f"offset must be at most {MAX_OFFSET} (2**63 - 1), got {offset}")
     return max(1, min(limit, cap)), max(0, offset)
 
 

@@ -284,7 +284,7 @@ def _too_large(limit: int) -> PayloadTooLargeError:
 def _checked(store: Store, content_type: str, blob: StoredBlob) -> ImageInfo:
     try:
         with store.blobs.open(blob.key) as source:
-            return inspect_image(source, content_type)
+            return inspect_image(source, content_type, store.decoding)
     except ValidationError:
         store.blobs.delete(blob.key)
         raise

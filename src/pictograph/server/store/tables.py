@@ -145,5 +145,7 @@ idempotency_records = sa.Table(
     sa.Column("status", sa.Integer, nullable=True),
     sa.Column("body", sa.LargeBinary, nullable=True),
     _stamp("created_at"),
+    # While the first request runs its claim is leased and renewed; a dead owner's lease lapses.
+    _stamp("lease_expires_at", nullable=True),
     sa.UniqueConstraint("scope", "idempotency_key"),
 )

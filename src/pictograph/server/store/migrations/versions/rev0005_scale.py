@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_scale"
-down_revision = "0002_upload_nonce"
+down_revision = "0003_hostile"
 branch_labels = None
 depends_on = None
 
