@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import click
 
+from pictograph.cli.client_options import Connection, pass_connection
 from pictograph.cli.server_options import settings_for, store_options
 
 
@@ -29,8 +29,9 @@ from pictograph.cli.server_options import settings_for, store_options
     type=int,
     help="The server's URL lifetime: pending uploads older than this are dropped.",
 )
+@pass_connection
 def gc(
-    home: Path | None,
+    connection: Connection,
     database_url: str | None,
     storage_url: str | None,
     dry_run: bool,
@@ -38,11 +39,18 @@ def gc(
     signed_url_ttl: int,
 ) -> None:
     """Remove temporary files, blobs no image refers to, pending uploads older than their URL's
-    lifetime, and expired idempotency records. Blobs of committed images are never touched."""
+    lifetime, and expired idempotency records. Blobs of committed images are never touched.
+
+    \b
+    Example:
+      pictograph gc --dry-run
+    """
     from pictograph.server.service import gc as service
     from pictograph.server.service.context import Store
 
-    settings = settings_for(home, database_url, storage_url, signed_url_ttl_seconds=signed_url_ttl)
+    settings = settings_for(
+        connection.home, database_url, storage_url, signed_url_ttl_seconds=signed_url_ttl
+    )
     store = Store.open(settings)
     try:
         report = service.sweep(store, dry_run=dry_run, grace=timedelta(seconds=grace))

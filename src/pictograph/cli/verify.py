@@ -30,7 +30,6 @@ def verify(
     dataset_name: str | None,
     layout: str,
     whole_store: bool,
-    home: Path | None,
     database_url: str | None,
     storage_url: str | None,
 ) -> None:
@@ -39,9 +38,13 @@ def verify(
     (--home/--database-url/--storage-url name the store, as for serve).
 
     Exit status 0 only when everything matches, 10 otherwise.
+
+    \b
+    Example:
+      pictograph verify ./photos --dataset demo
     """
     if whole_store:
-        _verify_store(home or connection.home, database_url, storage_url)
+        _verify_store(connection.home, database_url, storage_url)
         return
     if folder is None or dataset_name is None:
         click.echo("error: give FOLDER and --dataset NAME, or --store", err=True)
