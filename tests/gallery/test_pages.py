@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from pictograph.server.service.context import new_id
 from pictograph.server.store import tables as t
+from pictograph.sizes import human_bytes
 from tests.gallery.conftest import Gallery, thumbnails_in
 from tests.server import flows
 
@@ -18,7 +19,7 @@ SCRIPT = "<script>alert(1)</script>"
 HOSTILE_NAME = "<img src=x onerror=alert(1)><script>alert(2)"
 
 
-def test_the_datasets_page_shows_name_image_count_total_size_and_creation(
+def test_the_datasets_page_shows_covers_counts_decimal_size_last_upload_and_creation(
     keyed: Gallery,
 ) -> None:
     _, key = keyed.create_key("acme")
@@ -31,12 +32,14 @@ def test_the_datasets_page_shows_name_image_count_total_size_and_creation(
     html = keyed.browser.get("/").text
 
     assert "birds" in html and "empty" in html
-    assert ">2</td>" in html and ">0</td>" in html
-    assert f"{size} B" in html or "KiB" in html
-    assert datetime.now(UTC).strftime("%Y-%m-%d") in html
+    assert '<span class="images">2 images</span>' in html
+    assert '<span class="images">0 images</span>' in html
+    assert f'<span class="size">{human_bytes(size)}</span>' in html and "KiB" not in html
+    assert html.count('src="/images/') == 2 and "no images yet" in html
+    assert f"last upload {datetime.now(UTC):%Y-%m-%d}" in html
 
 
-def test_a_dataset_shows_its_folder_tree_and_only_the_current_folders_images(
+def test_a_dataset_opens_on_every_image_and_a_folder_shows_its_own_or_its_subfolders_too(
     keyed: Gallery,
 ) -> None:
     _, key = keyed.create_key("acme")
@@ -46,12 +49,16 @@ def test_a_dataset_shows_its_folder_tree_and_only_the_current_folders_images(
     keyed.sign_in(key)
 
     top = keyed.browser.get(f"/datasets/{dataset['id']}").text
-    assert thumbnails_in(top) == root
+    assert sorted(thumbnails_in(top)) == sorted(root + gulls)
     assert f'href="/datasets/{dataset["id"]}?folder=%2Fsea"' in top
     assert f'href="/datasets/{dataset["id"]}?folder=%2Fsea%2Fgulls"' in top
+    only_root = keyed.browser.get(f"/datasets/{dataset['id']}", params={"folder": "/"}).text
+    assert thumbnails_in(only_root) == root
 
     sea = keyed.browser.get(f"/datasets/{dataset['id']}", params={"folder": "/sea"}).text
-    assert thumbnails_in(sea) == [] and "gulls" in sea
+    assert thumbnails_in(sea) == [] and "gulls" in sea and "include subfolders" in sea
+    below = f"/datasets/{dataset['id']}?folder=%2Fsea&sub=1"
+    assert sorted(thumbnails_in(keyed.browser.get(below).text)) == sorted(gulls)
     inner = keyed.browser.get(f"/datasets/{dataset['id']}", params={"folder": "sea/gulls"}).text
     assert sorted(thumbnails_in(inner)) == sorted(gulls)
 
@@ -114,7 +121,10 @@ def test_names_from_users_render_as_text_never_as_markup(keyed: Gallery) -> None
     assert "&lt;b&gt;bold&lt;/b&gt;&#34;" in pages[2]
     assert 'alt="quote&#34;&lt;i&gt;.png"' in pages[3]
     policy = keyed.browser.get("/").headers["content-security-policy"]
-    assert "default-src 'none'" in policy and "script-src" not in policy
+    assert "default-src 'none'" in policy and "script-src 'self';" in policy
+    assert "unsafe-inline" not in policy
+    assert all(html.count("<script") == 1 for html in pages)  # only our keys.js file
+    assert all('<script src="/gallery/keys.js" defer></script>' in html for html in pages)
 
 
 def test_a_legacy_dataset_named_like_a_script_tag_renders_as_text(keyed: Gallery) -> None:
@@ -150,7 +160,8 @@ def test_a_legacy_dataset_named_like_a_script_tag_renders_as_text(keyed: Gallery
 
     for response in (listing, page):
         assert response.status_code == 200
-        assert SCRIPT not in response.text and "<script" not in response.text
+        assert SCRIPT not in response.text
+        assert response.text.count("<script") == 1  # our keys.js file, nothing else
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
     assert f'href="/datasets/{dataset_id}"' in listing.text
     assert len(thumbnails_in(page.text)) == 1
@@ -201,6 +212,7 @@ def test_a_10000_image_folder_pages_60_at_a_time_querying_only_the_page(keyed: G
         first = keyed.browser.get(url).text
         second = keyed.browser.get(url, params={"page": "2"}).text
         last = keyed.browser.get(url, params={"page": "167"}).text
+        image = keyed.browser.get(f"/images/{thumbnails_in(second)[0]}").text
     finally:
         sa.event.remove(keyed.store.engine, "before_cursor_execute", record)
 
@@ -211,8 +223,12 @@ def test_a_10000_image_folder_pages_60_at_a_time_querying_only_the_page(keyed: G
     assert 'rel="prev"' not in first and f'href="{url}?page=2"' in first
     assert f'rel="prev" href="{url}"' in second and f'href="{url}?page=3"' in second
     assert 'rel="next"' not in last
+    assert '<span class="position">61 of 10,000</span>' in image
+    assert f'href="{url}?page=2">' in image  # back to the page it is on
     row_reads = [s for s in statements if "FROM images" in s and "count(" not in s.lower()]
-    assert row_reads and all("LIMIT" in s or "GROUP BY" in s for s in row_reads)
+    bounded = ("LIMIT", "GROUP BY", "images.id = ")  # a page, counts, one row by its key
+    unbounded = [s for s in row_reads if not any(mark in s for mark in bounded)]
+    assert row_reads and unbounded == []
 
 
 def test_the_image_page_shows_its_facts_and_downloads_the_original(keyed: Gallery) -> None:

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from pictograph.errors import NotFoundError
 from pictograph.server.api.blob_responses import blob_response
 from pictograph.server.api.deps import get_links, get_store
-from pictograph.server.gallery.rendering import STYLESHEET
+from pictograph.server.gallery.rendering import KEYS_SCRIPT, STYLESHEET
 from pictograph.server.gallery.viewer import current_viewer
 from pictograph.server.service import images, thumbnails
 from pictograph.server.service.context import Store
@@ -25,6 +25,16 @@ _NOSNIFF = {"x-content-type-options": "nosniff"}
 def stylesheet() -> Response:
     return FileResponse(
         STYLESHEET, media_type="text/css", headers={"cache-control": "public, max-age=3600"}
+    )
+
+
+@router.get("/gallery/keys.js")
+def keys_script() -> Response:
+    """The pages' one script: arrow keys follow the previous/next links."""
+    return FileResponse(
+        KEYS_SCRIPT,
+        media_type="text/javascript",
+        headers={"cache-control": "public, max-age=3600", **_NOSNIFF},
     )
 
 

@@ -1,4 +1,4 @@
-"""The gallery's HTML pages: the datasets, one dataset's folder of thumbnails, one image.
+"""The gallery's HTML pages: the datasets, a view of one dataset's thumbnails, one image.
 
 Each page calls the same service functions as the API, scoped to the viewer's organisation;
 a dataset, folder or image the organisation does not have is a 404 page.
@@ -18,7 +18,8 @@ from pictograph.models import DirectoryTreeNode
 from pictograph.server.api.deps import get_links, get_store
 from pictograph.server.gallery.rendering import render
 from pictograph.server.gallery.viewer import COOKIE, Viewer, current_viewer, end_session
-from pictograph.server.service import datasets, directories, images
+from pictograph.server.service import browsing, datasets, directories, images
+from pictograph.server.service.browsing import DEFAULT_SORT, SORTS, ImageView
 from pictograph.server.service.context import Page
 from pictograph.server.service.paths import normalize_directory, parent_of
 
@@ -61,13 +62,53 @@ def page_number(raw: str | None) -> int:
     return 1
 
 
-def dataset_url(dataset_id: str, folder: str = "/", page: int = 1) -> str:
-    """The gallery address of a dataset's folder (and page of thumbnails)."""
-    query = {"folder": folder} if folder != "/" else {}
+def view_of(request: Request) -> ImageView:
+    """The view a page's query string names: ``folder``, ``sub``, ``q``, ``tag``, ``status``,
+    ``split`` and ``sort``. Absent values mean every folder, newest first, no filter."""
+    query = request.query_params
+    folder = query.get("folder") or None
+    sort = query.get("sort") or DEFAULT_SORT
+    return ImageView(
+        folder=normalize_directory(folder) if folder else None,
+        subfolders=query.get("sub") == "1",
+        search=(query.get("q") or "").strip()[:200],
+        tag=query.get("tag") or None,
+        status=query.get("status") or None,
+        split=query.get("split") or None,
+        sort=sort if sort in SORTS else DEFAULT_SORT,
+    )
+
+
+def view_query(view: ImageView, page: int = 1) -> str:
+    """The query string (with its ``?``, or empty) that holds ``view`` and ``page``."""
+    query: dict[str, str] = {}
+    if view.folder is not None:
+        query["folder"] = view.folder
+        if view.subfolders:
+            query["sub"] = "1"
+    for key, value in (("q", view.search), ("tag", view.tag), ("status", view.status)):
+        if value:
+            query[key] = value
+    if view.split:
+        query["split"] = view.split
+    if view.sort != DEFAULT_SORT:
+        query["sort"] = view.sort
     if page > 1:
         query["page"] = str(page)
-    suffix = "?" + urlencode(query) if query else ""
-    return f"/datasets/{quote(dataset_id, safe='')}{suffix}"
+    return "?" + urlencode(query) if query else ""
+
+
+def dataset_url(
+    dataset_id: str, folder: str | None = None, page: int = 1, view: ImageView | None = None
+) -> str:
+    """The gallery address of a dataset's view: ``folder`` alone, or a whole ``view``."""
+    shown = view if view is not None else ImageView(folder=folder)
+    return f"/datasets/{quote(dataset_id, safe='')}{view_query(shown, page)}"
+
+
+def image_url(image_id: str, view: ImageView) -> str:
+    """The address of an image opened from ``view`` (so previous/next stay within it)."""
+    return f"/images/{quote(image_id, safe='')}{view_query(view)}"
 
 
 def _show(request: Request, build: Callable[[Viewer], Response]) -> Response:
@@ -99,8 +140,14 @@ def datasets_page(request: Request, page: str | None = None) -> Response:
             archived=False,
         )
         pages = pager(listing, number, lambda n: f"/?page={n}")
+        cards = browsing.dataset_cards(get_store(request), [d.id for d in listing.items])
         return render(
-            "datasets.html", viewer=viewer, datasets=listing.items, pager=pages, url=dataset_url
+            "datasets.html",
+            viewer=viewer,
+            datasets=listing.items,
+            cards=cards,
+            pager=pages,
+            url=dataset_url,
         )
 
     return _show(request, build)
@@ -113,6 +160,7 @@ def _all_paths(nodes: list[DirectoryTreeNode]) -> Iterator[str]:
 
 
 def _subfolders(nodes: list[DirectoryTreeNode], folder: str) -> list[DirectoryTreeNode]:
+    """The folders directly inside ``folder``."""
     if folder == "/":
         return nodes
     for node in nodes:
@@ -130,24 +178,24 @@ def breadcrumbs(folder: str) -> list[tuple[str, str]]:
 
 
 @router.get("/datasets/{dataset_id}")
-def dataset_page(
-    request: Request, dataset_id: str, folder: str | None = None, page: str | None = None
-) -> Response:
-    """A dataset: its folder tree, and a page of thumbnails of the images in ``?folder=``."""
+def dataset_page(request: Request, dataset_id: str, page: str | None = None) -> Response:
+    """A dataset: its folder tree beside a page of thumbnails of the view in the query string
+    (every folder, newest first, unless it names a folder, a search, filters or a sort)."""
     number = page_number(page)
 
     def build(viewer: Viewer) -> Response:
+        view = view_of(request)  # a folder that cannot exist is a 404 page, like a missing one
         store, org = get_store(request), viewer.organization_id
-        path = normalize_directory(folder)
         dataset = datasets.get_dataset(store, org, dataset_id)
         tree = directories.tree(store, org, dataset.id)
-        if path != "/" and path not in set(_all_paths(tree)):
-            raise NotFoundError(f"folder {path!r} not found")
-        listing = images.list_images(
+        folder = view.folder
+        if folder not in (None, "/") and folder not in set(_all_paths(tree)):
+            raise NotFoundError(f"folder {folder!r} not found")
+        listing = browsing.view_page(
             store,
             org,
             dataset.id,
-            images.ImageFilters(directory_path=path),
+            view,
             get_links(request),
             limit=IMAGES_PER_PAGE,
             offset=(number - 1) * IMAGES_PER_PAGE,
@@ -156,14 +204,19 @@ def dataset_page(
             "dataset.html",
             viewer=viewer,
             dataset=dataset,
-            folder=path,
-            parent=parent_of(path) if path != "/" else None,
-            crumbs=breadcrumbs(path),
+            view=view,
+            folder=folder,
+            parent=parent_of(folder) if folder not in (None, "/") else None,
+            crumbs=breadcrumbs(folder or "/"),
             tree=tree,
-            subfolders=_subfolders(tree, path),
+            folders=sorted(_all_paths(tree)),
+            subfolders=_subfolders(tree, folder) if folder else [],
+            facets=browsing.facets(store, org, dataset.id),
+            sorts=list(SORTS),
             images=listing.items,
-            pager=pager(listing, number, lambda n: dataset_url(dataset.id, path, n)),
+            pager=pager(listing, number, lambda n: dataset_url(dataset.id, page=n, view=view)),
             url=dataset_url,
+            image_url=image_url,
         )
 
     return _show(request, build)
@@ -171,13 +224,17 @@ def dataset_page(
 
 @router.get("/images/{image_id}")
 def image_page(request: Request, image_id: str) -> Response:
-    """One image: a preview, its name, folder, dimensions, size, SHA-256 and a download link."""
+    """One image: a preview, its facts and a download link; previous and next within the view
+    it was opened from (the query string), and a way back to that view's page."""
 
     def build(viewer: Viewer) -> Response:
+        view = view_of(request)
         store, org = get_store(request), viewer.organization_id
         image = images.get_by_id(store, org, image_id, get_links(request))
         dataset = datasets.get_dataset(store, org, image.dataset_id or "")
         folder = image.directory_path or "/"
+        place = browsing.neighbours(store, org, dataset.id, view, image.id)
+        back_page = place.position // IMAGES_PER_PAGE + 1 if place else 1
         return render(
             "image.html",
             viewer=viewer,
@@ -185,6 +242,12 @@ def image_page(request: Request, image_id: str) -> Response:
             dataset=dataset,
             folder=folder,
             crumbs=breadcrumbs(folder),
+            place=place,
+            previous_url=image_url(place.previous_id, view)
+            if place and place.previous_id
+            else None,
+            next_url=image_url(place.next_id, view) if place and place.next_id else None,
+            back_url=dataset_url(dataset.id, page=back_page, view=view),
             url=dataset_url,
         )
 

@@ -17,10 +17,14 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STYLESHEET = TEMPLATES / "gallery.css"
 
-#: Pages run no script at all, so even markup that slipped through escaping could not execute.
+KEYS_SCRIPT = TEMPLATES / "keys.js"
+
+#: Pages run only our own script file (arrow keys), never inline script, so even markup that
+#: slipped through escaping could not execute.
 PAGE_HEADERS = {
     "content-security-policy": (
-        "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
+        "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),
     "x-content-type-options": "nosniff",

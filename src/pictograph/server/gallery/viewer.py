@@ -10,29 +10,36 @@ from fastapi import Request, Response
 from pictograph.errors import AuthError
 from pictograph.server.api.deps import get_store
 from pictograph.server.service import sessions
-from pictograph.server.service.organizations import ensure_organization
+from pictograph.server.service.organizations import ensure_organization, signed_in_as
 
 COOKIE = "pictograph_session"
 
 
 @dataclass(frozen=True)
 class Viewer:
-    """The organisation pages act for; ``signed_in`` is False when the server needs no key."""
+    """The organisation pages act for; ``signed_in`` is False when the server needs no key.
+
+    ``organization`` and ``key_label`` name them in the page header.
+    """
 
     organization_id: str
     signed_in: bool
+    organization: str = ""
+    key_label: str | None = None
 
 
 def current_viewer(request: Request) -> Viewer | None:
     """The viewer of this request, or None when a sign-in is needed (none, expired, revoked)."""
     store = get_store(request)
     if not store.settings.require_api_key:
-        return Viewer(ensure_organization(store), signed_in=False)
+        organization_id = ensure_organization(store)
+        return Viewer(organization_id, False, signed_in_as(store, organization_id, None)[0])
     try:
         principal = sessions.principal_of(store, request.cookies.get(COOKIE))
     except AuthError:
         return None
-    return Viewer(principal.organization_id, signed_in=True)
+    name, label = signed_in_as(store, principal.organization_id, principal.key_id)
+    return Viewer(principal.organization_id, True, name, label)
 
 
 def _secure(request: Request) -> bool:

@@ -45,3 +45,17 @@ def dataset_counts(store: Store) -> list[tuple[str, int]]:
     )
     with store.read() as conn:
         return [(str(name), int(count)) for name, count in conn.execute(query)]
+
+
+def signed_in_as(store: Store, organization_id: str, key_id: str | None) -> tuple[str, str | None]:
+    """The organisation's name, and the label of the key it was reached with (None: no key)."""
+    with store.read() as conn:
+        name = conn.execute(
+            sa.select(t.organizations.c.name).where(t.organizations.c.id == organization_id)
+        ).scalar_one()
+        label = (
+            conn.execute(sa.select(t.api_keys.c.name).where(t.api_keys.c.id == key_id)).scalar()
+            if key_id
+            else None
+        )
+    return str(name), (str(label) if label is not None else None)
