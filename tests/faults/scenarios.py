@@ -93,7 +93,8 @@ def make_folder(root: Path, count: int, seed: int = 0) -> Path:
 def running_server(home: Path, database_url: str, port: int, *extra: str) -> Iterator[Served]:
     store_args = ("--home", str(home), "--database-url", database_url)
     command = ["serve", "--port", str(port), *store_args, *extra]
-    with launch(command, f"http://127.0.0.1:{port}", store_args) as served:
+    # Generous: a restart after kill -9 on a loaded two-core CI machine can take half a minute.
+    with launch(command, f"http://127.0.0.1:{port}", store_args, start_timeout=120) as served:
         yield served
 
 
