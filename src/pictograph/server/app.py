@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pictograph.errors import ApiError
 from pictograph.server.api import annotations as annotation_routes
-from pictograph.server.api import datasets, directories, images, storage
+from pictograph.server.api import datasets, directories, exports, images, storage
 from pictograph.server.api.middleware import (
     AccessMiddleware,
     IdempotencyMiddleware,
@@ -22,6 +22,7 @@ from pictograph.server.api.middleware import (
 )
 from pictograph.server.gallery import router as gallery_router
 from pictograph.server.service.context import API_PREFIX, Store
+from pictograph.server.service.export_jobs import ExportWorker
 from pictograph.server.service.keys import Principal
 from pictograph.server.service.limits import open_rate_limiter
 from pictograph.server.service.organizations import ensure_organization
@@ -39,20 +40,24 @@ def create_app(settings: ServerSettings) -> FastAPI:
     (for example under httpx's in-process ASGI transport). ``app.state.store.close()`` releases it.
     """
     store = Store.open(settings)
+    worker = ExportWorker(store)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        worker.stop()
         store.close()
 
     app = FastAPI(title="Pictograph", redirect_slashes=False, lifespan=lifespan)
     app.state.store = store
     app.state.settings = settings
+    app.state.export_worker = worker
     if settings.allow_local_ingest:  # before the catch-all image routes
         app.include_router(images.local_router, prefix=API_PREFIX)
-    for module in (datasets, images, directories, annotation_routes):
+    for module in (datasets, images, directories, annotation_routes, exports):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(storage.router)
+    app.include_router(exports.download_router)
     app.include_router(gallery_router)
     _install_error_handlers(app)
     local = None if settings.require_api_key else Principal(ensure_organization(store), None)
@@ -61,6 +66,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware, store=store)
     app.add_middleware(AccessMiddleware, store=store, local=local, limiter=limiter)
     app.add_middleware(RequestIdMiddleware)
+    worker.resume()
     return app
 
 

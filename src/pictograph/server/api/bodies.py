@@ -99,3 +99,17 @@ class LocalFileEntry(_Body):
 class IngestLocalRequest(_Body):
     dataset: str
     images: list[LocalFileEntry]
+
+
+class ExportCreate(_Body):
+    dataset_name: str
+    name: str
+    format: str = "pictograph"
+    include_images: bool = False
+    class_filter: list[str] | None = None
+    status_filter: str | None = None
+    organize_by_split: bool = False
+
+
+class ExportBulkDelete(_Body):
+    export_ids: list[str]

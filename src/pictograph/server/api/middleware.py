@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pictograph.errors import ApiError, PayloadTooLargeError
 from pictograph.server.service import idempotency, keys, limits
-from pictograph.server.service.context import API_PREFIX, Store
+from pictograph.server.service.context import API_PREFIX, KEYS_PREFIX, Store
 
 #: Largest JSON body an API route accepts (image bytes go to the signed URLs, not here).
 MAX_API_BODY = 10 * 1024 * 1024
@@ -43,7 +43,8 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 
 def _is_api(scope: Scope) -> bool:
-    return scope["type"] == "http" and str(scope["path"]).startswith(API_PREFIX)
+    path = str(scope["path"])
+    return scope["type"] == "http" and path.startswith((API_PREFIX, KEYS_PREFIX))
 
 
 class RequestIdMiddleware:

@@ -23,6 +23,8 @@ from pictograph.server.store.blobs import BlobStore, open_blob_store
 from pictograph.server.store.database import WRITE, open_database
 
 API_PREFIX = "/api/v1/developer"
+#: API-key management lives outside the developer prefix, and needs a key like it.
+KEYS_PREFIX = "/api/v1/api-keys"
 #: Most images one bulk request may name (advertised in docs/operations.md).
 MAX_BATCH = 500
 _SECRET_NAME = "signing_secret"  # noqa: S105 (the row name, not a secret)

@@ -15,7 +15,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: The newest migration (a test checks it is Alembic's head). A database already there is
 #: opened without loading Alembic, which otherwise costs every embedded ``Client()`` and every
 #: command-line call a fifth of a second.
-SCHEMA_HEAD = "0002_upload_nonce"
+SCHEMA_HEAD = "0004_labels"
 
 #: Execution option asking SQLite to take the write lock when the transaction begins.
 WRITE = {"pictograph_write": True}
