@@ -43,8 +43,7 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 
 def _is_api(scope: Scope) -> bool:
-    path = str(scope["path"])
-    return scope["type"] == "http" and path.startswith((API_PREFIX, KEYS_PREFIX))
+    return scope["type"] == "http" and str(scope["path"]).startswith((API_PREFIX, KEYS_PREFIX))
 
 
 class RequestIdMiddleware:
