@@ -12,8 +12,18 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pictograph.errors import ApiError
+from pictograph.server.api import (
+    access,
+    batch,
+    datasets,
+    directories,
+    exports,
+    images,
+    labels,
+    search,
+    storage,
+)
 from pictograph.server.api import annotations as annotation_routes
-from pictograph.server.api import datasets, directories, exports, images, storage
 from pictograph.server.api.middleware import (
     AccessMiddleware,
     IdempotencyMiddleware,
@@ -54,8 +64,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.export_worker = worker
     if settings.allow_local_ingest:  # before the catch-all image routes
         app.include_router(images.local_router, prefix=API_PREFIX)
-    for module in (datasets, images, directories, annotation_routes, exports):
+    routers = (labels, datasets, images, directories, annotation_routes, exports, batch, search)
+    for module in (*routers, access):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(access.keys_router)
     app.include_router(storage.router)
     app.include_router(exports.download_router)
     app.include_router(gallery_router)

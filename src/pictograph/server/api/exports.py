@@ -12,7 +12,9 @@ from fastapi.responses import FileResponse
 from pictograph.errors import NotFoundError
 from pictograph.server.api.bodies import ExportBulkDelete, ExportCreate
 from pictograph.server.api.deps import LinksDep, OrgDep, StoreDep, envelope, paged, route
+from pictograph.server.api.principal import PrincipalDep
 from pictograph.server.service import exports
+from pictograph.server.service.api_keys import require_role
 from pictograph.server.service.export_jobs import ExportWorker
 from pictograph.server.service.uploads import verify_token
 
@@ -30,8 +32,13 @@ WorkerDep = Annotated[ExportWorker, Depends(get_worker)]
 
 @route(router, "/exports/", "POST", slash_twin=True, status_code=201)
 def create_export(
-    store: StoreDep, org: OrgDep, links: LinksDep, worker: WorkerDep, body: ExportCreate
+    store: StoreDep,
+    who: PrincipalDep,
+    links: LinksDep,
+    worker: WorkerDep,
+    body: ExportCreate,
 ) -> Any:
+    require_role(who, "member", "creating exports")
     request = exports.ExportRequest(
         dataset=body.dataset_name,
         name=body.name,
@@ -41,7 +48,7 @@ def create_export(
         status_filter=body.status_filter,
         organize_by_split=body.organize_by_split,
     )
-    created = exports.create_export(store, org, request, links)
+    created = exports.create_export(store, who.organization_id, request, links)
     worker.kick()
     return envelope(created)
 
@@ -63,8 +70,9 @@ def list_exports(
 
 
 @route(router, "/exports/bulk-delete", "POST")
-def bulk_delete(store: StoreDep, org: OrgDep, body: ExportBulkDelete) -> Any:
-    return envelope(exports.bulk_delete(store, org, body.export_ids))
+def bulk_delete(store: StoreDep, who: PrincipalDep, body: ExportBulkDelete) -> Any:
+    require_role(who, "admin", "deleting exports")
+    return envelope(exports.bulk_delete(store, who.organization_id, body.export_ids))
 
 
 def _segments(request: Request) -> list[str]:
@@ -98,12 +106,13 @@ def get_export(
 
 @route(router, "/exports/{rest:path}", "DELETE")
 def delete_export(
-    request: Request, store: StoreDep, org: OrgDep, rest: str, dataset: str | None = None
+    request: Request, store: StoreDep, who: PrincipalDep, rest: str, dataset: str | None = None
 ) -> Any:
+    require_role(who, "admin", "deleting exports")
     parts = _segments(request)
     if len(parts) != 1 or not parts[0]:
         raise NotFoundError("no such route")
-    exports.delete_export(store, org, parts[0], dataset)
+    exports.delete_export(store, who.organization_id, parts[0], dataset)
     return envelope({"deleted": True})
 
 
