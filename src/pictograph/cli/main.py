@@ -13,7 +13,9 @@ from pictograph.cli.client_options import Connection
 from pictograph.cli.datasets import datasets
 from pictograph.cli.download import download
 from pictograph.cli.exit_codes import ERROR, OK, exit_code_for, message_for
+from pictograph.cli.export import export
 from pictograph.cli.images import images
+from pictograph.cli.import_labels import import_labels
 from pictograph.cli.serve import keys, serve
 from pictograph.cli.upload import upload
 from pictograph.errors import PictographError
@@ -79,7 +81,7 @@ def cli(ctx: click.Context, api_key: str | None, base_url: str | None, home: Pat
     ctx.obj = Connection(api_key=api_key, base_url=base_url, home=home)
 
 
-for _command in (upload, download, datasets, images, serve, keys):
+for _command in (upload, download, datasets, images, serve, keys, export, import_labels):
     cli.add_command(_command)
 
 
