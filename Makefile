@@ -8,7 +8,7 @@ OFFICIAL := .venv-official/.installed
 # The gallery's browser tests drive Debian's Chromium (installed by .ci/browser when missing).
 BROWSER := /usr/bin/chromium
 
-.PHONY: install demo test lint typecheck unit bench serve clean
+.PHONY: install demo test lint typecheck unit bench bench-export serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ test: lint typecheck unit
 
 bench: $(STAMP) $(OFFICIAL)
 	$(BIN)/python bench/run.py
+
+# A 20,000-image export: the server's memory growth (must stay under 100 MB).
+bench-export: $(STAMP)
+	$(BIN)/python bench/export_memory.py
 
 serve: $(STAMP)
 	$(BIN)/pictograph serve
