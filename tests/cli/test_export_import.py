@@ -72,7 +72,7 @@ def test_exporting_an_unknown_format_or_class_is_a_clear_error(
     pictograph: Pictograph, road_signs: Path, tmp_path: Path
 ) -> None:
     expect(pictograph("upload", road_signs, "-d", "signs", "-q"), 0)
-    bad = expect(pictograph("export", "signs", "--class", "unicorn", "-o", tmp_path / "x.zip"), 3)
+    bad = expect(pictograph("export", "signs", "--class", "unicorn", "-o", tmp_path / "x.zip"), 6)
     assert "unicorn" in one_error_line(bad)
     missing = pictograph("export", "nope", "-o", tmp_path / "x.zip")
     assert "nope" in one_error_line(expect(missing, 4))

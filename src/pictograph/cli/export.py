@@ -44,7 +44,7 @@ def export(
 ) -> None:
     """Export DATASET's labels (and images) in a training format and download the ZIP.
 
-    Exit 3 for a bad format, class or status, 4 for an unknown dataset, 5 for a taken name.
+    Exit 6 for a bad class, 4 for an unknown dataset, 5 for a taken name.
     """
     name = name or f"{fmt}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     with connection.client() as client:
