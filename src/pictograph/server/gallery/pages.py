@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse
 from pictograph.errors import NotFoundError, ValidationError
 from pictograph.models import DirectoryTreeNode
 from pictograph.server.api.deps import get_links, get_store
+from pictograph.server.gallery import labels
 from pictograph.server.gallery.rendering import render
 from pictograph.server.gallery.viewer import COOKIE, Viewer, current_viewer, end_session
 from pictograph.server.service import datasets, directories, images
@@ -164,6 +165,7 @@ def dataset_page(
             images=listing.items,
             pager=pager(listing, number, lambda n: dataset_url(dataset.id, path, n)),
             url=dataset_url,
+            **labels.dataset_context(store, org, dataset, get_links(request)),
         )
 
     return _show(request, build)
@@ -186,6 +188,7 @@ def image_page(request: Request, image_id: str) -> Response:
             folder=folder,
             crumbs=breadcrumbs(folder),
             url=dataset_url,
+            **labels.image_context(store, org, image, dataset),
         )
 
     return _show(request, build)
