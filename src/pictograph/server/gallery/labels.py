@@ -9,13 +9,14 @@ from typing import Any
 from urllib.parse import unquote
 
 from pictograph.models import Dataset, Image
-from pictograph.server.service import class_edits, exports, search
+from pictograph.server.service import class_edits, exports, images, search
 from pictograph.server.service.annotations import get_annotations
 from pictograph.server.service.context import Links, Store, image_segment
 
 log = logging.getLogger("pictograph.gallery")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{3,8}$")
 SIMILAR_SHOWN = 6
+SIMILAR_FOLDER_CAP = 2000
 
 
 def _colour(classes: dict[str, dict[str, Any]], name: str) -> str:
@@ -60,7 +61,16 @@ def _points(ring: list[dict[str, Any]]) -> str:
 
 
 def similar(store: Store, organization_id: str, image: Image) -> list[dict[str, Any]]:
-    """Up to ``SIMILAR_SHOWN`` images of the same folder that look most like ``image``."""
+    """Up to ``SIMILAR_SHOWN`` images of the same folder that look most like ``image``; none for
+    folders over ``SIMILAR_FOLDER_CAP`` images, whose first comparison (descriptors are made on
+    first use) would hold the page too long."""
+    filters = images.ImageFilters(directory_path=image.directory_path or "/")
+    links = Links(base="", signer=store.signer)
+    size = images.list_images(
+        store, organization_id, image.dataset_id or "", filters, links, limit=1, offset=0
+    ).total
+    if size > SIMILAR_FOLDER_CAP:
+        return []
     try:
         found = search.similar(store, organization_id, image.id, threshold=0.5,
                                limit=SIMILAR_SHOWN)  # fmt: skip
