@@ -8,7 +8,7 @@ OFFICIAL := .venv-official/.installed
 # The gallery's browser tests drive Debian's Chromium (installed by .ci/browser when missing).
 BROWSER := /usr/bin/chromium
 
-.PHONY: install demo test lint typecheck unit bench soak serve clean
+.PHONY: install demo test lint typecheck unit bench bench-export soak serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench: $(STAMP) $(OFFICIAL)
 # hostile clients); prints one table. SOAK_FILES and SOAK_KILLS scale it.
 soak: $(STAMP)
 	$(BIN)/python -m tests.faults.soak
+
+# A 20,000-image export: the server's memory growth (must stay under 100 MB).
+bench-export: $(STAMP)
+	$(BIN)/python bench/export_memory.py
 
 serve: $(STAMP)
 	$(BIN)/pictograph serve

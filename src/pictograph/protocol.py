@@ -14,6 +14,7 @@ __all__ = [
     "CONTENT_TYPES",
     "FOLDER_SUFFIXES",
     "ID_PATTERN",
+    "KEYS_PREFIX",
     "MAX_BATCH_BYTES",
     "MAX_BATCH_FILES",
     "MAX_BULK_IMAGES",
@@ -28,6 +29,9 @@ API_PREFIX = "/api/v1/developer"
 ID_PATTERN = re.compile(
     r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE
 )
+
+#: API-key management lives outside the developer prefix, and needs a key like it.
+KEYS_PREFIX = "/api/v1/api-keys"
 
 #: Images one bulk request may name (``bulk-upload-url``, ``bulk-register``).
 MAX_BULK_IMAGES = 500

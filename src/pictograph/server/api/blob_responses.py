@@ -31,6 +31,13 @@ def blob_response(
     return StreamingResponse(_closing(source), media_type=found.content_type, headers=extra)
 
 
+def archive_response(store: Store, key: str, filename: str) -> Response:
+    """A ZIP archive's bytes streamed from the blob store, as an attachment named ``filename``."""
+    source = store.blobs.open(key)
+    headers = {"content-disposition": _disposition("attachment", filename)}
+    return StreamingResponse(_closing(source), media_type="application/zip", headers=headers)
+
+
 def _closing(source: BinaryIO) -> Iterator[bytes]:
     with source:
         yield from read_chunks(source)

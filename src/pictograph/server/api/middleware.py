@@ -11,7 +11,7 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pictograph.errors import ApiError, PayloadTooLargeError
-from pictograph.protocol import API_PREFIX
+from pictograph.protocol import API_PREFIX, KEYS_PREFIX
 from pictograph.server.service import idempotency, keys, limits
 from pictograph.server.service.context import Store
 
@@ -44,7 +44,7 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 
 def _is_api(scope: Scope) -> bool:
-    return scope["type"] == "http" and str(scope["path"]).startswith(API_PREFIX)
+    return scope["type"] == "http" and str(scope["path"]).startswith((API_PREFIX, KEYS_PREFIX))
 
 
 class RequestIdMiddleware:

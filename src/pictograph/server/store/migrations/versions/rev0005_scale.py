@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_scale"
-down_revision = "0003_hostile"
+down_revision = "0004_labels"
 branch_labels = None
 depends_on = None
 
