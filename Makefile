@@ -8,12 +8,12 @@ OFFICIAL := .venv-official/.installed
 # The gallery's browser tests drive Debian's Chromium (installed by .ci/browser when missing).
 BROWSER := /usr/bin/chromium
 
-.PHONY: install demo test lint typecheck unit bench serve clean
+.PHONY: install demo test lint typecheck unit bench bench-export soak serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[server,postgres,redis,s3,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[postgres,redis,s3,dev]'
 	touch $(STAMP)
 
 $(OFFICIAL):
@@ -44,6 +44,15 @@ test: lint typecheck unit
 
 bench: $(STAMP) $(OFFICIAL)
 	$(BIN)/python bench/run.py
+
+# The fault suite at full size (server kills, faulty proxy, concurrent uploaders, 429 storm,
+# hostile clients); prints one table. SOAK_FILES and SOAK_KILLS scale it.
+soak: $(STAMP)
+	$(BIN)/python -m tests.faults.soak
+
+# A 20,000-image export: the server's memory growth (must stay under 100 MB).
+bench-export: $(STAMP)
+	$(BIN)/python bench/export_memory.py
 
 serve: $(STAMP)
 	$(BIN)/pictograph serve

@@ -39,3 +39,29 @@ def make_image(
 
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def huge_png(path: Path, width: int, height: int) -> Path:
+    """A valid black RGB PNG of ``width`` x ``height`` written row by row, never whole in memory
+    (13,000 x 13,000 pixels come to about half a megabyte)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    packer = zlib.compressobj(9)
+    row = b"\x00" * (1 + 3 * width)  # filter byte, then RGB
+    compressed = bytearray()
+    for _ in range(height):
+        compressed += packer.compress(row)
+    compressed += packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", bytes(compressed))
+        + chunk(b"IEND", b"")
+    )
+    return path

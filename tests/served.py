@@ -65,9 +65,11 @@ def launch(
     base_url: str,
     store_args: Sequence[str],
     env: Mapping[str, str] | None = None,
+    start_timeout: float = 30.0,
 ) -> Iterator[Served]:
     """Run ``pictograph *command`` (with ``env`` on top of a PICTOGRAPH_-free environment) until it
-    answers at ``base_url``; stop it (SIGTERM) when the block ends. Output is in ``process.stdout``.
+    answers at ``base_url`` (within ``start_timeout`` seconds); stop it (SIGTERM) when the block
+    ends. Output is in ``process.stdout``.
     """
     process = subprocess.Popen(
         [PICTOGRAPH, *command],
@@ -78,7 +80,7 @@ def launch(
     )
     served = Served(base_url, tuple(store_args), process)
     try:
-        _wait_until_up(served)
+        _wait_until_up(served, start_timeout)
         yield served
     finally:
         stop(served, signal.SIGTERM)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from pictograph._version import __version__
 from pictograph.errors import (
     ApiError,
     AuthError,
     ConfigurationError,
     ConflictError,
     ForbiddenError,
+    LengthRequiredError,
     NetworkError,
     NotFoundError,
     PayloadTooLargeError,
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
     )
     from pictograph.workflows.upload import UploadFailure, UploadReport
 
-__version__ = "0.1.0"
 
 __all__ = [
     "ApiError",
@@ -53,6 +54,7 @@ __all__ = [
     "DirectoryTreeNode",
     "ForbiddenError",
     "Image",
+    "LengthRequiredError",
     "NetworkError",
     "NotFoundError",
     "PayloadTooLargeError",

@@ -15,6 +15,7 @@ from typing import Any, Self
 
 import httpx
 
+from pictograph._version import __version__
 from pictograph.errors import (
     ApiError,
     NetworkError,
@@ -32,6 +33,8 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 IDEMPOTENT_HEADER = "Idempotency-Key"
 API_KEY_HEADER = "X-API-Key"
 MAX_RETRY_AFTER = 120.0
+#: Seconds of Retry-After waits (429s) one call sits through before giving up.
+RATE_LIMIT_PATIENCE = 300.0
 BACKOFF_CAP = 30.0
 TRANSFER_TIMEOUT = 300.0
 CHUNK_SIZE = 1024 * 1024
@@ -40,8 +43,6 @@ POOL = httpx.Limits(max_connections=64, max_keepalive_connections=32)
 
 def user_agent() -> str:
     """``pictograph-selfhosted/<version>``: the User-Agent of every SDK request."""
-    from pictograph import __version__
-
     return f"pictograph-selfhosted/{__version__}"
 
 
@@ -145,16 +146,23 @@ class Transport:
             with part.open("wb") as fh:
                 for chunk in response.iter_bytes(CHUNK_SIZE):
                     fh.write(chunk)
+            part.replace(dest)  # fails when a folder has the name: no .part may stay behind
         except BaseException:
             with contextlib.suppress(OSError):
                 part.unlink()
             raise
         finally:
             response.close()
-        part.replace(dest)
         return dest
 
-    def put_file(self, url: str, path: Path, content_type: str) -> Any:
+    def put_file(
+        self,
+        url: str,
+        path: Path,
+        content_type: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
         """PUT a file to an absolute signed URL, streamed from disk with a fixed Content-Length.
 
         The API key is never sent. Only 200 and 201 succeed; the parsed JSON body (or ``None``)
@@ -163,9 +171,10 @@ class Transport:
         """
         if not url.startswith(("http://", "https://")):
             raise ApiError(f"upload URL must be absolute, got {url!r}")
-        client, target, headers = self._route_for(url)
+        client, target, auth = self._route_for(url)
         size = path.stat().st_size
-        headers = {**headers, "Content-Type": content_type, "Content-Length": str(size)}
+        sent = {"Content-Type": content_type, **(headers or {}), "Content-Length": str(size)}
+        headers = {**auth, **sent}
         timeout = httpx.Timeout(
             self._timeout,
             read=max(self._timeout, TRANSFER_TIMEOUT),
@@ -219,9 +228,16 @@ class Transport:
         *,
         stream: bool = False,
     ) -> httpx.Response:
-        """Send ``build()``, retrying transport errors and retryable statuses with backoff."""
-        for attempt in range(self._max_retries + 1):
-            last = attempt == self._max_retries
+        """Send ``build()``, retrying transport errors and retryable statuses with backoff.
+
+        Answers that say "later" (429, or 409 for a twin request still running, with
+        ``Retry-After``) are waited out without using up ``max_retries``, for up to
+        ``RATE_LIMIT_PATIENCE`` seconds of waiting in all.
+        """
+        attempt = 0
+        waited_later = 0.0
+        while True:
+            last = attempt >= self._max_retries
             request = build()
             try:
                 response = client.send(request, stream=stream)
@@ -229,11 +245,21 @@ class Transport:
                 if last:
                     raise RequestTimeoutError(f"{request.method} {request.url}: timed out") from exc
                 self._pause(self._backoff(attempt), f"timeout ({exc!r})")
+                attempt += 1
                 continue
             except httpx.RequestError as exc:
                 if last:
                     raise NetworkError(f"{request.method} {request.url}: {exc!r}") from exc
                 self._pause(self._backoff(attempt), f"network error ({exc!r})")
+                attempt += 1
+                continue
+            later = _later(response)
+            if later is not None and waited_later + later <= RATE_LIMIT_PATIENCE:
+                # Jitter spreads the clients a limit turned away, so they do not return at once.
+                pause = later * random.uniform(1.0, 1.5)
+                waited_later += pause
+                response.close()
+                self._pause(pause, f"HTTP {response.status_code}")
                 continue
             if last or response.status_code not in RETRY_STATUSES:
                 return response
@@ -242,7 +268,7 @@ class Transport:
                 return response
             response.close()
             self._pause(wait, f"HTTP {response.status_code}")
-        raise AssertionError("unreachable: the retry loop always returns or raises")
+            attempt += 1
 
     def _backoff(self, attempt: int) -> float:
         jitter: float = random.uniform(0.75, 1.25)
@@ -308,6 +334,17 @@ class Transport:
                     limits=POOL,
                 )
             return self._foreign
+
+
+def _later(response: httpx.Response) -> float | None:
+    """Seconds the server asked us to wait before asking again (429 or a 409 carrying
+    ``Retry-After``), or ``None`` when it did not ask for that."""
+    if response.status_code not in (409, 429):
+        return None
+    retry_after = parse_retry_after(response.headers)
+    if retry_after is None or retry_after > MAX_RETRY_AFTER:
+        return None
+    return max(retry_after, 0.1)
 
 
 def _file_chunks(path: Path) -> Iterator[bytes]:

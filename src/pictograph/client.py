@@ -10,9 +10,14 @@ import httpx
 
 from pictograph._transport import Transport
 from pictograph.config import ClientSettings, Mode, resolve_settings
+from pictograph.resources.access import ApiKeys, Organizations
+from pictograph.resources.annotations import Annotations
+from pictograph.resources.batch import Batch
 from pictograph.resources.datasets import Datasets
 from pictograph.resources.directories import Directories
+from pictograph.resources.exports import Exports
 from pictograph.resources.images import Images
+from pictograph.resources.search import Search
 
 __all__ = ["Client"]
 
@@ -52,6 +57,12 @@ class Client:
         self.datasets = Datasets(self)
         self.images = Images(self)
         self.directories = Directories(self)
+        self.annotations = Annotations(self)
+        self.exports = Exports(self)
+        self.batch = Batch(self)
+        self.search = Search(self)
+        self.api_keys = ApiKeys(self)
+        self.organizations = Organizations(self)
 
     @property
     def mode(self) -> Mode:

@@ -15,3 +15,8 @@ def human_bytes(count: float) -> str:
         if abs(count) < 999.95:
             return f"{count:.1f} {unit}"
     return f"{count / 1000:.1f} TB"
+
+
+def files_rate(per_second: float) -> str:
+    """``12.5 files/s``."""
+    return f"{per_second:,.1f} files/s"

@@ -391,3 +391,49 @@ def test_a_file_that_cannot_be_read_raises_its_own_error_over_a_socket_too(
     not_a_file.mkdir()
     with fast(flaky_url) as transport, pytest.raises(IsADirectoryError):
         transport.put_file(f"{flaky_url}/storage/upload/{name}", not_a_file, "image/png")
+
+
+def test_a_429_storm_longer_than_the_retry_budget_is_waited_out_by_honouring_retry_after(
+    flaky_url: str, name: str, seen: Seen
+):
+    # Eight 429s in a row: three retries used to give up; 429s now wait instead of counting.
+    with fast(flaky_url, max_retries=3) as transport:
+        body = transport.request_json(
+            "POST", f"/api/ratelimited/{name}", params={"retry_after": 0, "fail": 8}, json={}
+        )
+    assert body == {"data": {"attempt": 9}}
+    assert len(seen(name)) == 9
+
+
+def test_a_409_for_a_twin_request_still_running_is_retried_after_its_retry_after(
+    flaky_url: str, name: str, seen: Seen
+):
+    with fast(flaky_url) as transport:
+        started = time.monotonic()
+        body = transport.request_json(
+            "POST",
+            f"/api/flaky/{name}",
+            params={"status": 409, "retry_after": 1, "fail": 1},
+            json={},
+        )
+    assert body == {"data": {"attempt": 2}}
+    assert time.monotonic() - started >= 0.95
+    assert (
+        seen(name)[0]["headers"]["idempotency-key"] == seen(name)[1]["headers"]["idempotency-key"]
+    )
+
+
+def test_a_409_without_retry_after_is_a_conflict_at_once(flaky_url: str, name: str, seen: Seen):
+    with fast(flaky_url) as transport, pytest.raises(ConflictError):
+        transport.request_json("POST", f"/api/error/{name}", params={"status": 409}, json={})
+    assert len(seen(name)) == 1
+
+
+def test_a_download_onto_a_folder_of_the_same_name_fails_and_leaves_no_part_file(
+    flaky_url: str, name: str, tmp_path: Path
+):
+    # A dataset may hold a file "x.jpg" and a folder "x.jpg": locally only one can exist.
+    (tmp_path / "x.jpg").mkdir()
+    with fast(flaky_url) as transport, pytest.raises(IsADirectoryError):
+        transport.download(f"/storage/blob/{name}?size=1000", tmp_path / "x.jpg")
+    assert [p.name for p in tmp_path.iterdir()] == ["x.jpg"]

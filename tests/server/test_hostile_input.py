@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -86,3 +87,33 @@ def test_an_oversized_json_body_is_a_413_envelope(app_client: TestClient) -> Non
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
     assert app_client.get(f"{P}/datasets/").json()["data"] == []
+
+
+def test_a_chunked_json_body_over_the_cap_is_a_413_and_stores_nothing(
+    app_client: TestClient,
+) -> None:
+    def chunked() -> Iterator[bytes]:
+        yield b'{"name": "huge", "description": "'
+        for _ in range(12):
+            yield b"x" * (1024 * 1024)
+        yield b'"}'
+
+    response = app_client.post(
+        f"{P}/datasets/", content=chunked(), headers={"Content-Type": "application/json"}
+    )
+    assert response.request.headers.get("transfer-encoding") == "chunked"
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert app_client.get(f"{P}/datasets/").json()["data"] == []
+
+
+def test_a_chunked_json_body_under_the_cap_is_served(app_client: TestClient) -> None:
+    def chunked() -> Iterator[bytes]:
+        yield b'{"name": "small", '
+        yield b'"description": "fine"}'
+
+    response = app_client.post(
+        f"{P}/datasets/", content=chunked(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["data"]["description"] == "fine"

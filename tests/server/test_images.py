@@ -102,10 +102,10 @@ def test_download_listing_gives_fetchable_image_urls_and_annotation_paths(
     assert app_client.get(item["annotation_url"]).json()["annotations"] == []
 
 
-def test_annotations_are_stored_verbatim_and_replaced_whole(
+def test_annotations_are_stored_and_replaced_whole_and_the_save_reports_the_image_status(
     app_client: TestClient, tmp_path: Path
 ) -> None:
-    create_dataset(app_client, "ann")
+    create_dataset(app_client, "ann", classes=[{"name": "cat", "type": "bbox"}])
     image = upload(app_client, "ann", make_image(tmp_path / "a.png"), "/f")
     box = {
         "id": "1",
@@ -121,7 +121,7 @@ def test_annotations_are_stored_verbatim_and_replaced_whole(
         "image_id": image["id"],
         "previous_count": 0,
         "new_count": 1,
-        "status": "saved",
+        "status": "new",
     }
     assert app_client.get(url).json() == {"image_id": image["id"], "annotations": [box]}
     low = _list(app_client, dataset="ann", min_confidence_lt=0.5).json()["data"]

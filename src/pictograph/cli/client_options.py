@@ -36,7 +36,7 @@ class Connection:
     @property
     def server(self) -> str | None:
         """The served instance's URL without the API's path, or None for the embedded store."""
-        from pictograph.resources._base import API_PREFIX
+        from pictograph.protocol import API_PREFIX
 
         # The SDK adds the API's path itself; a URL copied with it still means the same server.
         url = (self.base_url or "").strip().rstrip("/")

@@ -17,8 +17,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from pictograph.cli.progress import files_rate
-from pictograph.sizes import human_bytes
+from pictograph.sizes import files_rate, human_bytes
 
 
 class _FilesPerSecond(ProgressColumn):

@@ -18,9 +18,14 @@ from pictograph.cli.client_options import Connection
 from pictograph.cli.datasets import datasets
 from pictograph.cli.download import download
 from pictograph.cli.exit_codes import ERROR, OK, exit_code_for, message_for
+from pictograph.cli.export import export
+from pictograph.cli.gc import gc
 from pictograph.cli.images import images
+from pictograph.cli.import_labels import import_labels
+from pictograph.cli.migrate import migrate
 from pictograph.cli.serve import keys, serve
 from pictograph.cli.upload import upload
+from pictograph.cli.verify import verify
 from pictograph.errors import NetworkError, PictographError
 
 #: Errors that end a command with one ``error: ...`` line and their exit code, no traceback.
@@ -119,7 +124,19 @@ def cli(ctx: click.Context, api_key: str | None, base_url: str | None, home: Pat
         click.echo(START_HERE)
 
 
-for _command in (upload, download, datasets, images, serve, keys):
+for _command in (
+    upload,
+    download,
+    datasets,
+    images,
+    export,
+    import_labels,
+    verify,
+    serve,
+    keys,
+    migrate,
+    gc,
+):
     cli.add_command(_command)
 
 

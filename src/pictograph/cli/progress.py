@@ -18,6 +18,7 @@ from typing import Protocol
 import click
 
 from pictograph.cli.output import human_bytes, human_seconds
+from pictograph.sizes import files_rate
 
 #: Seconds between two plain progress lines, at most.
 LINE_INTERVAL = 5.0
@@ -75,11 +76,6 @@ class PlainLines:
             f"{human_bytes(bytes_done)} of {human_bytes(self.total_bytes)}, "
             f"{files_rate(rate)}, {eta}"
         )
-
-
-def files_rate(per_second: float) -> str:
-    """``12.5 files/s``."""
-    return f"{per_second:,.1f} files/s"
 
 
 @contextmanager

@@ -7,15 +7,16 @@ import os
 import signal
 import socket
 import sys
+from pathlib import Path
 from types import FrameType
 
 import click
 
 from pictograph.cli.client_options import Connection, pass_connection
 from pictograph.cli.server_options import opened_store, settings_for, store_options
-from pictograph.server.settings import DEFAULT_RATE_LIMIT, ServerSettings
+from pictograph.server.settings import DEFAULT_RATE_LIMIT, SETTINGS_ENV, ServerSettings
 
-SETTINGS_ENV = "PICTOGRAPH_SERVER_SETTINGS_JSON"
+_DEFAULTS = ServerSettings(home=Path(), database_url="", storage_url="")
 
 
 @click.command()
@@ -48,6 +49,13 @@ SETTINGS_ENV = "PICTOGRAPH_SERVER_SETTINGS_JSON"
 )
 @click.option("--public-url", envvar="PICTOGRAPH_PUBLIC_URL", help="URL clients reach us at.")
 @click.option(
+    "--db-pool-size",
+    envvar="PICTOGRAPH_DB_POOL_SIZE",
+    type=click.IntRange(min=1),
+    default=None,
+    help="PostgreSQL connections each worker keeps open [default: 10; 3x more under load].",
+)
+@click.option(
     "--max-upload-mb", envvar="PICTOGRAPH_MAX_UPLOAD_MB", default=200, show_default=True, type=int
 )
 @click.option(
@@ -57,6 +65,70 @@ SETTINGS_ENV = "PICTOGRAPH_SERVER_SETTINGS_JSON"
     show_default=True,
     type=int,
     help="Seconds a signed upload or download URL stays valid.",
+)
+@click.option(
+    "--max-image-pixels",
+    envvar="PICTOGRAPH_MAX_IMAGE_PIXELS",
+    type=int,
+    default=_DEFAULTS.max_image_pixels,
+    show_default=True,
+    help="Images with more pixels are refused (422) before they are decoded.",
+)
+@click.option(
+    "--decode-memory-mb",
+    envvar="PICTOGRAPH_DECODE_MEMORY_MB",
+    type=int,
+    default=_DEFAULTS.decode_memory_bytes // (1024 * 1024),
+    show_default=True,
+    help="Decoded pixels all image checks and thumbnails may hold at once.",
+)
+@click.option(
+    "--max-header-kb",
+    envvar="PICTOGRAPH_MAX_HEADER_KB",
+    type=int,
+    default=_DEFAULTS.max_header_bytes // 1024,
+    show_default=True,
+    help="Largest request header (431 beyond).",
+)
+@click.option(
+    "--header-timeout",
+    envvar="PICTOGRAPH_HEADER_TIMEOUT",
+    type=float,
+    default=_DEFAULTS.header_timeout_seconds,
+    show_default=True,
+    help="Seconds a client has to send a request's header once it starts (or connects).",
+)
+@click.option(
+    "--body-timeout",
+    envvar="PICTOGRAPH_BODY_TIMEOUT",
+    type=float,
+    default=_DEFAULTS.body_timeout_seconds,
+    show_default=True,
+    help="Seconds a request body may send nothing before the request is dropped (408).",
+)
+@click.option(
+    "--keep-alive",
+    envvar="PICTOGRAPH_KEEP_ALIVE",
+    type=int,
+    default=_DEFAULTS.keep_alive_seconds,
+    show_default=True,
+    help="Seconds an idle keep-alive connection stays open.",
+)
+@click.option(
+    "--max-connections",
+    envvar="PICTOGRAPH_MAX_CONNECTIONS",
+    type=int,
+    default=_DEFAULTS.max_connections,
+    show_default=True,
+    help="Open connections per worker; beyond it requests get 503 and new connections close.",
+)
+@click.option(
+    "--gc-interval",
+    envvar="PICTOGRAPH_GC_INTERVAL",
+    type=float,
+    default=3600.0,
+    show_default=True,
+    help="Sweep for crash litter at start and every this many seconds (0: never).",
 )
 @pass_connection
 def serve(
@@ -70,8 +142,17 @@ def serve(
     rate_limit: float,
     rate_burst: int,
     public_url: str | None,
+    db_pool_size: int | None,
     max_upload_mb: int,
     signed_url_ttl: int,
+    max_image_pixels: int,
+    decode_memory_mb: int,
+    max_header_kb: int,
+    header_timeout: float,
+    body_timeout: float,
+    keep_alive: int,
+    max_connections: int,
+    gc_interval: float,
 ) -> None:
     """Serve the Pictograph developer API (and the gallery) over HTTP.
 
@@ -92,14 +173,24 @@ def serve(
         redis_url=redis_url,
         rate_limit_per_second=rate_limit,
         rate_limit_burst=rate_burst,
-        public_base_url=public_url,
+        public_base_url=public_url or bound_url(host, port),
         max_upload_bytes=max_upload_mb * 1024 * 1024,
         signed_url_ttl_seconds=signed_url_ttl,
+        database_pool_size=db_pool_size,
+        max_image_pixels=max_image_pixels,
+        decode_memory_bytes=decode_memory_mb * 1024 * 1024,
+        max_header_bytes=max_header_kb * 1024,
+        header_timeout_seconds=header_timeout,
+        body_timeout_seconds=body_timeout,
+        keep_alive_seconds=keep_alive,
+        max_connections=max_connections,
+        gc_interval_seconds=gc_interval,
     )
+    _check_schema(settings.database_url)
     # Worker processes rebuild the same settings from this one serialised copy.
     os.environ[SETTINGS_ENV] = json.dumps(settings.to_json())
     ensure_port_free(host, port)
-    shown = public_url or f"http://{host}:{port}"
+    shown = settings.public_base_url
     click.echo(f"Pictograph serving {settings.database_url.split('@')[-1]} on {shown}", err=True)
     show_organizations(settings)
     signal.signal(signal.SIGTERM, _exit_cleanly)
@@ -111,7 +202,18 @@ def serve(
         workers=workers,
         log_level="warning",
         timeout_graceful_shutdown=30,
+        # Our protocol adds header size/time and body time limits to uvicorn's httptools one.
+        http="pictograph.server.connections:GuardedHttpProtocol",
+        timeout_keep_alive=keep_alive,
+        limit_concurrency=max_connections,
     )
+
+
+def _check_schema(database_url: str) -> None:
+    """Refuse to start on a database an older version left; see ``pictograph migrate``."""
+    from pictograph.server.store.database import check_schema
+
+    check_schema(database_url)
 
 
 def ensure_port_free(host: str, port: int) -> None:
@@ -143,6 +245,16 @@ def show_organizations(settings: ServerSettings) -> None:
         store.close()
     for name, count in counts:
         click.echo(f"  organisation {name}: {count} dataset{'' if count == 1 else 's'}", err=True)
+
+
+def bound_url(host: str, port: int) -> str:
+    """The base of the URLs we hand out when no --public-url is given: the address we bind to
+    (this machine's name when binding every interface), never a client's ``Host`` header."""
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 (compared, not bound)
+        host = socket.gethostname()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -18,14 +17,6 @@ if TYPE_CHECKING:
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 T = TypeVar("T")
-
-API_PREFIX = "/api/v1/developer"
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
-
-
-def looks_like_id(value: str) -> bool:
-    """True when ``value`` is shaped like a canonical UUID (the official SDK's only test)."""
-    return bool(_UUID.match(value.strip()))
 
 
 def parse_model(model: type[ModelT], data: Any) -> ModelT:

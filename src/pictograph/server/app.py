@@ -6,14 +6,27 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pictograph.errors import ApiError
+from pictograph.protocol import API_PREFIX
+from pictograph.server.api import (
+    access,
+    batch,
+    datasets,
+    directories,
+    exports,
+    images,
+    labels,
+    openapi,
+    search,
+    storage,
+)
 from pictograph.server.api import annotations as annotation_routes
-from pictograph.server.api import datasets, directories, images, storage
 from pictograph.server.api.middleware import (
     AccessMiddleware,
     IdempotencyMiddleware,
@@ -21,7 +34,9 @@ from pictograph.server.api.middleware import (
     error_body,
 )
 from pictograph.server.gallery import router as gallery_router
-from pictograph.server.service.context import API_PREFIX, Store
+from pictograph.server.service import gc
+from pictograph.server.service.context import Store
+from pictograph.server.service.export_jobs import ExportWorker
 from pictograph.server.service.keys import Principal
 from pictograph.server.service.limits import open_rate_limiter
 from pictograph.server.service.organizations import ensure_organization
@@ -39,26 +54,38 @@ def create_app(settings: ServerSettings) -> FastAPI:
     (for example under httpx's in-process ASGI transport). ``app.state.store.close()`` releases it.
     """
     store = Store.open(settings)
+    worker = ExportWorker(store)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with anyio.create_task_group() as background:
+            if settings.gc_interval_seconds > 0:
+                background.start_soon(gc.sweep_periodically, store, settings.gc_interval_seconds)
+            yield
+            background.cancel_scope.cancel()
+        worker.stop()
         store.close()
 
     app = FastAPI(title="Pictograph", redirect_slashes=False, lifespan=lifespan)
     app.state.store = store
     app.state.settings = settings
-    for module in (datasets, images, directories, annotation_routes):
+    app.state.export_worker = worker
+    routers = (labels, datasets, images, directories, annotation_routes, exports, batch, search)
+    for module in (*routers, access):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(access.keys_router)
     app.include_router(storage.router)
+    app.include_router(exports.download_router)
     app.include_router(gallery_router)
     _install_error_handlers(app)
+    openapi.install(app)
     local = None if settings.require_api_key else Principal(ensure_organization(store), None)
     limiter = None if local else open_rate_limiter(settings.rate_limit, settings.redis_url)
     # Added innermost first: request id, then access (key, limit, size), then idempotency.
     app.add_middleware(IdempotencyMiddleware, store=store)
     app.add_middleware(AccessMiddleware, store=store, local=local, limiter=limiter)
     app.add_middleware(RequestIdMiddleware)
+    worker.resume()
     return app
 
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from pathlib import Path
+import io
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import BinaryIO
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError, _imaging
 
 from pictograph.errors import ValidationError
 
@@ -49,39 +54,135 @@ def check_content_type(content_type: str) -> str:
     return normalised
 
 
+@dataclass
+class DecodeBudget:
+    """What decoding may cost, checked from the header before any pixel is decoded.
+
+    An image over ``max_pixels`` is refused; one whose decoded pixels need more than
+    ``max_bytes`` is refused; otherwise a decode waits until its pixels fit in ``max_bytes``
+    beside the decodes running (at most ``slots`` at once), so eight huge images arriving
+    together are decoded a few at a time instead of all at once.
+    """
+
+    max_pixels: int = 150_000_000
+    max_bytes: int = 1024 * 1024 * 1024
+    slots: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
+    _used: int = 0
+    _running: int = 0
+    _turn: threading.Condition = field(default_factory=threading.Condition)
+
+    @contextmanager
+    def reserve(self, img: Image.Image) -> Iterator[None]:
+        """Hold room for decoding ``img`` (at its current, possibly drafted, size) while the
+        block runs. ``ValidationError`` (422) naming the limit when it can never fit."""
+        width, height = img.size
+        if width * height > self.max_pixels:
+            raise ValidationError(
+                f"image is {width} x {height} = {width * height:,} pixels, over this server's "
+                f"limit of {self.max_pixels:,} pixels (serve --max-image-pixels)"
+            )
+        cost = width * height * _bytes_per_pixel(img.mode)
+        if cost > self.max_bytes:
+            raise ValidationError(
+                f"decoding this {width} x {height} {img.mode} image needs {cost >> 20} MiB, over "
+                f"this server's decode budget of {self.max_bytes >> 20} MiB "
+                "(serve --decode-memory-mb)"
+            )
+        with self._turn:
+            self._turn.wait_for(
+                lambda: self._running < self.slots and self._used + cost <= self.max_bytes
+            )
+            self._used += cost
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._turn:
+                self._used -= cost
+                self._running -= 1
+                self._turn.notify_all()
+
+
+def _bytes_per_pixel(mode: str) -> int:
+    """Bytes Pillow keeps per pixel in memory (multi-band images use four)."""
+    if mode in ("1", "L", "P"):
+        return 1
+    if mode.startswith("I;16"):
+        return 2
+    return 4
+
+
 @functools.cache
-def _register_heif() -> None:
+def prepare_decoders() -> None:
+    """Register HEIC/HEIF decoding and set how Pillow allocates pixels (once per process)."""
     import pillow_heif
 
     pillow_heif.register_heif_opener()
+    # Pixels in blocks above the C allocator's largest mmap threshold (32 MiB): each block is
+    # mapped and unmapped on its own, so a freed image goes back to the system at once instead
+    # of lingering in one thread's malloc arena (which let RSS grow past the decode budget).
+    _imaging.set_block_size(64 * 1024 * 1024)
 
 
-def inspect_image(path: Path, declared_type: str) -> ImageInfo:
-    """Fully decode the file at ``path`` and check it holds an image of ``declared_type``.
+def inspect_image(
+    source: BinaryIO, declared_type: str, budget: DecodeBudget | None = None
+) -> ImageInfo:
+    """Fully decode the seekable file ``source`` and check it holds an image of ``declared_type``.
 
-    Raises ``ValidationError`` when the file is empty, not decodable, truncated, or of another type.
+    The decode waits for room in ``budget`` (a default one when not given). Raises
+    ``ValidationError`` when the file is empty, not decodable, truncated, of another type, or
+    over the budget's limits.
     """
-    _register_heif()
-    if path.stat().st_size == 0:
+    budget = budget or DecodeBudget()
+    prepare_decoders()
+    if source.seek(0, 2) == 0:
         raise ValidationError("file is empty (0 bytes)")
     try:
-        with Image.open(path) as img:
+        source.seek(0)
+        with Image.open(source) as img:
             detected = img.format or "unknown"
             width, height = img.size
             if detected == "JPEG":
                 # Decode at 1/8 scale: every byte of the scan is still read and checked, so a
                 # truncated or corrupt file is still caught, at a fraction of the cost.
                 img.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-            img.load()
-            orientation = img.getexif().get(_ORIENTATION)
+            with budget.reserve(img):
+                img.load()
+                orientation = img.getexif().get(_ORIENTATION)
+                img.close()  # frees the pixels before the next decode may take their room
     except UnidentifiedImageError:
         raise ValidationError("not a valid image: cannot identify image file") from None
     except Image.DecompressionBombError:
-        raise ValidationError("image has too many pixels to decode safely") from None
+        raise ValidationError(
+            "image has more pixels than the image library decodes (about 179 million)"
+        ) from None
     except (OSError, SyntaxError, ValueError, EOFError):
         raise ValidationError("image data is truncated or corrupt") from None
     expected = SUPPORTED_TYPES.get(declared_type, frozenset())
     if detected not in expected:
+        raise ValidationError(f"file contains {detected} data but was declared {declared_type}")
+    if orientation in _SWAPPED_ORIENTATIONS:
+        width, height = height, width
+    return ImageInfo(width=width, height=height, format=detected)
+
+
+def inspect_header(start: bytes, declared_type: str) -> ImageInfo:
+    """Check that ``start``, the first bytes of a file too large to read here, begins an image
+    of ``declared_type``, and read its displayed size from the header (no pixels decoded).
+
+    Raises ``ValidationError`` when the header is not one of an image of that type.
+    """
+    prepare_decoders()
+    try:
+        with Image.open(io.BytesIO(start)) as img:
+            detected = img.format or "unknown"
+            width, height = img.size
+            orientation = img.getexif().get(_ORIENTATION)
+    except Image.DecompressionBombError:
+        raise ValidationError("image has too many pixels to decode safely") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise ValidationError("not a valid image: cannot identify image file") from None
+    if detected not in SUPPORTED_TYPES.get(declared_type, frozenset()):
         raise ValidationError(f"file contains {detected} data but was declared {declared_type}")
     if orientation in _SWAPPED_ORIENTATIONS:
         width, height = height, width

@@ -6,6 +6,9 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+#: The environment variable ``pictograph serve`` hands its resolved settings to workers in.
+SETTINGS_ENV = "PICTOGRAPH_SERVER_SETTINGS_JSON"
+
 
 def normalise_database_url(url: str) -> str:
     """``postgresql://`` and ``postgres://`` URLs get the psycopg 3 driver; others are unchanged."""
@@ -36,11 +39,27 @@ class ServerSettings:
     storage_url: str
     require_api_key: bool = False
     max_upload_bytes: int = 200 * 1024 * 1024
+    #: Images with more pixels (read from the header, before decoding) are refused with a 422.
+    max_image_pixels: int = 150_000_000
+    #: Decoded pixel bytes all image checks and thumbnails may hold at once; others wait.
+    decode_memory_bytes: int = 1024 * 1024 * 1024
+    #: Served connections (``pictograph serve`` only): see docs/operations.md.
+    max_header_bytes: int = 64 * 1024
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 60.0
+    keep_alive_seconds: int = 5
+    max_connections: int = 1000
+    #: Sweep for crash litter (temporary files, orphan blobs, stale uploads) at start and then
+    #: every this many seconds; 0 (the embedded default): never. ``pictograph serve``: 3600.
+    gc_interval_seconds: float = 0.0
     signed_url_ttl_seconds: int = 3600
     public_base_url: str | None = None
     rate_limit_per_second: float = 0.0
     rate_limit_burst: int = DEFAULT_RATE_LIMIT.burst
     redis_url: str | None = None
+    #: PostgreSQL connections each process keeps open (``None``: 10); up to three times as many
+    #: more are opened under load and closed after.
+    database_pool_size: int | None = None
 
     @property
     def rate_limit(self) -> RateLimit | None:

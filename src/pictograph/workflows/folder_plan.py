@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from pictograph.media_types import CONTENT_TYPES, FOLDER_SUFFIXES
+from pictograph.protocol import CONTENT_TYPES, FOLDER_SUFFIXES
 
 IGNORED_DIRECTORY_NAMES = frozenset({"__MACOSX"})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -51,6 +52,8 @@ class BulkUploadEntry(_Body):
     filename: str
     directory_path: str | None = "/"
     content_type: str
+    #: Our extension: the file's SHA-256, which binds a presigned upload URL to its bytes.
+    sha256: str | None = None
 
 
 class BulkUploadUrlRequest(_Body):
@@ -87,3 +90,137 @@ class DirectoryRename(_Body):
 
 class AnnotationsBody(_Body):
     annotations: list[Any] = Field(default_factory=list)
+
+
+class ExportCreate(_Body):
+    dataset_name: str
+    name: str
+    format: str = "pictograph"
+    include_images: bool = False
+    class_filter: list[str] | None = None
+    status_filter: str | None = None
+    organize_by_split: bool = False
+
+
+class ExportBulkDelete(_Body):
+    export_ids: list[str]
+
+
+class AnnotationSave(_Body):
+    image_id: str
+    annotations: list[Any] = Field(default_factory=list)
+
+
+class BulkAnnotationsBody(_Body):
+    saves: list[AnnotationSave]
+
+
+class RenameClassBody(_Body):
+    dataset: str
+    old_name: str
+    new_name: str = Field(min_length=1, max_length=120)
+
+
+class MergeClassBody(_Body):
+    dataset: str
+    source_name: str
+    target_name: str
+
+
+class DeleteClassBody(_Body):
+    dataset: str
+    name: str
+    class_type: str | None = None
+    delete_annotations: bool = False
+
+
+class BulkTagBody(_Body):
+    dataset: str
+    image_ids: list[str]
+    tags: list[str]
+    add: bool = True
+
+
+class ReviewBody(_Body):
+    action: str
+    note: str | None = None
+
+
+class SplitBody(_Body):
+    split: str | None = None
+
+
+class AssignSplitsBody(_Body):
+    dataset: str
+    train: int = 70
+    val: int = 20
+    test: int = 10
+    seed: int = 42
+    split_mode: str = "random"
+
+
+class BatchBody(_Body):
+    dataset_name: str
+    image_ids: list[str]
+
+
+class BatchMove(BatchBody):
+    target_directory_path: str = "/"
+    #: Our extension: "rename" gives a taken name a -n suffix; by default a taken name is a 409.
+    duplicate_handling: str = "fail"
+
+
+class BatchCopy(BatchBody):
+    target_directory_path: str = "/"
+    duplicate_handling: str = "rename"
+    copy_annotations: bool = False
+
+
+class BatchCopyToDataset(BatchBody):
+    target_dataset_name: str
+    target_directory_path: str = "/"
+
+
+class BatchDelete(BatchBody):
+    permanent: bool = False
+
+
+class BatchUpdates(_Body):
+    status: str | None = None
+    display_name: str | None = None
+    is_archived: bool | None = None
+
+
+class BatchUpdate(BatchBody):
+    updates: BatchUpdates
+
+
+class ApiKeyCreate(_Body):
+    organization_id: str | None = None
+    name: str
+    role: str = "member"
+    rate_limit: int | None = None
+    expires_at: datetime | None = None
+
+
+class ApiKeyUpdate(_Body):
+    name: str | None = None
+    rate_limit: int | None = None
+    is_active: bool | None = None
+    #: Refused when present: a key's role never changes.
+    role: str | None = None
+
+
+class OrganizationUpdate(_Body):
+    name: str | None = None
+    description: str | None = None
+    is_public: bool | None = None
+
+
+class MemberRole(_Body):
+    role: str
+
+
+class InviteBody(_Body):
+    email: str
+    role: str = "member"

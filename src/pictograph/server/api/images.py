@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
+from starlette.responses import Response
 
 from pictograph.errors import NotFoundError
 from pictograph.models import dump
+from pictograph.server.api.blob_responses import blob_response
 from pictograph.server.api.bodies import (
     BulkRegisterRequest,
     BulkUploadUrlRequest,
@@ -71,9 +73,11 @@ def bulk_upload_url(
         uploads.UploadTarget(item.filename, item.directory_path, item.content_type)
         for item in body.images
     ]
-    options = uploads.UrlOptions(body.register_on_upload, body.skip_existing)
+    sha256 = tuple(item.sha256 for item in body.images)
+    options = uploads.UrlOptions(body.register_on_upload, body.skip_existing, sha256)
     answer = uploads.bulk_upload_urls(store, org, body.dataset, targets, links, options)
-    if body.register_on_upload:  # such tokens may also go, several at once, to the batch route
+    if body.register_on_upload and "direct_upload" not in answer:
+        # such tokens may also go, several at once, to the batch route
         answer["upload_batch"] = batch_uploads.limits(links)
     # Plain JSON already: skip FastAPI's per-value encoder, slow on 500-entry answers.
     return JSONResponse(envelope(answer))
@@ -99,13 +103,12 @@ def image_metadata(store: StoreDep, org: OrgDep, links: LinksDep, image_id: str)
         raise
 
 
-def _bytes(store: Store, org: str, dataset: str, image_path: str) -> FileResponse:
-    found = images.image_file(store, org, dataset, image_path)
-    return FileResponse(found.path, media_type=found.content_type)
+def _bytes(store: Store, org: str, dataset: str, image_path: str) -> Response:
+    return blob_response(store, images.image_file(store, org, dataset, image_path))
 
 
 @route(router, "/images/{dataset}/{image_path:path}", "GET", response_model=None)
-def image_bytes(store: StoreDep, org: OrgDep, dataset: str, image_path: str) -> FileResponse:
+def image_bytes(store: StoreDep, org: OrgDep, dataset: str, image_path: str) -> Response:
     return _bytes(store, org, dataset, image_path)
 
 

@@ -11,8 +11,9 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pictograph.errors import ApiError, PayloadTooLargeError
+from pictograph.protocol import API_PREFIX, KEYS_PREFIX
 from pictograph.server.service import idempotency, keys, limits
-from pictograph.server.service.context import API_PREFIX, Store
+from pictograph.server.service.context import Store
 
 #: Largest JSON body an API route accepts (image bytes go to the signed URLs, not here).
 MAX_API_BODY = 10 * 1024 * 1024
@@ -43,7 +44,7 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 
 def _is_api(scope: Scope) -> bool:
-    return scope["type"] == "http" and str(scope["path"]).startswith(API_PREFIX)
+    return scope["type"] == "http" and str(scope["path"]).startswith((API_PREFIX, KEYS_PREFIX))
 
 
 class RequestIdMiddleware:
@@ -95,6 +96,12 @@ class AccessMiddleware:
                 _check_declared_size(scope)
                 if self.local is None:
                     await anyio.to_thread.run_sync(limits.check, self.limiter, principal.scope)
+                if header(scope, b"content-length") is None and header(scope, b"transfer-encoding"):
+                    # A chunked body declares no size: read it here, within the cap.
+                    body = await read_body(receive)
+                    if body is None:
+                        return  # the client went away before its body arrived
+                    receive = _replaying(body, receive)
         except ApiError as error:
             await send_error(send, error)
             return
@@ -140,7 +147,9 @@ class IdempotencyMiddleware:
             return
         target = str(scope["path"]) + "?" + bytes(scope.get("query_string", b"")).decode()
         try:
-            body = await _read_body(receive)
+            body = await read_body(receive)
+            if body is None:
+                return  # cut off before the whole body arrived: claim nothing, answer nothing
             request_hash = idempotency.fingerprint(scope["method"], target, body)
             replay = await anyio.to_thread.run_sync(
                 idempotency.begin, self.store, principal.scope, key, request_hash
@@ -151,16 +160,13 @@ class IdempotencyMiddleware:
         if replay is not None:
             await _send_replay(send, replay)
             return
-        await self._run_and_keep(scope, body, send, principal.scope, key)
+        await self._run_and_keep(scope, body, receive, send, principal.scope, key)
 
     async def _run_and_keep(
-        self, scope: Scope, body: bytes, send: Send, owner: str, key: str
+        self, scope: Scope, body: bytes, receive: Receive, send: Send, owner: str, key: str
     ) -> None:
         status = 500
         chunks: list[bytes] = []
-
-        async def replay_body() -> Message:
-            return {"type": "http.request", "body": body, "more_body": False}
 
         async def capture(message: Message) -> None:
             nonlocal status
@@ -171,18 +177,47 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, replay_body, capture)
+            async with anyio.create_task_group() as renewals:
+                renewals.start_soon(self._renew, owner, key)
+                await self.app(scope, _replaying(body, receive), capture)
+                renewals.cancel_scope.cancel()
         finally:
-            await anyio.to_thread.run_sync(
-                idempotency.finish, self.store, owner, key, status, b"".join(chunks)
-            )
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(
+                    idempotency.finish, self.store, owner, key, status, b"".join(chunks)
+                )
+
+    async def _renew(self, owner: str, key: str) -> None:
+        """Keep our claim on ``key`` alive while the request runs (it lapses if we die)."""
+        while True:
+            await anyio.sleep(idempotency.LEASE.total_seconds() / 3)
+            await anyio.to_thread.run_sync(idempotency.renew, self.store, owner, key)
 
 
-async def _read_body(receive: Receive) -> bytes:
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` handing the app ``body`` (already read from ``receive``) in one message,
+    then passing on what ``receive`` says next (a disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole request body, ``None`` when the client disconnected before sending all of it;
+    ``PayloadTooLargeError`` past ``MAX_API_BODY`` bytes, however the body is framed."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
         chunk = bytes(message.get("body", b""))
         size += len(chunk)
         if size > MAX_API_BODY:

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse
 from pictograph.errors import NotFoundError, ValidationError
 from pictograph.models import DirectoryTreeNode
 from pictograph.server.api.deps import get_links, get_store
+from pictograph.server.gallery import labels
 from pictograph.server.gallery.rendering import render
 from pictograph.server.gallery.viewer import COOKIE, Viewer, current_viewer, end_session
 from pictograph.server.service import browsing, datasets, directories, images
@@ -217,6 +218,7 @@ def dataset_page(request: Request, dataset_id: str, page: str | None = None) -> 
             pager=pager(listing, number, lambda n: dataset_url(dataset.id, page=n, view=view)),
             url=dataset_url,
             image_url=image_url,
+            **labels.dataset_context(store, org, dataset, get_links(request)),
         )
 
     return _show(request, build)
@@ -249,6 +251,7 @@ def image_page(request: Request, image_id: str) -> Response:
             next_url=image_url(place.next_id, view) if place and place.next_id else None,
             back_url=dataset_url(dataset.id, page=back_page, view=view),
             url=dataset_url,
+            **labels.image_context(store, org, image, dataset, get_links(request)),
         )
 
     return _show(request, build)

@@ -14,15 +14,11 @@ from typing import Any, BinaryIO
 
 from pictograph.errors import ApiError, PayloadTooLargeError, ValidationError
 from pictograph.models import dump
+from pictograph.protocol import MAX_BATCH_BYTES, MAX_BATCH_FILES
 from pictograph.server.service.context import Links, Store
 from pictograph.server.service.registration import register_received_files
 from pictograph.server.service.uploads import nonce_of, store_checked, target_of, verify_token
 from pictograph.server.store.blobs import read_chunks
-
-#: Files one batch may carry; the bulk-upload-url answer advertises it.
-MAX_BATCH_FILES = 64
-#: Bytes one batch request may carry, all parts together; advertised likewise.
-MAX_BATCH_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)

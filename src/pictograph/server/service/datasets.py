@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,8 @@ def resolve(conn: sa.Connection, organization_id: str, ref: str) -> dict[str, An
         row = conn.execute(sa.select(_D).where(in_org, _D.c.id == canonical_uuid(ref))).first()
         if row is not None:
             return row_dict(row)
-    row = conn.execute(sa.select(_D).where(in_org, _D.c.name == ref)).first()
+    name = unicodedata.normalize("NFC", ref)  # names are stored in NFC
+    row = conn.execute(sa.select(_D).where(in_org, _D.c.name == name)).first()
     if row is None:
         raise NotFoundError(f"dataset {ref!r} not found")
     return row_dict(row)
@@ -93,7 +95,7 @@ def create_dataset(
     classes: list[DatasetClass] | None = None,
 ) -> Dataset:
     """Create a dataset; ``ConflictError`` for a taken name, ``ValidationError`` on bad input."""
-    validate_dataset_name(name)
+    name = validate_dataset_name(name)
     stamp = now()
     values = {
         "id": new_id(),
@@ -159,10 +161,10 @@ def _changed_values(
     conn: sa.Connection, row: Mapping[str, Any], changes: DatasetChanges
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    if changes.new_name is not None and changes.new_name != row["name"]:
-        validate_dataset_name(changes.new_name)
-        _ensure_name_free(conn, row["organization_id"], changes.new_name)
-        values["name"] = changes.new_name
+    new_name = None if changes.new_name is None else validate_dataset_name(changes.new_name)
+    if new_name is not None and new_name != row["name"]:
+        _ensure_name_free(conn, row["organization_id"], new_name)
+        values["name"] = new_name
     if changes.readme is not None:
         values["readme"] = changes.readme
     if changes.description is not None:

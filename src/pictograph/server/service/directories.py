@@ -195,7 +195,7 @@ def rename_directory(
     """
     path = normalize_directory(path)
     _not_root(path, "rename")
-    validate_folder_name(new_name)
+    new_name = validate_folder_name(new_name)
     target = join(parent_of(path), new_name)
     with store.write() as conn:
         dataset = resolve(conn, organization_id, ref)

@@ -1,8 +1,11 @@
 """Idempotent writes: a POST/PUT/PATCH retried with the same Idempotency-Key replays its answer.
 
-Records are keyed by (API key or organisation, Idempotency-Key) and kept 24 hours. A request
-still running when its twin arrives gets 409; a key reused for a different request gets 422;
-5xx answers are not kept, so a retry can succeed.
+Records are keyed by (API key or organisation, Idempotency-Key) and kept 24 hours. A key is
+claimed only once the request's whole body has arrived (a body cut off mid-transfer claims
+nothing), and the claim is a lease the running request renews: when its owner dies (a crash, a
+kill), the lease lapses within ``LEASE`` and the next retry runs the request afresh. A twin
+arriving while the first still runs gets 409 with ``Retry-After``; a key reused for a different
+request gets 422; 5xx answers are not kept, so a retry can succeed.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from pictograph.errors import ConflictError, ValidationError
-from pictograph.server.service.context import Store, now
+from pictograph.server.service.context import Store, aware, now
 from pictograph.server.store import tables as t
 
 RETENTION = timedelta(hours=24)
+#: How long a claim holds without renewal; the middleware renews it every third of this.
+LEASE = timedelta(seconds=30)
+_records = t.idempotency_records
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,16 @@ class Replay:
     body: bytes
 
 
+class StillRunningError(ConflictError):
+    """The first request with this key is still running (409); retry after ``retry_after``."""
+
+    code = "request_in_progress"
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("a request with this Idempotency-Key is still being processed")
+        self.retry_after = retry_after
+
+
 def fingerprint(method: str, path: str, body: bytes) -> str:
     """What makes two requests 'the same request' for a key."""
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
@@ -36,31 +52,32 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 def begin(store: Store, scope: str, key: str, request_hash: str) -> Replay | None:
     """Claim ``key`` for this request, or return the answer of the request that claimed it.
 
-    Raises ``ConflictError`` while that request is still running and ``ValidationError`` when the
-    key was used for a different request.
+    Raises ``StillRunningError`` (409) while that request holds a live lease and
+    ``ValidationError`` when the key was used for a different request.
     """
-    records = t.idempotency_records
-    cutoff = now() - RETENTION
+    moment = now()
+    where = (_records.c.scope == scope, _records.c.idempotency_key == key)
     with store.write() as conn:
-        conn.execute(
-            records.delete().where(
-                records.c.scope == scope,
-                records.c.idempotency_key == key,
-                records.c.created_at < cutoff,
-            )
-        )
+        conn.execute(_records.delete().where(*where, _records.c.created_at < moment - RETENTION))
         found = conn.execute(
-            sa.select(records.c.status, records.c.body, records.c.request_hash).where(
-                records.c.scope == scope, records.c.idempotency_key == key
-            )
+            sa.select(
+                _records.c.status,
+                _records.c.body,
+                _records.c.request_hash,
+                _records.c.lease_expires_at,
+            ).where(*where)
         ).first()
-        if found is None:
+        lease = aware(found.lease_expires_at) if found is not None else None
+        if found is None or (found.status is None and (lease is None or lease <= moment)):
+            # Nobody holds the key, or its owner died without answering: claim it afresh.
+            conn.execute(_records.delete().where(*where))
             conn.execute(
-                records.insert().values(
+                _records.insert().values(
                     scope=scope,
                     idempotency_key=key,
                     request_hash=request_hash,
-                    created_at=now(),
+                    created_at=moment,
+                    lease_expires_at=moment + LEASE,
                 )
             )
             return None
@@ -69,24 +86,38 @@ def begin(store: Store, scope: str, key: str, request_hash: str) -> Replay | Non
             "this Idempotency-Key was already used for a different request; use a new key"
         )
     if found.status is None:
-        raise ConflictError("a request with this Idempotency-Key is still being processed")
+        assert lease is not None
+        raise StillRunningError(retry_after=max(1.0, (lease - moment).total_seconds()))
     return Replay(status=found.status, body=bytes(found.body or b""))
+
+
+def renew(store: Store, scope: str, key: str) -> None:
+    """Extend the running request's lease on ``key`` (its owner is alive)."""
+    where = (_records.c.scope == scope, _records.c.idempotency_key == key)
+    with store.write() as conn:
+        conn.execute(
+            _records.update()
+            .where(*where, _records.c.status.is_(None))
+            .values(lease_expires_at=now() + LEASE)
+        )
 
 
 def finish(store: Store, scope: str, key: str, status: int, body: bytes) -> None:
     """Keep the answer for replay, or release the key when the answer was a server error."""
-    records = t.idempotency_records
-    where = (records.c.scope == scope, records.c.idempotency_key == key)
+    where = (_records.c.scope == scope, _records.c.idempotency_key == key)
     with store.write() as conn:
         if status >= 500:
-            conn.execute(records.delete().where(*where))
+            conn.execute(_records.delete().where(*where))
         else:
-            conn.execute(records.update().where(*where).values(status=status, body=body))
+            conn.execute(
+                _records.update()
+                .where(*where)
+                .values(status=status, body=body, lease_expires_at=None)
+            )
 
 
 def purge_expired(store: Store) -> int:
     """Delete records older than the retention window; return how many went."""
-    records = t.idempotency_records
     with store.write() as conn:
-        done = conn.execute(records.delete().where(records.c.created_at < now() - RETENTION))
+        done = conn.execute(_records.delete().where(_records.c.created_at < now() - RETENTION))
     return done.rowcount

@@ -25,6 +25,8 @@ class Principal:
 
     organization_id: str
     key_id: str | None
+    #: viewer < member < admin < owner; keys made by ``pictograph keys`` (and embedded mode) own.
+    role: str = "owner"
 
     @property
     def scope(self) -> str:
@@ -108,11 +110,14 @@ def authenticate(store: Store, raw_key: str | None) -> Principal:
     """The principal a key stands for. Raises ``AuthError`` for a missing, wrong or revoked key."""
     if not raw_key or not raw_key.strip():
         raise AuthError("missing API key: send it in the X-API-Key header")
-    query = sa.select(t.api_keys.c.id, t.api_keys.c.organization_id).where(
-        t.api_keys.c.key_hash == hash_key(raw_key), t.api_keys.c.revoked_at.is_(None)
+    keys = t.api_keys.c
+    query = sa.select(keys.id, keys.organization_id, keys.role).where(
+        keys.key_hash == hash_key(raw_key),
+        keys.revoked_at.is_(None),
+        sa.or_(keys.expires_at.is_(None), keys.expires_at > now()),
     )
     with store.read() as conn:
         row = conn.execute(query).first()
     if row is None:
-        raise AuthError("invalid or revoked API key")
-    return Principal(organization_id=row.organization_id, key_id=row.id)
+        raise AuthError("invalid, revoked or expired API key")
+    return Principal(organization_id=row.organization_id, key_id=row.id, role=row.role)

@@ -1,37 +1,57 @@
-"""Validation and normalisation of folder paths, filenames and dataset names."""
+"""Validation and normalisation of folder paths, filenames and dataset names: the one place
+every name coming in is checked. Names are stored in Unicode NFC, so "café" typed on macOS (NFD)
+and on Linux (NFC) is one name; bidi controls and zero-width characters, which make a name look
+like another, are refused."""
 
 from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 import uuid
 
 from pictograph.errors import ValidationError
+from pictograph.protocol import ID_PATTERN
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Bidirectional controls (U+061C, U+200E/F, U+202A-E, U+2066-9) and zero-width characters
+#: (U+200B-D, U+2060-4, U+180E, U+FEFF).
+_INVISIBLE = re.compile("[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _MAX_SEGMENT = 255
 _MAX_PATH = 4096
 
 
 def is_uuid(value: str) -> bool:
     """Whether ``value`` has the canonical UUID shape the SDK tests for."""
-    return bool(_UUID.match(value))
+    return bool(ID_PATTERN.match(value))
 
 
 def canonical_uuid(value: str) -> str:
     return str(uuid.UUID(value))
 
 
-def _check_segment(segment: str, what: str) -> None:
+def _clean_segment(segment: str, what: str) -> str:
+    """``segment`` in NFC; ``ValidationError`` saying why when it cannot be a name."""
+    segment = unicodedata.normalize("NFC", segment)
     if segment in (".", ".."):
         raise ValidationError(f"{what} may not contain '.' or '..' segments")
     if "\\" in segment:
         raise ValidationError(f"{what} may not contain backslashes")
     if _CONTROL.search(segment):
         raise ValidationError(f"{what} may not contain control characters")
+    _refuse_invisible(segment, what)
     if len(segment) > _MAX_SEGMENT:
         raise ValidationError(f"{what} has a segment longer than {_MAX_SEGMENT} characters")
+    return segment
+
+
+def _refuse_invisible(name: str, what: str) -> None:
+    found = _INVISIBLE.search(name)
+    if found:
+        raise ValidationError(
+            f"{what} contains U+{ord(found.group()):04X}, an invisible bidirectional-control or "
+            "zero-width character that can make one name look like another; remove it"
+        )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -43,9 +63,8 @@ def normalize_directory(raw: str | None) -> str:
     """
     if raw is None:
         return "/"
-    segments = [segment for segment in raw.split("/") if segment != ""]
-    for segment in segments:
-        _check_segment(segment, f"directory path {raw!r}")
+    what = f"directory path {raw!r}"
+    segments = [_clean_segment(segment, what) for segment in raw.split("/") if segment != ""]
     path = "/" + "/".join(segments)
     if len(path) > _MAX_PATH:
         raise ValidationError(f"directory path is longer than {_MAX_PATH} characters")
@@ -53,31 +72,32 @@ def normalize_directory(raw: str | None) -> str:
 
 
 def validate_filename(name: str) -> str:
-    """``name`` when it is a single path segment; ``ValidationError`` otherwise."""
+    """``name`` in NFC when it is a single path segment; ``ValidationError`` otherwise."""
     if not name or not name.strip():
         raise ValidationError("filename must not be empty")
     if "/" in name:
         raise ValidationError(f"filename {name!r} must be a single name without '/'")
-    _check_segment(name, f"filename {name!r}")
-    return name
+    return _clean_segment(name, f"filename {name!r}")
 
 
 def validate_folder_name(name: str) -> str:
     """A single folder name (for rename); ``ValidationError`` otherwise."""
     if not name or not name.strip() or "/" in name:
         raise ValidationError("new_name must be a single, non-empty folder name without '/'")
-    _check_segment(name, f"folder name {name!r}")
-    return name
+    return _clean_segment(name, f"folder name {name!r}")
 
 
 def validate_dataset_name(name: str) -> str:
-    """``name`` when usable as a dataset name (non-empty, no ``/``, no control characters)."""
+    """``name`` in NFC when usable as a dataset name (non-empty, no ``/``, no control, bidi or
+    zero-width characters); ``ValidationError`` otherwise."""
+    name = unicodedata.normalize("NFC", name)
     if not name or not name.strip():
         raise ValidationError("dataset name must not be empty")
     if "/" in name:
         raise ValidationError(f"dataset name {name!r} must not contain '/'")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
         raise ValidationError("dataset name may not contain control characters")
+    _refuse_invisible(name, f"dataset name {name!r}")
     if len(name) > _MAX_SEGMENT:
         raise ValidationError(f"dataset name is longer than {_MAX_SEGMENT} characters")
     return name

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from pictograph.errors import ApiError, ConflictError, ValidationError
 from pictograph.models import BulkUploadFailure, BulkUploadResult, Image
+from pictograph.server.service import presigned
 from pictograph.server.service.context import Links, Store, check_batch_size, new_id, now
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.directories import ensure_folders
@@ -59,6 +60,9 @@ def register_pending_upload(
     ``ValidationError`` when no bytes were PUT first, ``ConflictError`` when the name is taken,
     ``NotFoundError`` for an unknown dataset.
     """
+    refused = presigned.settle(store, organization_id, ref, [entry])
+    if refused:
+        raise next(iter(refused.values()))
     result = _register_pending(store, organization_id, ref, [entry])
     if result.failures:
         raise result.failures[0][3]
@@ -70,7 +74,9 @@ def register_pending_uploads(
 ) -> BulkUploadResult:
     """Register many files in one transaction; per-file problems are reported, never raised."""
     check_batch_size(len(entries))
+    refused = presigned.settle(store, organization_id, ref, entries)
     result = _register_pending(store, organization_id, ref, entries)
+    result.failures = [(i, f, d, refused.get((d, f), e)) for i, f, d, e in result.failures]
     return _outcome(result, links)
 
 

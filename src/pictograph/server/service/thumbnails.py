@@ -6,18 +6,19 @@ image's rendition never goes stale (stored bytes are never replaced in place).
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 
-from pictograph.errors import NotFoundError
+from pictograph.errors import NotFoundError, ValidationError
+from pictograph.server.imaging import DecodeBudget, prepare_decoders
 from pictograph.server.service import images
 from pictograph.server.service.context import Links, Store
 
@@ -54,26 +55,27 @@ def rendition(
         source = images.image_file_by_id(store, image.id)
         with _RENDERING:
             if not target.is_file():  # another request may have made it while we waited
-                _write(_decoded(source.path, size), target)
+                with store.blobs.open(source.key) as opened:
+                    _write(_decoded(opened, size, store.decoding), target)
     return Rendition(path=target, etag=etag)
 
 
-@functools.cache
-def _register_heif() -> None:
-    import pillow_heif
+def _decoded(source: BinaryIO, size: int, budget: DecodeBudget) -> PILImage.Image:
+    """``source`` upright, shrunk to fit ``size``, in RGB; ``NotFoundError`` when undecodable.
 
-    pillow_heif.register_heif_opener()
-
-
-def _decoded(source: Path, size: int) -> PILImage.Image:
-    """``source`` upright, shrunk to fit ``size``, in RGB; ``NotFoundError`` when undecodable."""
-    _register_heif()
+    Huge images are shrunk while decoding where the format allows (JPEG's draft mode decodes
+    at 1/2 to 1/8 scale), then reduced before being turned upright, and the decode waits for
+    room in ``budget``.
+    """
+    prepare_decoders()
     try:
         with PILImage.open(source) as opened:
             opened.draft("RGB", (size, size))  # lets JPEG decoding skip most of the pixels
-            picture = ImageOps.exif_transpose(opened)
-            picture.thumbnail((size, size))
-            return _flattened(picture)
+            with budget.reserve(opened):
+                opened.thumbnail((size, size))  # reduce() by whole factors, then resample
+            return _flattened(ImageOps.exif_transpose(opened))
+    except ValidationError as error:
+        raise NotFoundError(f"the image is too large to display: {error.message}") from None
     except (UnidentifiedImageError, PILImage.DecompressionBombError):
         raise NotFoundError("the image cannot be decoded for display") from None
     except (OSError, ValueError, SyntaxError, EOFError):

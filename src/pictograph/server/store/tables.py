@@ -30,6 +30,9 @@ organizations = sa.Table(
     _uuid(primary_key=True),
     sa.Column("name", sa.String(255), nullable=False, unique=True),
     _stamp("created_at"),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("is_public", sa.Boolean, nullable=True),
+    _stamp("updated_at", nullable=True),
 )
 
 api_keys = sa.Table(
@@ -42,6 +45,11 @@ api_keys = sa.Table(
     sa.Column("prefix", sa.String(32), nullable=False),
     _stamp("created_at"),
     _stamp("revoked_at", nullable=True),
+    # What the key may do (viewer < member < admin < owner); keys from `pictograph keys` own.
+    sa.Column("role", sa.String(16), nullable=False, server_default="owner"),
+    # A per-key cap below the server's limit; null means the server's limit.
+    sa.Column("rate_limit", sa.Integer, nullable=True),
+    _stamp("expires_at", nullable=True),
     sa.ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
 )
 
@@ -104,6 +112,8 @@ images = sa.Table(
     # The nonce of the signed upload URL the bytes came through (register-on-upload only): the
     # same URL replayed with the same bytes is answered with this image, not a conflict.
     sa.Column("upload_nonce", sa.String(32), nullable=True),
+    # The reviewer's note of the last "request changes" (review route).
+    sa.Column("review_note", sa.Text, nullable=True),
     sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
     sa.UniqueConstraint("dataset_id", "directory_path", "filename"),
     sa.Index(None, "dataset_id", "is_archived", "created_at", "id"),
@@ -117,8 +127,9 @@ pending_uploads = sa.Table(
     sa.Column("directory_path", sa.String(4096), nullable=False),
     sa.Column("filename", sa.String(255), nullable=False),
     sa.Column("blob_key", sa.String(64), nullable=False),
-    sa.Column("sha256", sa.String(64), nullable=False),
-    sa.Column("file_size", sa.BigInteger, nullable=False),
+    # Both NULL while a presigned upload to the bucket is announced but not yet checked.
+    sa.Column("sha256", sa.String(64), nullable=True),
+    sa.Column("file_size", sa.BigInteger, nullable=True),
     sa.Column("width", sa.Integer, nullable=True),
     sa.Column("height", sa.Integer, nullable=True),
     sa.Column("content_type", sa.String(100), nullable=True),
@@ -144,5 +155,63 @@ idempotency_records = sa.Table(
     sa.Column("status", sa.Integer, nullable=True),
     sa.Column("body", sa.LargeBinary, nullable=True),
     _stamp("created_at"),
+    # While the first request runs its claim is leased and renewed; a dead owner's lease lapses.
+    _stamp("lease_expires_at", nullable=True),
     sa.UniqueConstraint("scope", "idempotency_key"),
+)
+
+exports = sa.Table(
+    "exports",
+    metadata,
+    _uuid(primary_key=True),
+    _uuid("organization_id", nullable=False),
+    _uuid("dataset_id", nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("format", sa.String(32), nullable=False),
+    sa.Column("include_images", sa.Boolean, nullable=False),
+    sa.Column("class_filter", sa.JSON, nullable=True),
+    sa.Column("status_filter", sa.String(16), nullable=True),
+    sa.Column("organize_by_split", sa.Boolean, nullable=False),
+    # pending -> processing -> completed | failed
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error_message", sa.Text, nullable=True),
+    sa.Column("file_size", sa.BigInteger, nullable=True),
+    sa.Column("image_count", sa.Integer, nullable=True),
+    sa.Column("annotation_count", sa.Integer, nullable=True),
+    sa.Column("blob_key", sa.String(64), nullable=True),
+    # How many times a worker took the job, and when the one building it last said so.
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    _stamp("heartbeat_at", nullable=True),
+    _stamp("created_at"),
+    _stamp("completed_at", nullable=True),
+    _stamp("expires_at", nullable=True),
+    sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
+    sa.UniqueConstraint("dataset_id", "name"),
+    sa.Index(None, "status"),
+    sa.Index(None, "organization_id", "created_at"),
+)
+
+organization_invites = sa.Table(
+    "organization_invites",
+    metadata,
+    _uuid(primary_key=True),
+    _uuid("organization_id", nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    _uuid("invited_by", nullable=True),
+    _stamp("expires_at"),
+    _stamp("created_at"),
+    sa.ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
+    sa.Index(None, "organization_id", "email"),
+)
+
+# A small visual fingerprint of each image, for `search/similar`: a 64-bit difference hash and a
+# 4x4 RGB thumbnail, both hex. Made lazily (see service/descriptors.py).
+image_descriptors = sa.Table(
+    "image_descriptors",
+    metadata,
+    _uuid("image_id", primary_key=True),
+    sa.Column("descriptor", sa.String(128), nullable=False),
+    sa.ForeignKeyConstraint(["image_id"], ["images.id"], ondelete="CASCADE"),
 )

@@ -1,0 +1,143 @@
+"""`make bench-export`: how much a 20,000-image export grows the server's memory.
+
+Seeds a store with N images (one small real JPEG stored N times, two boxes each) straight
+through the metadata tables and the blob store, so the run measures the export and not 20,000
+uploads; starts `pictograph serve` on it; asks for a COCO export with the images included; samples
+the server's resident memory (VmRSS of the process and its children) every 50 ms until the export
+completes. Prints the baseline, the peak and the growth; exits 1 when growth >= 100 MB.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pictograph.server.service import keys  # noqa: E402
+from pictograph.server.service.context import Store  # noqa: E402
+from pictograph.server.settings import ServerSettings  # noqa: E402
+from pictograph.server.store import tables as t  # noqa: E402
+from tests.served import serve  # noqa: E402
+
+COUNT = int(os.environ.get("BENCH_EXPORT_IMAGES", "20000"))
+LIMIT_MB = 100
+P = "/api/v1/developer"
+
+
+def seed(home: Path, database_url: str) -> str:
+    """Create organisation, dataset and ``COUNT`` images; return an API key."""
+    settings = ServerSettings(home=home, database_url=database_url,
+                              storage_url=f"file://{home}/blobs")  # fmt: skip
+    store = Store.open(settings)
+    _, raw_key = keys.create_key(store, "bench")
+    buffer = io.BytesIO()
+    Image.effect_noise((64, 48), 64).convert("RGB").save(buffer, "JPEG", quality=80)
+    picture = buffer.getvalue()
+    stamp = datetime.now(UTC)
+    with store.read() as conn:
+        org = conn.execute(t.organizations.select()).first()
+    assert org is not None
+    dataset_id = str(uuid.uuid4())
+    classes = [{"name": "thing", "type": "bbox", "color": "#e6194b"}]
+    with store.write() as conn:
+        conn.execute(t.datasets.insert().values(
+            id=dataset_id, organization_id=org.id, name="big", annotation_types=["bbox"],
+            classes=classes, is_public=False, is_archived=False, created_at=stamp,
+            updated_at=stamp))  # fmt: skip
+    boxes = [{"id": f"b{i}", "name": "thing", "type": "bbox", "confidence": 1.0,
+              "attributes": [], "bounding_box": {"x": 4 * i, "y": 3, "w": 10, "h": 8}}
+             for i in range(2)]  # fmt: skip
+    rows = []
+    for index in range(COUNT):
+        blob = store.blobs.write_stream([picture])
+        rows.append({"id": str(uuid.uuid4()), "dataset_id": dataset_id,
+                     "directory_path": f"/part-{index // 1000:03d}",
+                     "filename": f"img-{index:06d}.jpg", "file_size": blob.size, "width": 64,
+                     "height": 48, "content_type": "image/jpeg", "sha256": blob.sha256,
+                     "blob_key": blob.key, "status": "new", "split": None, "tags": [],
+                     "annotations": boxes, "annotation_count": 2, "min_confidence": 1.0,
+                     "is_archived": False, "created_at": stamp,
+                     "updated_at": stamp})  # fmt: skip
+        if len(rows) == 1000:
+            with store.write() as conn:
+                conn.execute(t.images.insert(), rows)
+            rows = []
+    if rows:
+        with store.write() as conn:
+            conn.execute(t.images.insert(), rows)
+    store.close()
+    return raw_key
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its children, in MB."""
+    total = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for one in pids:
+        for line in Path(f"/proc/{one}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        database_url = f"sqlite:///{home / 'metadata.db'}"
+        started = time.monotonic()
+        key = seed(home, database_url)
+        print(f"seeded {COUNT} images in {time.monotonic() - started:.1f} s")
+        with serve(home, database_url, "--rate-limit", "0") as served:
+            client = httpx.Client(base_url=served.base_url, headers={"X-API-Key": key},
+                                  timeout=60)  # fmt: skip
+            client.get(f"{P}/datasets/")  # warm the process up before the baseline
+            baseline = rss_mb(served.process.pid)
+            peak = baseline
+            done = threading.Event()
+
+            def sample() -> None:
+                nonlocal peak
+                while not done.is_set():
+                    peak = max(peak, rss_mb(served.process.pid))
+                    time.sleep(0.05)
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            started = time.monotonic()
+            body = {"dataset_name": "big", "name": "all", "format": "coco",
+                    "include_images": True}  # fmt: skip
+            client.post(f"{P}/exports/", json=body).raise_for_status()
+            while True:
+                export = client.get(f"{P}/exports/all", params={"dataset": "big"}).json()["data"]
+                if export["status"] in ("completed", "failed"):
+                    break
+                time.sleep(0.5)
+            elapsed = time.monotonic() - started
+            done.set()
+            sampler.join()
+    growth = peak - baseline
+    print(f"export {export['status']}: {export['image_count']} images, "
+          f"{export['annotation_count']} annotations, {export['file_size'] / 1e6:.1f} MB ZIP "
+          f"in {elapsed:.1f} s")  # fmt: skip
+    print(f"server RSS: baseline {baseline:.1f} MB, peak {peak:.1f} MB, growth {growth:.1f} MB "
+          f"(limit {LIMIT_MB} MB)")  # fmt: skip
+    return 0 if export["status"] == "completed" and growth < LIMIT_MB else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""``pictograph export DATASET --format F -o FILE``: build an export, wait for it, fetch it."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from pictograph.cli.client_options import Connection, pass_connection
+from pictograph.cli.output import human_bytes, print_json
+
+FORMATS = ("pictograph", "coco", "yolo", "imagefolder")
+
+
+@click.command("export")
+@click.argument("dataset")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="coco", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Where to write the ZIP archive.")  # fmt: skip
+@click.option("--name", help="Name of the export in the dataset. [default: FORMAT-timestamp]")
+@click.option("--images/--no-images", "include_images", default=True, show_default=True,
+              help="Put the image files in the archive too.")  # fmt: skip
+@click.option("--by-split", is_flag=True, help="train/, valid/ and test/ folders by image split.")
+@click.option("--class", "classes", multiple=True, help="Keep only this class (repeatable).")
+@click.option("--status", type=click.Choice(["new", "annotate", "review", "complete"]),
+              help="Only images with this status.")  # fmt: skip
+@click.option("--timeout", type=float, default=3600.0, show_default=True, help="Seconds to wait.")
+@click.option("--json", "as_json", is_flag=True, help="Print the finished export as JSON.")
+@pass_connection
+def export(
+    connection: Connection,
+    dataset: str,
+    fmt: str,
+    output: Path,
+    name: str | None,
+    include_images: bool,
+    by_split: bool,
+    classes: tuple[str, ...],
+    status: str | None,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Export DATASET's labels (and images) in a training format and download the ZIP.
+
+    Exit 6 for a bad class, 4 for an unknown dataset, 5 for a taken name.
+    """
+    name = name or f"{fmt}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    with connection.client() as client:
+        client.exports.create(
+            dataset, name, format=fmt, include_images=include_images,
+            class_filter=list(classes) or None, status_filter=status,
+            organize_by_split=by_split, wait=False,
+        )  # fmt: skip
+        deadline, shown = time.monotonic() + timeout, ""
+        while True:
+            current = client.exports.get(dataset, name)
+            if current.status != shown and not as_json:
+                click.echo(f"export {name}: {current.status}", err=True)
+                shown = current.status
+            if current.status in ("completed", "failed") or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        done = client.exports.wait_for_completion(dataset, name, poll_interval=0.5, timeout=1)
+        client.exports.download(dataset, name, output)
+    if as_json:
+        print_json({**done.model_dump(mode="json"), "output": str(output)})
+        return
+    click.echo(
+        f"{output}: {done.image_count} images, {done.annotation_count} annotations, "
+        f"{human_bytes(done.file_size or 0)}"
+    )

@@ -1,0 +1,72 @@
+"""``pictograph gc``: sweep a store for what crashes left behind (the sweep the server runs)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+
+from pictograph.cli.client_options import Connection, pass_connection
+from pictograph.cli.server_options import settings_for, store_options
+
+
+@click.command()
+@store_options
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@click.option(
+    "--grace",
+    type=float,
+    default=900.0,
+    show_default=True,
+    help="Seconds a file must be untouched before it counts as litter (uploads in flight are "
+    "younger). 0 when no server is running on the store.",
+)
+@click.option(
+    "--signed-url-ttl",
+    envvar="PICTOGRAPH_SIGNED_URL_TTL",
+    default=3600,
+    show_default=True,
+    type=int,
+    help="The server's URL lifetime: pending uploads older than this are dropped.",
+)
+@pass_connection
+def gc(
+    connection: Connection,
+    database_url: str | None,
+    storage_url: str | None,
+    dry_run: bool,
+    grace: float,
+    signed_url_ttl: int,
+) -> None:
+    """Remove temporary files, blobs no image refers to, pending uploads older than their URL's
+    lifetime, and expired idempotency records. Blobs of committed images are never touched.
+
+    \b
+    Example:
+      pictograph gc --dry-run
+    """
+    from pictograph.server.service import gc as service
+    from pictograph.server.service.context import Store
+
+    settings = settings_for(
+        connection.home, database_url, storage_url, signed_url_ttl_seconds=signed_url_ttl
+    )
+    store = Store.open(settings)
+    try:
+        report = service.sweep(store, dry_run=dry_run, grace=timedelta(seconds=grace))
+    finally:
+        store.close()
+    verb = "would remove" if dry_run else "removed"
+    for kind, names in (
+        ("temporary file", report.temporary_files),
+        ("orphan blob", report.orphan_blobs),
+        ("expired upload", report.expired_uploads),
+    ):
+        for name in names:
+            click.echo(f"{kind}\t{name}")
+    click.echo(
+        f"gc {verb} {len(report.temporary_files)} temporary files, "
+        f"{len(report.orphan_blobs)} orphan blobs, {len(report.expired_uploads)} expired "
+        f"uploads, {report.idempotency_records} expired idempotency records",
+        err=True,
+    )

@@ -1,0 +1,40 @@
+"""``pictograph import DATASET coco|yolo PATH``: put a COCO file's or YOLO folder's labels onto
+the images already in a dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pictograph.cli.client_options import Connection, pass_connection
+from pictograph.cli.output import print_json
+
+
+@click.command("import")
+@click.argument("dataset")
+@click.argument("kind", type=click.Choice(["coco", "yolo"]))
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@pass_connection
+def import_labels(
+    connection: Connection, dataset: str, kind: str, path: Path, as_json: bool
+) -> None:
+    """Save labels onto DATASET's images, matched by path, then filename, then stem.
+
+    PATH is a COCO JSON file, or a YOLO folder (data.yaml or classes.txt plus labels/*.txt).
+    Missing classes are added to the dataset. Each image's labels are replaced.
+    """
+    with connection.client() as client:
+        if kind == "coco":
+            plan = client.annotations.import_coco(dataset, path)
+        else:
+            plan = client.annotations.import_yolo(dataset, path)
+    saved = sum(len(items) for items in plan.saves.values())
+    outcome = {"images": len(plan.saves), "annotations": saved, "unmatched": plan.unmatched}
+    if as_json:
+        print_json(outcome)
+        return
+    click.echo(f"{len(plan.saves)} images labelled, {saved} annotations saved")
+    for name in plan.unmatched:
+        click.echo(f"  not matched: {name}", err=True)

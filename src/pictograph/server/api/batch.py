@@ -1,0 +1,79 @@
+"""Routes of ``$P/batch/images/...``: bare ``BatchResult`` bodies, as the official SDK validates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from pictograph.server.api.bodies import (
+    BatchCopy,
+    BatchCopyToDataset,
+    BatchDelete,
+    BatchMove,
+    BatchUpdate,
+)
+from pictograph.server.api.deps import StoreDep, route
+from pictograph.server.api.principal import PrincipalDep
+from pictograph.server.service import batch
+from pictograph.server.service.api_keys import require_role
+
+router = APIRouter(redirect_slashes=False)
+_P = "/batch/images"
+
+
+@route(router, f"{_P}/update", "PATCH")
+def update(store: StoreDep, who: PrincipalDep, body: BatchUpdate) -> Any:
+    require_role(who, "member", "changing images")
+    updates = body.updates.model_dump(exclude_none=True)
+    return batch.update(store, who.organization_id, body.dataset_name, body.image_ids, updates)
+
+
+@route(router, f"{_P}/move", "POST")
+def move(store: StoreDep, who: PrincipalDep, body: BatchMove) -> Any:
+    require_role(who, "member", "moving images")
+    return batch.move(
+        store,
+        who.organization_id,
+        body.dataset_name,
+        body.image_ids,
+        body.target_directory_path,
+        body.duplicate_handling,
+    )
+
+
+@route(router, f"{_P}/copy", "POST")
+def copy(store: StoreDep, who: PrincipalDep, body: BatchCopy) -> Any:
+    require_role(who, "member", "copying images")
+    return batch.copy(
+        store,
+        who.organization_id,
+        body.dataset_name,
+        body.image_ids,
+        body.target_directory_path,
+        body.duplicate_handling,
+        body.copy_annotations,
+    )
+
+
+@route(router, f"{_P}/copy-to-dataset", "POST")
+def copy_to_dataset(store: StoreDep, who: PrincipalDep, body: BatchCopyToDataset) -> Any:
+    require_role(who, "member", "copying images")
+    return batch.copy_to_dataset(
+        store,
+        who.organization_id,
+        body.dataset_name,
+        body.image_ids,
+        body.target_dataset_name,
+        body.target_directory_path,
+    )
+
+
+@route(router, f"{_P}/delete", "POST")
+def delete(store: StoreDep, who: PrincipalDep, body: BatchDelete) -> Any:
+    if body.permanent:
+        require_role(who, "admin", "deleting images permanently")
+    else:
+        require_role(who, "member", "archiving images")
+    org = who.organization_id
+    return batch.delete(store, org, body.dataset_name, body.image_ids, body.permanent)

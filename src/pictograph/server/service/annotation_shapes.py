@@ -1,0 +1,113 @@
+"""The four annotation shapes: checked and normalised on save, made SDK-readable on read.
+
+The official SDK reads annotations with ``extra="forbid"``, boxes must have w > 0 and h > 0,
+keypoints carry no box and ``confidence`` is never null: what we store and send keeps to that.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pictograph.errors import ValidationError
+
+TYPES = ("bbox", "polygon", "polyline", "keypoint")
+_COMMON = ("id", "name", "type", "confidence", "created_by", "attributes", "instance_id")
+_GEOMETRY = {
+    "bbox": ("bounding_box", "oriented_box"),
+    "polygon": ("polygon", "bounding_box"),
+    "polyline": ("polyline", "bounding_box"),
+    "keypoint": ("keypoint",),
+}
+
+
+def check(item: Any, index: int, class_names: set[str]) -> dict[str, Any]:
+    """``item`` in canonical form; ``ValidationError`` (400 for an unknown class, 422 for a bad
+    shape) naming the annotation's position."""
+    where = f"annotation {index}"
+    if not isinstance(item, dict):
+        raise ValidationError(f"{where} is not an object")
+    kind = item.get("type")
+    if kind not in TYPES:
+        raise ValidationError(f"{where}: type {kind!r} is not one of {', '.join(TYPES)}")
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError(f"{where}: a non-blank class name is required")
+    if name not in class_names:
+        raise ValidationError(f"Class '{name}' not in project", status_code=400)
+    confidence = item.get("confidence", 1.0)
+    if confidence is None:
+        confidence = 1.0
+    if not isinstance(confidence, int | float) or not 0 <= confidence <= 1:
+        raise ValidationError(f"{where}: confidence must be a number in [0, 1]")
+    result = {key: item[key] for key in _COMMON if item.get(key) is not None}
+    result["id"] = str(item.get("id") or uuid.uuid4())
+    result["confidence"] = float(confidence)
+    result.setdefault("attributes", [])
+    try:
+        result.update(_geometry(kind, item))
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValidationError(f"{where}: malformed {kind} geometry ({error})") from None
+    return result
+
+
+def _point(raw: Any) -> dict[str, float]:
+    return {"x": float(raw["x"]), "y": float(raw["y"])}
+
+
+def _box(raw: Any) -> dict[str, float]:
+    box = {key: float(raw[key]) for key in ("x", "y", "w", "h")}
+    if box["w"] <= 0 or box["h"] <= 0:
+        raise ValueError("a box needs w > 0 and h > 0")
+    return box
+
+
+def _geometry(kind: str, item: dict[str, Any]) -> dict[str, Any]:
+    if kind == "bbox":
+        found: dict[str, Any] = {"bounding_box": _box(item["bounding_box"])}
+        if item.get("oriented_box") is not None:
+            found["oriented_box"] = dict(item["oriented_box"])
+        return found
+    if kind == "keypoint":
+        if item.get("bounding_box") is not None:
+            raise ValueError("a keypoint has no bounding_box")
+        return {"keypoint": _point(item["keypoint"])}
+    if kind == "polygon":
+        rings = [[_point(p) for p in ring] for ring in item["polygon"]["paths"]]
+        if not rings or any(len(ring) < 3 for ring in rings):
+            raise ValueError("a polygon needs rings of at least 3 points")
+        found = {"polygon": {"paths": rings}}
+        points = rings[0]
+    else:
+        path = [_point(p) for p in item["polyline"]["path"]]
+        if len(path) < 2:
+            raise ValueError("a polyline needs at least 2 points")
+        found = {"polyline": {"path": path}}
+        points = path
+    enclosure = enclose(points)
+    if enclosure is not None:
+        found["bounding_box"] = enclosure
+    return found
+
+
+def enclose(points: list[dict[str, float]]) -> dict[str, float] | None:
+    """The axis-aligned box around ``points``; None when it would have no width or height."""
+    xs, ys = [p["x"] for p in points], [p["y"] for p in points]
+    box = {"x": min(xs), "y": min(ys), "w": max(xs) - min(xs), "h": max(ys) - min(ys)}
+    return box if box["w"] > 0 and box["h"] > 0 else None
+
+
+def readable(item: Any) -> Any:
+    """A stored annotation as the SDK can parse it: only known keys, no degenerate box, no null
+    confidence. Anything it cannot make sense of is passed through untouched."""
+    if not isinstance(item, dict) or item.get("type") not in TYPES:
+        return item
+    allowed = (*_COMMON, *_GEOMETRY[item["type"]])
+    result = {key: item[key] for key in allowed if key in item and item[key] is not None}
+    box = result.get("bounding_box")
+    degenerate = isinstance(box, dict) and not (box.get("w", 0) > 0 and box.get("h", 0) > 0)
+    if item["type"] != "bbox" and degenerate:
+        del result["bounding_box"]
+    if item["type"] == "keypoint":
+        result.pop("bounding_box", None)
+    return result

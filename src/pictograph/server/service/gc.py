@@ -1,0 +1,158 @@
+"""Sweeping up what crashes leave behind: temporary files, blobs no row refers to, pending
+uploads older than their URL's lifetime, and expired idempotency records.
+
+Run by ``pictograph gc``, at server start and every ``gc_interval_seconds``. A blob a committed
+image (or a live pending upload) refers to is never removed: candidates are listed first and
+re-checked against the database just before each removal, and only things untouched for
+``grace`` are candidates, so a write in flight (its row not committed yet) is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import anyio
+import sqlalchemy as sa
+
+from pictograph.server.service import idempotency
+from pictograph.server.service.context import Store, now
+from pictograph.server.store import tables as t
+from pictograph.server.store.blobs import HeldBlob
+
+log = logging.getLogger("pictograph.gc")
+
+#: Untouched for this long before a blob or temporary file may be litter.
+DEFAULT_GRACE = timedelta(minutes=15)
+_CHECK_BATCH = 500
+
+
+@dataclass
+class GcReport:
+    """What a sweep removed (or, with ``dry_run``, would remove)."""
+
+    dry_run: bool
+    temporary_files: list[str] = field(default_factory=list)
+    orphan_blobs: list[str] = field(default_factory=list)
+    expired_uploads: list[str] = field(default_factory=list)
+    idempotency_records: int = 0
+
+    @property
+    def total(self) -> int:
+        return (
+            len(self.temporary_files)
+            + len(self.orphan_blobs)
+            + len(self.expired_uploads)
+            + self.idempotency_records
+        )
+
+
+def sweep(store: Store, *, dry_run: bool = False, grace: timedelta = DEFAULT_GRACE) -> GcReport:
+    """Remove crash litter from ``store`` (list it only, with ``dry_run``); the report says what."""
+    report = GcReport(dry_run=dry_run)
+    _expire_pending_uploads(store, report)
+    cutoff = now() - grace
+    # List what the store holds before reading what rows refer to: a blob written after the
+    # listing is not a candidate, and one listed is re-checked before it goes.
+    held = [blob for blob in store.blobs.iter_blobs() if blob.modified < cutoff]
+    for blob in held:
+        if blob.temporary:
+            report.temporary_files.append(blob.key)
+            if not dry_run:
+                store.blobs.remove(blob)
+    report.temporary_files += _thumbnail_temporaries(store.settings.home, cutoff, dry_run)
+    candidates = [blob for blob in held if not blob.temporary]
+    for batch in _batches(candidates):
+        for blob in _unreferenced(store, batch):
+            report.orphan_blobs.append(blob.key)
+            if not dry_run:
+                store.blobs.remove(blob)
+    if dry_run:
+        report.idempotency_records = _count_expired_records(store)
+    else:
+        report.idempotency_records = idempotency.purge_expired(store)
+    return report
+
+
+def _expire_pending_uploads(store: Store, report: GcReport) -> None:
+    """Pending uploads older than their URL's lifetime can never be registered: drop them and
+    their bytes (the blobs become orphans, removed below or by the next sweep)."""
+    pending = t.pending_uploads
+    lifetime = timedelta(seconds=store.settings.signed_url_ttl_seconds)
+    too_old = pending.c.created_at < now() - lifetime
+    columns = (pending.c.dataset_id, pending.c.directory_path, pending.c.filename)
+    with store.write() as conn:
+        rows = conn.execute(sa.select(*columns, pending.c.blob_key).where(too_old)).all()
+        if not report.dry_run:
+            conn.execute(pending.delete().where(too_old))
+    report.expired_uploads += [f"{r.dataset_id}:{r.directory_path}/{r.filename}" for r in rows]
+    if not report.dry_run:
+        for row in rows:
+            held = HeldBlob(row.blob_key, now())
+            if not _unreferenced(store, [held]):
+                continue
+            store.blobs.remove(held)
+
+
+def _unreferenced(store: Store, blobs: Sequence[HeldBlob]) -> list[HeldBlob]:
+    """The blobs of ``blobs`` no image and no pending upload refers to (read now)."""
+    keys = [blob.key for blob in blobs]
+    used: set[str] = set()
+    with store.read() as conn:
+        for table in (t.images, t.pending_uploads):
+            used.update(conn.scalars(sa.select(table.c.blob_key).where(table.c.blob_key.in_(keys))))
+    return [blob for blob in blobs if blob.key not in used]
+
+
+def _batches(blobs: Sequence[HeldBlob]) -> Iterator[Sequence[HeldBlob]]:
+    for start in range(0, len(blobs), _CHECK_BATCH):
+        yield blobs[start : start + _CHECK_BATCH]
+
+
+def _thumbnail_temporaries(home: Path, cutoff: datetime, dry_run: bool) -> list[str]:
+    """Half-written renditions (``.thumb-*.tmp``) under ``<home>/thumbnails``."""
+    found: list[str] = []
+    for path in (home / "thumbnails").glob("*/.thumb-*.tmp"):
+        try:
+            modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        except FileNotFoundError:
+            continue
+        if modified >= cutoff:
+            continue
+        found.append(str(path.relative_to(home)))
+        if not dry_run:
+            path.unlink(missing_ok=True)
+    return found
+
+
+def _count_expired_records(store: Store) -> int:
+    records = t.idempotency_records
+    with store.read() as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(records)
+                .where(records.c.created_at < now() - idempotency.RETENTION)
+            ).scalar_one()
+        )
+
+
+async def sweep_periodically(store: Store, interval: float) -> None:
+    """Sweep now and then every ``interval`` seconds, until cancelled; a failed sweep is logged
+    and the next one still runs."""
+    while True:
+        try:
+            report = await anyio.to_thread.run_sync(sweep, store)
+            if report.total:
+                log.info(
+                    "gc removed %d temporary files, %d orphan blobs, %d expired uploads",
+                    len(report.temporary_files),
+                    len(report.orphan_blobs),
+                    len(report.expired_uploads),
+                )
+        except Exception:
+            log.exception("gc sweep failed")
+        await anyio.sleep(interval)

@@ -1,0 +1,1 @@
+"""Fault suite: server kills, a fault-injecting proxy, concurrent uploaders, 429 storms."""

@@ -1,0 +1,145 @@
+"""A fault-injecting TCP proxy on loopback: each new connection is, with probability ``rate``,
+reset part-way, cut off after part of the request (a truncated body), or stalled."""
+
+from __future__ import annotations
+
+import random
+import socket
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+
+FAULTS = ("reset", "truncate", "stall")
+
+
+@dataclass
+class FaultProxy:
+    """Forwards ``127.0.0.1:port`` to ``target_port``, injecting faults; counts the faults
+    that happened (a connection chosen for a cut that closes before the cut point has none)."""
+
+    target_port: int
+    rate: float
+    seed: int = 0
+    stall_seconds: float = 2.0
+    port: int = 0
+    injected: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FAULTS, 0))
+    connections: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def faults(self) -> int:
+        return sum(self.injected.values())
+
+    def serve(self) -> threading.Thread:
+        listener = socket.create_server(("127.0.0.1", self.port))
+        listener.settimeout(0.1)
+        self.port = listener.getsockname()[1]
+        rng = random.Random(self.seed)
+
+        def accept_loop() -> None:
+            with listener:
+                while not self._stop.is_set():
+                    try:
+                        client, _ = listener.accept()
+                    except TimeoutError:
+                        continue
+                    with self._lock:
+                        self.connections += 1
+                        fault = rng.choice(FAULTS) if rng.random() < self.rate else None
+                        cut_after = rng.randint(1, 64 * 1024)
+                    threading.Thread(
+                        target=self._pipe, args=(client, fault, cut_after), daemon=True
+                    ).start()
+
+        thread = threading.Thread(target=accept_loop, daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _count(self, fault: str) -> None:
+        with self._lock:
+            self.injected[fault] += 1
+
+    def _pipe(self, client: socket.socket, fault: str | None, cut_after: int) -> None:
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=600)
+        except OSError:
+            _reset(client)
+            return
+        done = threading.Event()
+
+        def downstream() -> None:  # server -> client
+            first = True
+            try:
+                while chunk := upstream.recv(65536):
+                    if first and fault == "stall":
+                        self._count("stall")
+                        time.sleep(self.stall_seconds)
+                    first = False
+                    client.sendall(chunk)
+            except OSError:
+                pass
+            finally:
+                done.set()
+                _close(client)
+
+        threading.Thread(target=downstream, daemon=True).start()
+        sent = 0
+        try:
+            while chunk := client.recv(65536):
+                if fault in ("reset", "truncate") and sent + len(chunk) >= cut_after:
+                    upstream.sendall(chunk[: cut_after - sent])
+                    self._count(fault)
+                    if fault == "reset":
+                        _reset(client)
+                        _reset(upstream)
+                    else:  # the request stops part-way; the client never hears back
+                        _close(upstream)
+                        _close(client)
+                    return
+                upstream.sendall(chunk)
+                sent += len(chunk)
+        except OSError:
+            pass
+        finally:
+            if not done.is_set():
+                _close(upstream)
+
+
+def _reset(sock: socket.socket) -> None:
+    """Abort ``sock`` with a RST (linger 0). ``shutdown`` first wakes the other thread's
+    ``recv`` on it: a socket another thread still reads is not released by ``close`` alone."""
+    with suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RD)
+    with suppress(OSError):
+        sock.close()
+
+
+def _close(sock: socket.socket) -> None:
+    """Close ``sock`` with a FIN, even while another thread is blocked reading it."""
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    with suppress(OSError):
+        sock.close()
+
+
+@contextmanager
+def fault_proxy(target_port: int, rate: float, seed: int = 0) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(target_port, rate, seed)
+    proxy.serve()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()

@@ -1,0 +1,319 @@
+"""The fault scenarios, each measured into one table row. ``test_faults.py`` runs them small in
+CI; ``make soak`` (``python -m tests.faults.soak``) runs them full size and prints the table."""
+
+from __future__ import annotations
+
+import random
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from PIL import Image
+
+from pictograph import Client, PictographError
+from pictograph.workflows.folder_plan import plan_folder
+from pictograph.workflows.upload import upload_dataset_from_folder
+from tests.faults.proxy import fault_proxy
+from tests.images import make_image, sha256_of
+from tests.served import PICTOGRAPH, Served, create_key, free_port, launch
+
+DATASET = "soak"
+COLUMNS = (
+    "scenario",
+    "runs",
+    "faults",
+    "files",
+    "lost",
+    "duplicated",
+    "mismatched",
+    "orphans after gc",
+    "failures",
+    "time",
+)
+
+
+@dataclass
+class Row:
+    """One scenario's outcome: the columns of the soak table."""
+
+    scenario: str
+    runs: int
+    faults: int
+    files: int
+    lost: int = 0
+    duplicated: int = 0
+    mismatched: int = 0
+    orphans: int = 0
+    failures: int = 0
+    seconds: float = 0.0
+
+    def cells(self) -> tuple[str, ...]:
+        return (
+            self.scenario,
+            str(self.runs),
+            str(self.faults),
+            str(self.files),
+            str(self.lost),
+            str(self.duplicated),
+            str(self.mismatched),
+            str(self.orphans),
+            str(self.failures),
+            f"{self.seconds:.1f} s",
+        )
+
+    @property
+    def intact(self) -> bool:
+        return self.lost == self.duplicated == self.mismatched == self.orphans == 0
+
+
+def make_folder(root: Path, count: int, seed: int = 0) -> Path:
+    """``count`` images in three class folders; every tenth is a PNG over 1 MiB (sent by PUT)."""
+    rng = random.Random(seed)
+    for index in range(count):
+        folder = root / ("cats", "dogs", "birds")[index % 3]
+        if index % 10 == 9:
+            noise = Image.frombytes("RGB", (640, 640), rng.randbytes(640 * 640 * 3))
+            folder.mkdir(parents=True, exist_ok=True)
+            noise.save(folder / f"big-{index:05d}.png")
+        else:
+            make_image(folder / f"img-{index:05d}.jpg", size=(64, 48), seed=seed * 100000 + index)
+    return root
+
+
+@contextmanager
+def running_server(home: Path, database_url: str, port: int, *extra: str) -> Iterator[Served]:
+    store_args = ("--home", str(home), "--database-url", database_url)
+    command = ["serve", "--port", str(port), *store_args, *extra]
+    # Generous: a restart after kill -9 on a loaded two-core CI machine can take half a minute.
+    with launch(command, f"http://127.0.0.1:{port}", store_args, start_timeout=120) as served:
+        yield served
+
+
+def upload(base_url: str, key: str, folder: Path) -> int:
+    """Upload ``folder`` with the SDK's own retries; the number of files that failed."""
+    with Client(key, base_url=base_url) as client:
+        try:
+            report = upload_dataset_from_folder(client, DATASET, folder)
+        except PictographError:
+            return len(list(folder.rglob("*.*")))  # the whole run failed
+    return len(report.failures)
+
+
+def measure(row: Row, home: Path, database_url: str, folder: Path) -> Row:
+    """Fill ``row``'s loss columns (no server may be running): the dataset's images against
+    ``folder`` by path and SHA-256, then ``pictograph gc`` and the blobs no image refers to."""
+    plan = plan_folder(folder)
+    expected = {planned.dataset_path: sha256_of(planned.path) for planned in plan.files}
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT directory_path, filename, sha256 FROM images")
+            ).all()
+    finally:
+        engine.dispose()
+    stored: dict[str, list[str]] = {}
+    for directory_path, filename, sha256 in rows:
+        stored.setdefault(f"{directory_path.rstrip('/')}/{filename}", []).append(sha256)
+    row.lost = sum(1 for name in expected if name not in stored)
+    row.mismatched = sum(
+        1 for name, sha in expected.items() if name in stored and sha not in stored[name]
+    )
+    # Copies beyond one per file, and images under names the folder does not have.
+    row.duplicated = len(rows) - len(stored) + sum(1 for name in stored if name not in expected)
+    subprocess.run(
+        [PICTOGRAPH, "gc", "--grace", "0", "--home", str(home), "--database-url", database_url],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    row.orphans = count_orphans(home, database_url)
+    return row
+
+
+def count_orphans(home: Path, database_url: str) -> int:
+    """Files in the blob store (temporary ones included) that no image refers to."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            used = set(conn.scalars(sa.text("SELECT blob_key FROM images")))
+    finally:
+        engine.dispose()
+    held = [path for path in (home / "blobs").glob("??/*") if path.is_file()]
+    return sum(1 for path in held if path.name not in used)
+
+
+def kill_during_upload(home: Path, database_url: str, folder: Path, kills: int, seed: int) -> Row:
+    """kill -9 the server at a random moment of an upload, ``kills`` times, restarting it each
+    time; then one more run must finish with no failures."""
+    rng = random.Random(seed)
+    started = time.monotonic()
+    port = free_port()
+    store_args = ("--home", str(home), "--database-url", database_url)
+    key = create_key(store_args, "acme")
+    row = Row("kill -9 mid-upload", kills + 1, kills, count_files(folder))
+    for _ in range(kills):
+        with ExitStack() as servers:
+            served = servers.enter_context(running_server(home, database_url, port))
+            uploader = threading.Thread(target=upload, args=(served.base_url, key, folder))
+            uploader.start()
+            time.sleep(rng.uniform(0.2, 3.0))
+            served.process.kill()
+            served.process.wait()
+            # Back up on the same port at once: the uploader's retries reach the new process.
+            servers.enter_context(running_server(home, database_url, port))
+            uploader.join()
+    with running_server(home, database_url, port) as served:
+        row.failures = upload(served.base_url, key, folder)
+    row.seconds = time.monotonic() - started
+    return measure(row, home, database_url, folder)
+
+
+def through_faulty_proxy(
+    home: Path, database_url: str, folder: Path, rate: float, seed: int
+) -> Row:
+    """Every request (API and signed URLs) through a proxy that resets, truncates or stalls
+    ``rate`` of its connections; the SDK's retries must leave 0 failures."""
+    started = time.monotonic()
+    port = free_port()
+    store_args = ("--home", str(home), "--database-url", database_url)
+    key = create_key(store_args, "acme")
+    with fault_proxy(port, rate, seed) as proxy:
+        public = ("--public-url", proxy.url)
+        with running_server(home, database_url, port, *public):
+            failures = upload(proxy.url, key, folder)
+        faults = proxy.faults
+    row = Row(f"proxy faults {rate:.0%}", 1, faults, count_files(folder), failures=failures)
+    row.seconds = time.monotonic() - started
+    return measure(row, home, database_url, folder)
+
+
+def concurrent_uploaders(home: Path, database_url: str, folder: Path, uploaders: int) -> Row:
+    """``uploaders`` clients upload the same folder to the same dataset at once; a re-run must
+    then finish with no failures, and nothing may be duplicated."""
+    started = time.monotonic()
+    store_args = ("--home", str(home), "--database-url", database_url)
+    key = create_key(store_args, "acme")
+    with running_server(home, database_url, free_port()) as served:
+        with ThreadPoolExecutor(uploaders) as pool:
+            list(pool.map(lambda _: upload(served.base_url, key, folder), range(uploaders)))
+        failures = upload(served.base_url, key, folder)
+    row = Row(f"{uploaders} uploaders at once", uploaders + 1, 0, count_files(folder))
+    row.failures = failures
+    row.seconds = time.monotonic() - started
+    return measure(row, home, database_url, folder)
+
+
+def rate_limit_storm(home: Path, database_url: str, folder: Path, threads: int) -> Row:
+    """Per-file ``images.upload`` from ``threads`` threads against a 20 requests/s limit."""
+    started = time.monotonic()
+    store_args = ("--home", str(home), "--database-url", database_url)
+    key = create_key(store_args, "acme")
+    files = sorted(path for path in folder.rglob("*.*") if path.is_file())
+    limits = ("--rate-limit", "20", "--rate-burst", "20")
+    rejected = 0
+    with (
+        running_server(home, database_url, free_port(), *limits) as served,
+        Client(key, base_url=served.base_url) as client,
+    ):
+        client.datasets.create(DATASET)
+
+        def one(path: Path) -> bool:
+            nonlocal rejected
+            try:
+                client.images.upload(DATASET, path, directory_path="/" + path.parent.name)
+                return True
+            except PictographError:
+                return False
+
+        with ThreadPoolExecutor(threads) as pool:
+            failures = sum(1 for ok in pool.map(one, files) if not ok)
+    row = Row(f"429 storm ({threads} threads, 20 req/s)", 1, 0, len(files), failures=failures)
+    row.seconds = time.monotonic() - started
+    return measure(row, home, database_url, folder)
+
+
+def hostile_clients(home: Path, database_url: str, header_mib: int) -> Row:
+    """A client sending a ``header_mib`` MiB header and one sending its header slowly, while
+    another client's GETs are timed: a GET slower than 1 s counts as a failure."""
+    started = time.monotonic()
+    store_args = ("--home", str(home), "--database-url", database_url)
+    key = create_key(store_args, "acme")
+    port = free_port()
+    slow_gets = 0
+    with running_server(home, database_url, port, "--header-timeout", "5") as served:
+        stop = threading.Event()
+        attackers = [
+            threading.Thread(target=_huge_header, args=(port, header_mib, stop)),
+            threading.Thread(target=_slow_header, args=(port, stop)),
+        ]
+        for attacker in attackers:
+            attacker.start()
+        with httpx.Client(base_url=served.base_url, headers={"X-API-Key": key}) as client:
+            for _ in range(40):
+                began = time.monotonic()
+                answered = client.get("/api/v1/developer/datasets/", timeout=10)
+                if answered.status_code != 200 or time.monotonic() - began >= 1.0:
+                    slow_gets += 1
+                time.sleep(0.05)
+        stop.set()
+        for attacker in attackers:
+            attacker.join(timeout=60)
+    row = Row(f"{header_mib} MiB + slow header", 1, 2, 0, failures=slow_gets)
+    row.seconds = time.monotonic() - started
+    return row
+
+
+def _huge_header(port: int, mib: int, stop: threading.Event) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        try:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Huge: ")
+            chunk = b"h" * (1024 * 1024)
+            for _ in range(mib):
+                if stop.is_set():
+                    return
+                sock.sendall(chunk)
+        except OSError:
+            return
+
+
+def _slow_header(port: int, stop: threading.Event) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        try:
+            sock.sendall(b"GET / HTTP/1.1\r\n")
+            while not stop.is_set():
+                sock.sendall(b"X-Slow: 1\r\n")
+                time.sleep(0.5)
+        except OSError:
+            return
+
+
+def count_files(folder: Path) -> int:
+    return sum(1 for path in folder.rglob("*.*") if path.is_file())
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    """A PostgreSQL schema of its own (dropped afterwards), as a database URL."""
+    schema = f"soak_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{admin_url}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+Scenario = Callable[[Path, str], Row]

@@ -1,0 +1,70 @@
+"""The gallery shows labels: boxes and polygons drawn over the image with their class names
+(escaped), similar images, and a dataset's classes with counts and exports with download links."""
+
+from __future__ import annotations
+
+import time
+
+from tests.gallery.conftest import Gallery
+from tests.server import flows
+
+HOSTILE_CLASS = '<script>alert(1)</script>" onload="x'
+
+
+def test_the_image_page_draws_boxes_and_polygons_with_class_names_escaped(
+    keyed: Gallery,
+) -> None:
+    _, key = keyed.create_key("acme")
+    api = keyed.api(key)
+    classes = [{"name": "car", "type": "bbox", "color": "#ff0000"},
+               {"name": HOSTILE_CLASS, "type": "polygon", "color": 'red" onclick="x'}]  # fmt: skip
+    flows.create_dataset(api, "cars", classes=classes)
+    first, *others = keyed.upload(key, "cars", "/", "a.png", "b.png", "c.png")
+    ring = [{"x": 1, "y": 1}, {"x": 20, "y": 2}, {"x": 10, "y": 15}]
+    saved = api.post(f"{flows.P}/annotations/cars/a.png", json={"annotations": [
+        {"name": "car", "type": "bbox", "bounding_box": {"x": 3, "y": 4, "w": 10, "h": 6}},
+        {"name": HOSTILE_CLASS, "type": "polygon", "polygon": {"paths": [ring]}},
+    ]})  # fmt: skip
+    assert saved.status_code == 200, saved.text
+    keyed.sign_in(key)
+
+    html = keyed.browser.get(f"/images/{first}").text
+
+    assert '<svg viewBox="0 0 40 30"' in html
+    assert '<rect x="3.0" y="4.0" width="10.0" height="6.0"' in html and 'stroke="#ff0000"' in html
+    assert '<polygon points="1,1 20,2 10,15"' in html
+    assert ">car</text>" in html
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert 'onclick="x' not in html and 'stroke="#ffcc00"' in html
+    assert "Similar images" in html
+    assert all(f'href="/images/{other}"' in html for other in others)
+
+
+def test_the_dataset_page_lists_classes_with_counts_and_exports_with_download_links(
+    keyed: Gallery,
+) -> None:
+    _, key = keyed.create_key("acme")
+    api = keyed.api(key)
+    flows.create_dataset(api, "cars", classes=[{"name": "car", "type": "bbox"}])
+    ids = keyed.upload(key, "cars", "/", "a.png", "b.png")
+    box = {"name": "car", "type": "bbox", "bounding_box": {"x": 1, "y": 1, "w": 5, "h": 5}}
+    api.post(f"{flows.P}/annotations/cars/a.png", json={"annotations": [box, box]})
+    api.post(f"{flows.P}/annotations/cars/b.png", json={"annotations": [box]})
+    api.post(f"{flows.P}/exports/", json={"dataset_name": "cars", "name": "for-training"})
+    for _ in range(200):
+        state = api.get(f"{flows.P}/exports/for-training", params={"dataset": "cars"})
+        if state.json()["data"]["status"] == "completed":
+            break
+        time.sleep(0.05)
+    keyed.sign_in(key)
+
+    page = keyed.browser.get("/").text
+    dataset_id = page.split('href="/datasets/')[1].split('"')[0]
+    html = keyed.browser.get(f"/datasets/{dataset_id}").text
+
+    assert "<td>car</td><td>bbox</td><td>3</td><td>2</td>" in html
+    assert "for-training" in html and "/storage/exports/" in html
+    token = html.split("/storage/exports/")[1].split('"')[0]
+    archive = keyed.browser.get(f"/storage/exports/{token}")
+    assert archive.status_code == 200 and archive.content[:2] == b"PK"
+    assert len(ids) == 2
