@@ -8,14 +8,19 @@ from pathlib import Path
 
 import click
 
-from pictograph.cli.client_options import Connection, pass_connection
+from pictograph.cli.client_options import (
+    Connection,
+    connection_options,
+    dataset_name,
+    pass_connection,
+)
 from pictograph.cli.output import human_bytes, print_json
 
 FORMATS = ("pictograph", "coco", "yolo", "imagefolder")
 
 
 @click.command("export")
-@click.argument("dataset")
+@click.argument("dataset", callback=dataset_name)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="coco", show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="Where to write the ZIP archive.")  # fmt: skip
@@ -28,6 +33,7 @@ FORMATS = ("pictograph", "coco", "yolo", "imagefolder")
               help="Only images with this status.")  # fmt: skip
 @click.option("--timeout", type=float, default=3600.0, show_default=True, help="Seconds to wait.")
 @click.option("--json", "as_json", is_flag=True, help="Print the finished export as JSON.")
+@connection_options
 @pass_connection
 def export(
     connection: Connection,
@@ -45,6 +51,10 @@ def export(
     """Export DATASET's labels (and images) in a training format and download the ZIP.
 
     Exit 6 for a bad class, 4 for an unknown dataset, 5 for a taken name.
+
+    \b
+    Example:
+      pictograph export road-signs --format yolo -o road-signs-yolo.zip
     """
     name = name or f"{fmt}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     with connection.client() as client:

@@ -7,15 +7,21 @@ from pathlib import Path
 
 import click
 
-from pictograph.cli.client_options import Connection, pass_connection
+from pictograph.cli.client_options import (
+    Connection,
+    connection_options,
+    dataset_name,
+    pass_connection,
+)
 from pictograph.cli.output import print_json
 
 
 @click.command("import")
-@click.argument("dataset")
+@click.argument("dataset", callback=dataset_name)
 @click.argument("kind", type=click.Choice(["coco", "yolo"]))
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@connection_options
 @pass_connection
 def import_labels(
     connection: Connection, dataset: str, kind: str, path: Path, as_json: bool
@@ -24,6 +30,10 @@ def import_labels(
 
     PATH is a COCO JSON file, or a YOLO folder (data.yaml or classes.txt plus labels/*.txt).
     Missing classes are added to the dataset. Each image's labels are replaced.
+
+    \b
+    Example:
+      pictograph import road-signs coco ./annotations/instances.json
     """
     with connection.client() as client:
         if kind == "coco":
