@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 __all__ = [
@@ -227,6 +226,9 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
         return max(0.0, float(raw))
     except ValueError:
         pass
+    # Imported here: email is costly to import, and every ``pictograph`` command imports us.
+    from email.utils import parsedate_to_datetime
+
     try:
         when = parsedate_to_datetime(raw)
     except (TypeError, ValueError):
