@@ -13,7 +13,7 @@ BROWSER := /usr/bin/chromium
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[server,postgres,redis,s3,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[postgres,redis,s3,dev]'
 	touch $(STAMP)
 
 $(OFFICIAL):

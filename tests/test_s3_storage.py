@@ -3,20 +3,25 @@ two `pictograph serve` replicas sharing PostgreSQL and one bucket."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from pictograph import Client, ConfigurationError, NotFoundError
-from pictograph.server.store.blobs import open_blob_store
+from pictograph.server.store.blob_registry import open_blob_store
 from pictograph.workflows import upload_dataset_from_folder
 from tests.images import make_image, sha256_of
+from tests.official.test_official_sdk import OFFICIAL_PYTHON, OUR_PYTHON, run_official
 from tests.s3_server import S3Server, s3_server
 from tests.served import create_key, free_port, launch
+
+P = "/api/v1/developer"
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +49,12 @@ def _objects(s3: S3Server, prefix: str) -> list[str]:
     return [item["Key"] for item in answer.get("Contents", [])]
 
 
-def test_blobs_live_in_the_bucket_and_a_replica_without_them_fetches_them(
+def test_blobs_live_only_in_the_bucket_and_any_replica_reads_them(
     s3: S3Server, s3_env: str, tmp_path: Path
 ) -> None:
     prefix = s3_env.split("/", 3)[3] + "/"
-    here = open_blob_store(s3_env, cache=tmp_path / "replica-1")
-    there = open_blob_store(s3_env, cache=tmp_path / "replica-2")
+    here = open_blob_store(s3_env)
+    there = open_blob_store(s3_env)
 
     blob = here.write_stream([b"first ", b"bytes"])
     aborted = here.writer()
@@ -57,18 +62,19 @@ def test_blobs_live_in_the_bucket_and_a_replica_without_them_fetches_them(
     aborted.abort()
 
     assert _objects(s3, prefix) == [prefix + blob.key]
-    assert there.path(blob.key).read_bytes() == b"first bytes"
+    with there.open(blob.key) as read_back:
+        assert read_back.read() == b"first bytes"
     here.delete(blob.key)
     assert _objects(s3, prefix) == []
     with pytest.raises(NotFoundError):
-        open_blob_store(s3_env, cache=tmp_path / "replica-3").path(blob.key)
+        there.open(blob.key)
 
 
 def test_a_bucket_that_cannot_be_reached_is_a_configuration_error(
     s3_env: str, tmp_path: Path
 ) -> None:
     with pytest.raises(ConfigurationError, match="cannot reach S3 bucket"):
-        open_blob_store("s3://no-such-bucket-here/x", cache=tmp_path)
+        open_blob_store("s3://no-such-bucket-here/x")
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
@@ -114,3 +120,73 @@ def _replica(database_url: str, storage_url: str, env: dict[str, str], home: Pat
         storage_url,
     ]
     return launch(command, f"http://127.0.0.1:{port}", (), env=env)
+
+
+def test_an_unknown_storage_scheme_is_a_configuration_error() -> None:
+    with pytest.raises(
+        ConfigurationError,
+        match="unsupported storage URL 'gs://bucket/x': use one of file://, s3://",
+    ):
+        open_blob_store("gs://bucket/x")
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_with_s3_storage_upload_urls_go_straight_to_the_bucket_and_register_checks_the_object(
+    database_url: str, s3: S3Server, s3_env: str, tmp_path: Path
+) -> None:
+    prefix = s3_env.split("/", 3)[3] + "/"
+    good = make_image(tmp_path / "good.png")
+    key = create_key(("--home", str(tmp_path / "keys"), "--database-url", database_url), "acme")
+    with _replica(database_url, s3_env, s3.env, tmp_path / "home") as replica:
+        api = httpx.Client(base_url=f"{replica.base_url}{P}", headers={"X-API-Key": key})
+        api.post("/datasets", json={"name": "d"}).raise_for_status()
+
+        def url_for(name: str) -> str:
+            body = {"dataset": "d", "filename": name, "content_type": "image/png"}
+            answer = api.post("/images/upload-url", json=body)
+            answer.raise_for_status()
+            return str(answer.json()["data"]["upload_url"])
+
+        def register(name: str) -> httpx.Response:
+            return api.post("/images/register", json={"dataset": "d", "filename": name})
+
+        url = url_for("good.png")
+        put = httpx.put(url, content=good.read_bytes(), headers={"Content-Type": "image/png"})
+        registered = register("good.png")
+        never_put = register("missing.png") if url_for("missing.png") else None
+        wrong = url_for("wrong.png")
+        jpeg = make_image(tmp_path / "wrong.jpg").read_bytes()
+        httpx.put(wrong, content=jpeg, headers={"Content-Type": "image/png"}).raise_for_status()
+        refused = register("wrong.png")
+        listed = api.get("/images/", params={"dataset": "d"}).json()["data"]
+
+    assert url.startswith(s3.endpoint) and put.status_code == 200
+    assert registered.status_code == 201, registered.text
+    image = registered.json()["data"]
+    assert (image["sha256"], image["file_size"]) == (sha256_of(good), good.stat().st_size)
+    assert (image["width"], image["height"]) == (32, 24)
+    assert never_put is not None and never_put.status_code == 422
+    assert "no bytes were uploaded for /missing.png" in never_put.json()["error"]["message"]
+    assert refused.status_code == 422
+    assert "file contains JPEG data but was declared image/png" in refused.text
+    assert [item["filename"] for item in listed] == ["good.png"]
+    objects = _objects(s3, prefix)
+    assert len(objects) == 1  # the refused object was deleted with its pending upload
+    body = s3.client().get_object(Bucket=s3.bucket, Key=objects[0])["Body"].read()  # type: ignore[attr-defined]
+    assert hashlib.sha256(body).hexdigest() == sha256_of(good)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("scenario", ["images", "upload_from_directory"])
+@pytest.mark.parametrize("python", ["official", "ours"])
+def test_both_sdks_upload_straight_to_the_bucket_unmodified(
+    database_url: str, s3: S3Server, s3_env: str, tmp_path: Path, scenario: str, python: str
+) -> None:
+    key = create_key(("--home", str(tmp_path / "keys"), "--database-url", database_url), "acme")
+    interpreter = OFFICIAL_PYTHON if python == "official" else OUR_PYTHON
+    with _replica(database_url, s3_env, s3.env, tmp_path / "home") as replica:
+        result = run_official(replica, scenario, tmp_path, key, interpreter)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"scenario {scenario}: ok" in result.stdout
+    assert _objects(s3, s3_env.split("/", 3)[3] + "/")  # the bytes are in the bucket

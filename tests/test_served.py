@@ -339,16 +339,3 @@ def test_the_openapi_document_is_served_and_lists_the_protocol(server: Served) -
     paths = document["paths"]
     for path in (f"{P}/datasets/", f"{P}/images/upload-url", f"{P}/directories/{{dataset}}/tree"):
         assert path in paths, path
-
-
-def test_a_served_instance_never_reads_its_own_disk_for_a_client(server: Served) -> None:
-    key = server.create_key("acme")
-    httpx.post(f"{server.base_url}{P}/datasets/", json={"name": "ds"}, headers={"X-API-Key": key})
-    body = {
-        "dataset": "ds",
-        "images": [{"path": "/etc/hostname", "filename": "x.jpg", "content_type": "image/jpeg"}],
-    }
-    answer = httpx.post(
-        f"{server.base_url}{P}/images/ingest-local", json=body, headers={"X-API-Key": key}
-    )
-    assert answer.status_code == 404

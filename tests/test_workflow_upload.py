@@ -1,27 +1,82 @@
-"""upload_dataset_from_folder, line by line of the user's specification, on the embedded client."""
+"""upload_dataset_from_folder, line by line of the user's specification.
+
+Every test that takes ``client`` runs four times: on an embedded client and on a client of a real
+``pictograph serve`` process, each on SQLite and on PostgreSQL. Both take the one upload path
+(pre-flight, register-on-upload tokens, the batch route and PUTs).
+"""
 
 from __future__ import annotations
 
 import inspect
 import os
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from pictograph import Client, NotFoundError
 from pictograph.workflows import UploadFailure, UploadReport, upload_dataset_from_folder
+from tests.conftest import fresh_database
 from tests.images import FORMATS, make_image, sha256_of
+from tests.served import Served, serve
 
 
-@pytest.fixture
-def client(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
-    for name in ("PICTOGRAPH_API_KEY", "PICTOGRAPH_BASE_URL"):
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Served]]:
+    """One real server per backend for the module, started on first use; each test gets an
+    organisation of its own on it, so tests never see each other's datasets."""
+    started: dict[str, Served] = {}
+    with ExitStack() as stack:
+
+        def server_for(backend: str) -> Served:
+            if backend not in started:
+                home = tmp_path_factory.mktemp(f"served-{backend}")
+                url = stack.enter_context(fresh_database(backend, home))
+                started[backend] = stack.enter_context(serve(home / "home", url))
+            return started[backend]
+
+        yield _Lazy(server_for)
+
+
+class _Lazy(dict[str, Served]):
+    def __init__(self, make: Callable[[str], Served]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, backend: str) -> Served:
+        return self._make(backend)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param((door, backend), id=f"{door}-{backend}", marks=marks)
+        for door in ("embedded", "served")
+        for backend, marks in (("sqlite", ()), ("postgres", pytest.mark.postgres))
+    ]
+)
+def client(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    servers: dict[str, Served],
+) -> Iterator[Client]:
+    door, backend = request.param
+    for name in ("PICTOGRAPH_API_KEY", "PICTOGRAPH_BASE_URL", "PICTOGRAPH_DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PICTOGRAPH_DATABASE_URL", database_url)
-    with Client(home=tmp_path / "home") as embedded:
-        yield embedded
+    if door == "embedded":
+        with fresh_database(backend, tmp_path) as url:
+            monkeypatch.setenv("PICTOGRAPH_DATABASE_URL", url)
+            with Client(home=tmp_path / "home") as embedded:
+                yield embedded
+        return
+    served = servers[backend]
+    key = served.create_key(f"org-{uuid.uuid4().hex[:12]}")
+    with Client(api_key=key, base_url=served.base_url) as remote:
+        assert remote.mode == "http"
+        yield remote
 
 
 @pytest.fixture

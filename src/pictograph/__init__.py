@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from pictograph.client import Client
+from pictograph._version import __version__
 from pictograph.errors import (
     ApiError,
     AuthError,
     ConfigurationError,
     ConflictError,
     ForbiddenError,
+    LengthRequiredError,
     NetworkError,
     NotFoundError,
     PayloadTooLargeError,
@@ -21,21 +23,21 @@ from pictograph.errors import (
     ServerError,
     ValidationError,
 )
-from pictograph.models import (
-    BulkUploadFailure,
-    BulkUploadResult,
-    Dataset,
-    DatasetClass,
-    Directory,
-    DirectoryStats,
-    DirectoryTreeNode,
-    Image,
-)
 
 if TYPE_CHECKING:
+    from pictograph.client import Client
+    from pictograph.models import (
+        BulkUploadFailure,
+        BulkUploadResult,
+        Dataset,
+        DatasetClass,
+        Directory,
+        DirectoryStats,
+        DirectoryTreeNode,
+        Image,
+    )
     from pictograph.workflows.upload import UploadFailure, UploadReport
 
-__version__ = "0.1.0"
 
 __all__ = [
     "ApiError",
@@ -52,6 +54,7 @@ __all__ = [
     "DirectoryTreeNode",
     "ForbiddenError",
     "Image",
+    "LengthRequiredError",
     "NetworkError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -66,13 +69,33 @@ __all__ = [
     "__version__",
 ]
 
-_LAZY = {"UploadReport", "UploadFailure"}
+#: Names imported on first use, so that ``import pictograph`` (and so ``pictograph --version``)
+#: does not pay for httpx and pydantic before anything needs them.
+_LAZY = {
+    "Client": "pictograph.client",
+    **dict.fromkeys(
+        [
+            "BulkUploadFailure",
+            "BulkUploadResult",
+            "Dataset",
+            "DatasetClass",
+            "Directory",
+            "DirectoryStats",
+            "DirectoryTreeNode",
+            "Image",
+        ],
+        "pictograph.models",
+    ),
+    "UploadFailure": "pictograph.workflows.upload",
+    "UploadReport": "pictograph.workflows.upload",
+}
 
 
 def __getattr__(name: str) -> Any:
-    """``UploadReport`` and ``UploadFailure`` come from the workflows, imported on first use."""
-    if name in _LAZY:
-        from pictograph.workflows import upload
-
-        return getattr(upload, name)
-    raise AttributeError(f"module 'pictograph' has no attribute {name!r}")
+    """The client, the models and the upload report, imported from their modules on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pictograph' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

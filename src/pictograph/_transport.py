@@ -15,6 +15,7 @@ from typing import Any, Self
 
 import httpx
 
+from pictograph._version import __version__
 from pictograph.errors import (
     ApiError,
     NetworkError,
@@ -42,8 +43,6 @@ POOL = httpx.Limits(max_connections=64, max_keepalive_connections=32)
 
 def user_agent() -> str:
     """``pictograph-selfhosted/<version>``: the User-Agent of every SDK request."""
-    from pictograph import __version__
-
     return f"pictograph-selfhosted/{__version__}"
 
 
@@ -156,7 +155,14 @@ class Transport:
             response.close()
         return dest
 
-    def put_file(self, url: str, path: Path, content_type: str) -> Any:
+    def put_file(
+        self,
+        url: str,
+        path: Path,
+        content_type: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
         """PUT a file to an absolute signed URL, streamed from disk with a fixed Content-Length.
 
         The API key is never sent. Only 200 and 201 succeed; the parsed JSON body (or ``None``)
@@ -165,9 +171,10 @@ class Transport:
         """
         if not url.startswith(("http://", "https://")):
             raise ApiError(f"upload URL must be absolute, got {url!r}")
-        client, target, headers = self._route_for(url)
+        client, target, auth = self._route_for(url)
         size = path.stat().st_size
-        headers = {**headers, "Content-Type": content_type, "Content-Length": str(size)}
+        sent = {"Content-Type": content_type, **(headers or {}), "Content-Length": str(size)}
+        headers = {**auth, **sent}
         timeout = httpx.Timeout(
             self._timeout,
             read=max(self._timeout, TRANSFER_TIMEOUT),

@@ -12,6 +12,27 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
+__all__ = [
+    "ApiError",
+    "AuthError",
+    "ConfigurationError",
+    "ConflictError",
+    "ForbiddenError",
+    "LengthRequiredError",
+    "NetworkError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PaymentRequiredError",
+    "PictographError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ServerError",
+    "ValidationError",
+    "error_class_for_status",
+    "error_from_response",
+    "parse_retry_after",
+]
+
 
 class PictographError(Exception):
     """Base class for every error raised by Pictograph."""
@@ -98,6 +119,13 @@ class ValidationError(ApiError):
         return list(errors) if isinstance(errors, list) else []
 
 
+class LengthRequiredError(ValidationError):
+    """411: a body that must declare its size did not (our upload batch route needs one)."""
+
+    status = 411
+    code = "length_required"
+
+
 class ConflictError(ApiError):
     """409: the name is taken (dataset name, or folder + filename in a dataset)."""
 
@@ -137,6 +165,7 @@ _BY_STATUS: dict[int, type[ApiError]] = {
     403: ForbiddenError,
     404: NotFoundError,
     409: ConflictError,
+    411: LengthRequiredError,
     413: PayloadTooLargeError,
     422: ValidationError,
     429: RateLimitError,

@@ -1,35 +1,4 @@
 """The official SDK's module name for the error classes, so code written for it runs unchanged."""
 
-from pictograph.errors import (
-    ApiError,
-    AuthError,
-    ConfigurationError,
-    ConflictError,
-    ForbiddenError,
-    NetworkError,
-    NotFoundError,
-    PayloadTooLargeError,
-    PaymentRequiredError,
-    PictographError,
-    RateLimitError,
-    RequestTimeoutError,
-    ServerError,
-    ValidationError,
-)
-
-__all__ = [
-    "ApiError",
-    "AuthError",
-    "ConfigurationError",
-    "ConflictError",
-    "ForbiddenError",
-    "NetworkError",
-    "NotFoundError",
-    "PayloadTooLargeError",
-    "PaymentRequiredError",
-    "PictographError",
-    "RateLimitError",
-    "RequestTimeoutError",
-    "ServerError",
-    "ValidationError",
-]
+from pictograph.errors import *  # noqa: F403 (this module is exactly the error module's surface)
+from pictograph.errors import __all__ as __all__

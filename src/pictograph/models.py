@@ -133,13 +133,6 @@ class BulkUploadFailure(_Wire):
     directory_path: str = "/"
 
 
-class IngestResult(_Wire):
-    """Outcome of the embedded ``ingest-local`` call: how many registered, and what failed."""
-
-    registered: int
-    failed: list[BulkUploadFailure]
-
-
 class BulkUploadResult(_Wire):
     """Outcome of ``images.bulk_upload``: registered images and per-file failures."""
 

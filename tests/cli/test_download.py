@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pictograph.cli.local_tree import UnsafePathError, local_path
 from pictograph.models import Image
+from pictograph.workflows.local_tree import UnsafePathError, local_path
 from tests.cli.runner import Pictograph, expect, one_error_line
 from tests.images import make_image, sha256_of
 from tests.served import serve

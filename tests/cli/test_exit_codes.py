@@ -92,7 +92,7 @@ def test_help_and_version_exit_0_and_list_every_command(pictograph: Pictograph) 
     assert "pictograph, version" in expect(pictograph("--version"), 0).stdout
 
 
-def test_ctrl_c_during_an_upload_exits_130_with_one_line_and_stops_sending(
+def test_ctrl_c_during_an_upload_prints_what_landed_then_exits_130_and_stops_sending(
     served_instance: Served, tmp_path: Path
 ) -> None:
     files = 1500
@@ -119,6 +119,11 @@ def test_ctrl_c_during_an_upload_exits_130_with_one_line_and_stops_sending(
 
     assert upload.returncode == 130, (stdout, stderr)
     assert stderr.strip() == "error: interrupted"
-    assert stdout == ""
     shown = Pictograph.served(served_instance.base_url, key).json("datasets", "show", "many")
-    assert shown["image_count"] < files
+    landed = shown["image_count"]
+    assert 0 < landed < files
+    assert stdout.splitlines() == [
+        f"many: interrupted: {landed:,} new images landed in the dataset; "
+        f"{files - landed:,} of the {files:,} files did not land in this run",
+        "Run the same command again to send the rest: what is already there is skipped.",
+    ]

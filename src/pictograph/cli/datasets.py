@@ -3,30 +3,52 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from pictograph.cli.client_options import Connection, pass_connection
-from pictograph.cli.output import human_bytes, print_json, print_table
-from pictograph.models import Dataset, Directory, dump
+from pictograph.cli.client_options import Connection, connection_options, pass_connection
+from pictograph.cli.output import human_bytes, limit_note, print_json, print_table
+
+if TYPE_CHECKING:
+    from pictograph.models import Dataset, Directory, DirectoryStats
 
 
 @click.group()
 def datasets() -> None:
-    """List, show, create and delete datasets."""
+    """List, show, create and delete datasets.
+
+    \b
+    Example:
+      pictograph datasets list
+    """
 
 
 @datasets.command("list")
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--all", "every", is_flag=True, help="Every dataset, however many.")
 @click.option("--archived", is_flag=True, help="List the archived datasets instead.")
 @click.option("--json", "as_json", is_flag=True, help="Print the datasets as JSON.")
+@connection_options
 @pass_connection
-def list_datasets(connection: Connection, limit: int, archived: bool, as_json: bool) -> None:
-    """List datasets, newest first."""
+def list_datasets(
+    connection: Connection, limit: int, every: bool, archived: bool, as_json: bool
+) -> None:
+    """List datasets, newest first.
+
+    \b
+    Example:
+      pictograph datasets list --limit 20
+    """
+    from pictograph.models import dump
+
     with connection.client() as client:
-        found = client.datasets.iter(
-            page_size=min(limit, 1000), max_total=limit, archived=archived
-        ).all()
+        pager = client.datasets.iter(
+            page_size=1000 if every else min(limit, 1000),
+            max_total=None if every else limit,
+            archived=archived,
+        )
+        found = pager.all()
     if as_json:
         print_json([dump(dataset) for dataset in found])
         return
@@ -46,24 +68,36 @@ def list_datasets(connection: Connection, limit: int, archived: bool, as_json: b
             for d in found
         ],
     )
+    note = limit_note(len(found), pager.total)
+    if note:
+        click.echo(note)
 
 
 @datasets.command("show")
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print the dataset and folders as JSON.")
+@connection_options
 @pass_connection
 def show_dataset(connection: Connection, name: str, as_json: bool) -> None:
-    """Show a dataset and its folders; exit 4 when there is no such dataset."""
+    """Show a dataset and its folders; exit 4 when there is no such dataset.
+
+    \b
+    Example:
+      pictograph datasets show demo
+    """
+    from pictograph.models import dump
+
     with connection.client() as client:
         dataset = client.datasets.get(name)
         folders = client.directories.list(name)
+        root = client.directories.stats(name, "/", include_subdirectories=False)
     if as_json:
         print_json(dump(dataset) | {"folders": [dump(folder) for folder in folders]})
         return
-    _show(dataset, folders)
+    _show(dataset, folders, root)
 
 
-def _show(dataset: Dataset, folders: list[Directory]) -> None:
+def _show(dataset: Dataset, folders: list[Directory], root: DirectoryStats) -> None:
     click.echo(f"{dataset.name}  ({dataset.id})")
     if dataset.description:
         click.echo(f"  {dataset.description}")
@@ -72,22 +106,28 @@ def _show(dataset: Dataset, folders: list[Directory]) -> None:
         f"created {dataset.created_at:%Y-%m-%d %H:%M}"
         + (", archived" if dataset.is_archived else "")
     )
-    if folders:
-        print_table(
-            ["folder", "#images", "#with subfolders"],
-            [(f.full_path, f.image_count, f.nested_image_count) for f in folders],
-        )
+    rows: list[tuple[object, ...]] = [("/ (root)", root.total_images, dataset.image_count)]
+    rows += [(f.full_path, f.image_count, f.nested_image_count) for f in folders]
+    print_table(["folder", "#images", "#with subfolders"], rows)
 
 
 @datasets.command("create")
 @click.argument("name")
 @click.option("--description", "-d", default=None, help="A line saying what the dataset holds.")
 @click.option("--json", "as_json", is_flag=True, help="Print the new dataset as JSON.")
+@connection_options
 @pass_connection
 def create_dataset(
     connection: Connection, name: str, description: str | None, as_json: bool
 ) -> None:
-    """Create an empty dataset; exit 5 when the name is taken."""
+    """Create an empty dataset; exit 5 when the name is taken.
+
+    \b
+    Example:
+      pictograph datasets create road-signs -d "Traffic signs, one folder per class"
+    """
+    from pictograph.models import dump
+
     with connection.client() as client:
         dataset = client.datasets.create(name, description=description)
     if as_json:
@@ -99,9 +139,15 @@ def create_dataset(
 @datasets.command("delete")
 @click.argument("name")
 @click.option("--yes", "-y", is_flag=True, help="Delete without asking (required off a terminal).")
+@connection_options
 @pass_connection
 def delete_dataset(connection: Connection, name: str, yes: bool) -> None:
-    """Delete a dataset with all its images and folders, for good."""
+    """Delete a dataset with all its images and folders, for good.
+
+    \b
+    Example:
+      pictograph datasets delete demo --yes
+    """
     if not yes:
         if not sys.stdin.isatty():
             raise click.UsageError(f"deleting {name!r} removes all its images: pass --yes")

@@ -35,8 +35,6 @@ PAYMENT_REQUIRED = 7
 RATE_LIMITED = 8
 UNAVAILABLE = 9
 SOME_FILES_FAILED = 10
-#: The name the upload command has always used for 10.
-UPLOAD_HAD_FAILURES = SOME_FILES_FAILED
 INTERRUPTED = 130
 
 _BY_CLASS: list[tuple[type[BaseException], int]] = [

@@ -5,11 +5,25 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
+
+from pictograph.sizes import human_bytes
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = [
+    "dataset_path",
+    "folder_path",
+    "human_bytes",
+    "human_seconds",
+    "limit_note",
+    "print_json",
+    "print_table",
+    "without_embedded_urls",
+]
 
 #: Width of tables when stdout is a pipe or a file, where rich would otherwise wrap at 80.
 PIPE_WIDTH = 160
@@ -22,6 +36,8 @@ def print_json(data: Any) -> None:
 
 def stdout_console() -> Console:
     """A rich console on the current stdout (the one click's test runner captures)."""
+    from rich.console import Console
+
     console = Console(file=sys.stdout, highlight=False)
     if not console.is_terminal:
         console.width = PIPE_WIDTH
@@ -32,6 +48,8 @@ def print_table(
     columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None
 ) -> None:
     """A table on stdout; columns whose name starts with ``#`` are right-aligned numbers."""
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     for column in columns:
         numeric = column.startswith("#")
@@ -39,17 +57,6 @@ def print_table(
     for row in rows:
         table.add_row(*(str(cell) for cell in row))
     stdout_console().print(table)
-
-
-def human_bytes(count: float) -> str:
-    """``1234567`` as ``1.2 MB`` (decimal units, as rich's progress shows them)."""
-    if abs(count) < 1000:
-        return f"{count:.0f} B"
-    for unit in ("kB", "MB", "GB"):
-        count /= 1000
-        if abs(count) < 1000:
-            return f"{count:.1f} {unit}"
-    return f"{count / 1000:.1f} TB"
 
 
 def human_seconds(seconds: float) -> str:
@@ -69,3 +76,21 @@ def folder_path(directory_path: str | None) -> str:
 def dataset_path(directory_path: str | None, filename: str) -> str:
     """``/stop/001.jpg``: where an image sits in its dataset."""
     return f"{folder_path(directory_path).rstrip('/')}/{filename}"
+
+
+def limit_note(shown: int, total: int | None) -> str | None:
+    """``100 of 2,000 shown; --limit N or --all`` when a list stopped short, else None."""
+    if total is None or shown >= total:
+        return None
+    return f"{shown:,} of {total:,} shown; --limit N or --all"
+
+
+def without_embedded_urls(data: Any, embedded_base_url: str) -> Any:
+    """``data`` with every URL on the embedded client's host (which does not exist) as None."""
+    if isinstance(data, dict):
+        return {k: without_embedded_urls(v, embedded_base_url) for k, v in data.items()}
+    if isinstance(data, list):
+        return [without_embedded_urls(item, embedded_base_url) for item in data]
+    if isinstance(data, str) and data.startswith(embedded_base_url):
+        return None
+    return data

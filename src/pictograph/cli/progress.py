@@ -2,6 +2,9 @@
 
 On a terminal it is a live rich bar (files, bytes, rate, ETA); in a pipe or a log it is a plain
 line every :data:`LINE_INTERVAL` seconds or every tenth of the files, whichever comes first.
+
+The rate is files a second over the whole run, not bytes: a file skipped because it is already
+there counts as done without a byte sent, so a byte rate would claim speeds no link has.
 """
 
 from __future__ import annotations
@@ -13,18 +16,9 @@ from contextlib import contextmanager
 from typing import Protocol
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from pictograph.cli.output import human_bytes, human_seconds
+from pictograph.sizes import files_rate
 
 #: Seconds between two plain progress lines, at most.
 LINE_INTERVAL = 5.0
@@ -44,7 +38,7 @@ class _Silent:
 
 
 class PlainLines:
-    """``upload: 40/100 files (40%), 1.2 MB of 3.0 MB, 650.0 kB/s, ETA 2.8s`` now and then."""
+    """``upload: 40/100 files (40%), 1.2 MB of 3.0 MB, 12.5 files/s, ETA 4.8s`` now and then."""
 
     def __init__(
         self,
@@ -70,28 +64,18 @@ class PlainLines:
     def line(self, files_done: int, bytes_done: int, elapsed: float) -> str:
         """One progress line for this state after ``elapsed`` seconds."""
         percent = 100 * files_done // max(self.total_files, 1)
-        rate = bytes_done / elapsed if elapsed > 0 else 0.0
+        rate = files_done / elapsed if elapsed > 0 else 0.0
         if files_done >= self.total_files:
             eta = f"done in {human_seconds(elapsed)}"
         elif rate > 0:
-            eta = f"ETA {human_seconds((self.total_bytes - bytes_done) / rate)}"
+            eta = f"ETA {human_seconds((self.total_files - files_done) / rate)}"
         else:
             eta = "ETA unknown"
         return (
             f"{self.label}: {files_done}/{self.total_files} files ({percent}%), "
             f"{human_bytes(bytes_done)} of {human_bytes(self.total_bytes)}, "
-            f"{human_bytes(rate)}/s, {eta}"
+            f"{files_rate(rate)}, {eta}"
         )
-
-
-class LiveBar:
-    """A rich progress bar on the terminal; the bar measures bytes, the text counts files."""
-
-    def __init__(self, progress: Progress, task: TaskID, total_files: int) -> None:
-        self.progress, self.task, self.total_files = progress, task, total_files
-
-    def update(self, files_done: int, bytes_done: int) -> None:
-        self.progress.update(self.task, completed=bytes_done, files=files_done)
 
 
 @contextmanager
@@ -102,22 +86,13 @@ def progress_meter(
     if not enabled or total_files == 0:
         yield _Silent()
         return
+    from rich.console import Console  # rich is imported only for a command that shows progress
+
     console = Console(file=sys.stderr)
     if not console.is_terminal:
         yield PlainLines(label, total_files, total_bytes)
         return
-    with _rich_progress(console) as progress:
-        task = progress.add_task(label, total=total_bytes, files=0, total_files=total_files)
-        yield LiveBar(progress, task, total_files)
+    from pictograph.cli.live_bar import live_bar
 
-
-def _rich_progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[files]}/{task.fields[total_files]} files"),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    )
+    with live_bar(console, label, total_files, total_bytes) as bar:
+        yield bar

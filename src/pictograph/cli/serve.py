@@ -12,6 +12,7 @@ from types import FrameType
 
 import click
 
+from pictograph.cli.client_options import Connection, pass_connection
 from pictograph.cli.server_options import opened_store, settings_for, store_options
 from pictograph.server.settings import DEFAULT_RATE_LIMIT, SETTINGS_ENV, ServerSettings
 
@@ -20,7 +21,13 @@ _DEFAULTS = ServerSettings(home=Path(), database_url="", storage_url="")
 
 @click.command()
 @click.option("--host", envvar="PICTOGRAPH_HOST", default="127.0.0.1", show_default=True)
-@click.option("--port", envvar="PICTOGRAPH_PORT", default=8000, show_default=True, type=int)
+@click.option(
+    "--port",
+    envvar="PICTOGRAPH_PORT",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+)
 @click.option("--workers", envvar="PICTOGRAPH_WORKERS", default=1, show_default=True, type=int)
 @store_options
 @click.option("--redis-url", envvar="PICTOGRAPH_REDIS_URL", help="Share rate limits via Redis.")
@@ -41,6 +48,13 @@ _DEFAULTS = ServerSettings(home=Path(), database_url="", storage_url="")
     help="Requests a key may send at once before the limit applies.",
 )
 @click.option("--public-url", envvar="PICTOGRAPH_PUBLIC_URL", help="URL clients reach us at.")
+@click.option(
+    "--db-pool-size",
+    envvar="PICTOGRAPH_DB_POOL_SIZE",
+    type=click.IntRange(min=1),
+    default=None,
+    help="PostgreSQL connections each worker keeps open [default: 10; 3x more under load].",
+)
 @click.option(
     "--max-upload-mb", envvar="PICTOGRAPH_MAX_UPLOAD_MB", default=200, show_default=True, type=int
 )
@@ -116,17 +130,19 @@ _DEFAULTS = ServerSettings(home=Path(), database_url="", storage_url="")
     show_default=True,
     help="Sweep for crash litter at start and every this many seconds (0: never).",
 )
+@pass_connection
 def serve(
+    connection: Connection,
     host: str,
     port: int,
     workers: int,
-    home: Path | None,
     database_url: str | None,
     storage_url: str | None,
     redis_url: str | None,
     rate_limit: float,
     rate_burst: int,
     public_url: str | None,
+    db_pool_size: int | None,
     max_upload_mb: int,
     signed_url_ttl: int,
     max_image_pixels: int,
@@ -138,11 +154,19 @@ def serve(
     max_connections: int,
     gc_interval: float,
 ) -> None:
-    """Serve the Pictograph developer API (and the gallery) over HTTP."""
+    """Serve the Pictograph developer API (and the gallery) over HTTP.
+
+    It serves the store in --home: the datasets embedded commands made there are the built-in
+    organisation's, which keys made without --org open.
+
+    \b
+    Example:
+      pictograph serve --port 8000
+    """
     import uvicorn
 
     settings = settings_for(
-        home,
+        connection.home,
         database_url,
         storage_url,
         require_api_key=True,
@@ -152,6 +176,7 @@ def serve(
         public_base_url=public_url or bound_url(host, port),
         max_upload_bytes=max_upload_mb * 1024 * 1024,
         signed_url_ttl_seconds=signed_url_ttl,
+        database_pool_size=db_pool_size,
         max_image_pixels=max_image_pixels,
         decode_memory_bytes=decode_memory_mb * 1024 * 1024,
         max_header_bytes=max_header_kb * 1024,
@@ -161,10 +186,13 @@ def serve(
         max_connections=max_connections,
         gc_interval_seconds=gc_interval,
     )
+    _check_schema(settings.database_url)
     # Worker processes rebuild the same settings from this one serialised copy.
     os.environ[SETTINGS_ENV] = json.dumps(settings.to_json())
+    ensure_port_free(host, port)
     shown = settings.public_base_url
     click.echo(f"Pictograph serving {settings.database_url.split('@')[-1]} on {shown}", err=True)
+    show_organizations(settings)
     signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "pictograph.cli.serve:app_from_environment",
@@ -179,6 +207,44 @@ def serve(
         timeout_keep_alive=keep_alive,
         limit_concurrency=max_connections,
     )
+
+
+def _check_schema(database_url: str) -> None:
+    """Refuse to start on a database an older version left; see ``pictograph migrate``."""
+    from pictograph.server.store.database import check_schema
+
+    check_schema(database_url)
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Raise ``OSError`` naming the port when something already listens there.
+
+    uvicorn would find out only after we announced the URL; this binds as it does
+    (``SO_REUSEADDR``), then lets go for it.
+    """
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise OSError(
+                f"cannot listen on {host}:{port} ({error.strerror or error}): "
+                "stop what runs there or pass --port N",
+            ) from None
+
+
+def show_organizations(settings: ServerSettings) -> None:
+    """One line per organisation of the store, with its dataset count."""
+    from pictograph.server.service.context import Store
+    from pictograph.server.service.organizations import dataset_counts
+
+    store = Store.open(settings)
+    try:
+        counts = dataset_counts(store)
+    finally:
+        store.close()
+    for name, count in counts:
+        click.echo(f"  organisation {name}: {count} dataset{'' if count == 1 else 's'}", err=True)
 
 
 def bound_url(host: str, port: int) -> str:
@@ -209,24 +275,46 @@ def app_from_environment() -> object:
 
 @click.group()
 def keys() -> None:
-    """Create, list and revoke API keys (shown once; only a hash is stored)."""
+    """Create, list and revoke API keys (shown once; only a hash is stored).
+
+    \b
+    Example:
+      pictograph keys create
+    """
 
 
 @keys.command("create")
-@click.option("--org", "organization", required=True, help="Organisation (created if needed).")
+@click.option(
+    "--org",
+    "organization",
+    default=None,
+    help="A separate organisation (created if needed). [default: the store's own, local]",
+)
 @click.option("--name", default="default", show_default=True, help="A label for the key.")
 @store_options
+@pass_connection
 def create_key(
-    organization: str,
+    connection: Connection,
+    organization: str | None,
     name: str,
-    home: Path | None,
     database_url: str | None,
     storage_url: str | None,
 ) -> None:
-    """Create a key; the key itself is the last line printed."""
-    from pictograph.server.service import keys as service
+    """Create a key; the key itself is the last line printed.
 
-    with opened_store(home, database_url, storage_url) as store:
+    Without --org the key opens the store's own organisation: the datasets uploaded with
+    embedded commands on the same --home. With --org NAME it opens NAME's, isolated from all
+    others.
+
+    \b
+    Example:
+      pictograph keys create --name laptop
+    """
+    from pictograph.server.service import keys as service
+    from pictograph.server.service.organizations import LOCAL
+
+    organization = organization or LOCAL
+    with opened_store(connection.home, database_url, storage_url) as store:
         info, raw_key = service.create_key(store, organization, name)
     click.echo(f"Created key {info.id} ({info.prefix}...) for organisation {organization!r}.")
     click.echo("Store it now: it is shown only once.")
@@ -236,31 +324,58 @@ def create_key(
 @keys.command("list")
 @click.option("--org", "organization", default=None, help="Only this organisation's keys.")
 @store_options
+@pass_connection
 def list_keys(
-    organization: str | None, home: Path | None, database_url: str | None, storage_url: str | None
+    connection: Connection,
+    organization: str | None,
+    database_url: str | None,
+    storage_url: str | None,
 ) -> None:
-    """List keys (id, organisation, name, prefix, created, revoked)."""
+    """List keys (id, organisation, name, prefix, created, state).
+
+    \b
+    Example:
+      pictograph keys list --org acme
+    """
+    from pictograph.cli.output import print_table
     from pictograph.server.service import keys as service
 
-    with opened_store(home, database_url, storage_url) as store:
+    with opened_store(connection.home, database_url, storage_url) as store:
         rows = service.list_keys(store, organization)
-    for row in rows:
-        state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
-        click.echo(
-            f"{row.id}  {row.organization}  {row.name}  {row.prefix}...  "
-            f"{row.created_at:%Y-%m-%d %H:%M}  {state}"
-        )
+    if not rows:
+        click.echo("No keys. Make one with: pictograph keys create")
+        return
+    print_table(
+        ["id", "organisation", "name", "prefix", "created", "state"],
+        [
+            (
+                row.id,
+                row.organization,
+                row.name,
+                f"{row.prefix}...",
+                f"{row.created_at:%Y-%m-%d %H:%M}",
+                f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active",
+            )
+            for row in rows
+        ],
+    )
 
 
 @keys.command("revoke")
 @click.argument("key_id")
 @store_options
+@pass_connection
 def revoke_key(
-    key_id: str, home: Path | None, database_url: str | None, storage_url: str | None
+    connection: Connection, key_id: str, database_url: str | None, storage_url: str | None
 ) -> None:
-    """Revoke the key with id KEY_ID: requests with it get 401 from then on."""
+    """Revoke the key with id KEY_ID: requests with it get 401 from then on.
+
+    \b
+    Example:
+      pictograph keys revoke 0b6f3c1e-...   (the id from pictograph keys list)
+    """
     from pictograph.server.service import keys as service
 
-    with opened_store(home, database_url, storage_url) as store:
+    with opened_store(connection.home, database_url, storage_url) as store:
         service.revoke_key(store, key_id)
     click.echo(f"Revoked key {key_id}.")

@@ -1,4 +1,8 @@
-"""The options that say where a store lives, shared by ``serve`` and ``keys``."""
+"""The options that say where a store lives, shared by ``serve`` and ``keys``.
+
+The store's folder is the global ``--home`` (``PICTOGRAPH_HOME``), resolved once by the group;
+these add where its metadata and bytes live when they are not under it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from pictograph.cli.client_options import connection_options
 from pictograph.config import DEFAULT_HOME
 from pictograph.server.settings import ServerSettings
 
@@ -19,15 +24,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def store_options(command: F) -> F:
-    """Add --home, --database-url and --storage-url (each also from PICTOGRAPH_*)."""
+    """Add --database-url and --storage-url (each also from PICTOGRAPH_*); --home is global."""
     options = [
-        click.option(
-            "--home",
-            envvar="PICTOGRAPH_HOME",
-            type=click.Path(path_type=Path),
-            default=None,
-            help="Store folder (the embedded default's). [default: ~/.pictograph]",
-        ),
         click.option(
             "--database-url",
             envvar="PICTOGRAPH_DATABASE_URL",
@@ -41,7 +39,7 @@ def store_options(command: F) -> F:
     ]
     for option in reversed(options):
         command = option(command)
-    return command
+    return connection_options(command)
 
 
 def settings_for(

@@ -1,8 +1,10 @@
 """``pictograph upload FOLDER --dataset NAME``: a folder upload with progress and a closing summary.
 
-The workflow (``client.images.upload_from_directory``) does the work; this module adds the
-dry-run plan, byte counts for the progress meter (from the plan's file sizes, matched to the
-workflow's per-file callback by filename) and the report on stdout.
+The folder is planned once (``plan_folder``): the dry run shows that plan, and the upload hands
+the same plan to the workflow (``pictograph.workflows.upload_folder``), which does the work. This
+module adds byte counts for the progress meter (from the plan's file sizes, matched to the
+workflow's per-file callback by filename), the report on stdout, and what landed when Ctrl-C
+stops a run.
 """
 
 from __future__ import annotations
@@ -16,16 +18,23 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from pictograph.cli.client_options import Connection, pass_connection
+from pictograph.cli.client_options import Connection, connection_options, pass_connection
 from pictograph.cli.exit_codes import SOME_FILES_FAILED
 from pictograph.cli.output import folder_path, human_bytes, human_seconds, print_json, print_table
 from pictograph.cli.progress import progress_meter
-from pictograph.workflows.folder_plan import FolderPlan, plan_folder
+from pictograph.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from pictograph.client import Client
+    from pictograph.workflows.folder_plan import FolderPlan
     from pictograph.workflows.upload import UploadReport
 
 Layout = Literal["by-class", "flat", "preserve"]
+LAYOUT_FLAGS: dict[Layout, str] = {
+    "by-class": "--by-class",
+    "flat": "--flat",
+    "preserve": "--preserve-structure",
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,8 @@ class UploadOptions:
 
     def plan(self) -> FolderPlan:
         """The folder's plan; raises ``FileNotFoundError`` for a missing folder."""
+        from pictograph.workflows.folder_plan import plan_folder
+
         return plan_folder(
             self.folder,
             organize_by_class=self.layout == "by-class",
@@ -48,20 +59,37 @@ class UploadOptions:
         )
 
 
+def chosen_layout(by_class: bool, flat: bool, preserve_structure: bool) -> Layout:
+    """The one layout asked for (by class when none); ``ConfigurationError`` for two or more."""
+    asked: list[tuple[Layout, bool]] = [
+        ("by-class", by_class),
+        ("flat", flat),
+        ("preserve", preserve_structure),
+    ]
+    given = [layout for layout, on in asked if on]
+    if len(given) > 1:
+        flags = " and ".join(LAYOUT_FLAGS[layout] for layout in given)
+        raise ConfigurationError(f"{flags} cannot be used together: choose one layout")
+    return given[0] if given else "by-class"
+
+
+def dataset_name_of(name: str) -> str:
+    """``name`` stripped; ``ConfigurationError`` when nothing is left."""
+    if not name.strip():
+        raise ConfigurationError("--dataset needs a name, e.g. --dataset road-signs")
+    return name.strip()
+
+
 @click.command(short_help="Upload a folder of images to a dataset.")
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--dataset", "-d", "dataset_name", required=True, help="Destination dataset.")
 @click.option(
     "--by-class",
-    "layout",
-    flag_value="by-class",
-    default=True,
+    is_flag=True,
     help="First-level folders become dataset folders; deeper ones collapse into them. [default]",
 )
-@click.option("--flat", "layout", flag_value="flat", help="Every image lands in the root folder.")
-@click.option(
-    "--preserve-structure", "layout", flag_value="preserve", help="Keep the whole folder tree."
-)
+@click.option("--flat", is_flag=True, help="Every image lands in the root folder.")
+@click.option("--preserve-structure", is_flag=True, help="Keep the whole folder tree.")
 @click.option(
     "--workers",
     "-w",
@@ -75,12 +103,15 @@ class UploadOptions:
 @click.option("--dry-run", is_flag=True, help="Print the plan; send nothing, create nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report (or plan) as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@connection_options
 @pass_connection
 def upload(
     connection: Connection,
     folder: Path,
     dataset_name: str,
-    layout: Layout,
+    by_class: bool,
+    flat: bool,
+    preserve_structure: bool,
     workers: int,
     no_skip_existing: bool,
     no_create: bool,
@@ -90,19 +121,34 @@ def upload(
 ) -> None:
     """Upload every image under FOLDER to a dataset (created if missing).
 
-    Exit status 0 when nothing failed, 10 when some files failed (each listed with its reason).
+    Exit status 0 when nothing failed, 10 when some files failed (each listed with its reason),
+    4 when FOLDER holds no image at all (then no dataset is created).
+
+    \b
+    Example:
+      pictograph upload ./road_signs --dataset road-signs --dry-run
     """
     options = UploadOptions(
-        folder, dataset_name, layout, workers, not no_skip_existing, not no_create
+        folder,
+        dataset_name_of(dataset_name),
+        chosen_layout(by_class, flat, preserve_structure),
+        workers,
+        not no_skip_existing,
+        not no_create,
     )
     plan = options.plan()
     if dry_run:
         show_plan(plan, options, as_json=as_json)
         return
+    if plan.total == 0:
+        raise FileNotFoundError(
+            f"no images in {str(folder)!r}{_unsupported_note(plan)}: nothing uploaded, "
+            f"dataset {options.dataset_name!r} not touched"
+        )
     started = time.monotonic()
     report = run_upload(connection, options, plan, show_progress=not quiet)
     if as_json:
-        print_json(report_data(report))
+        print_json(report_data(report, plan))
     else:
         show_summary(report, plan, time.monotonic() - started)
     if report.failures:
@@ -112,27 +158,62 @@ def upload(
 def run_upload(
     connection: Connection, options: UploadOptions, plan: FolderPlan, *, show_progress: bool
 ) -> UploadReport:
-    """Run the workflow with a progress meter fed from its per-file callback."""
+    """Run the workflow on ``plan`` with a progress meter fed from its per-file callback.
+
+    On Ctrl-C, prints what landed and what did not, then lets the interrupt end the command.
+    """
+    from pictograph.workflows.upload import upload_folder
+
     ledger = ByteLedger.of(plan)
     with (
         connection.client() as client,
         progress_meter("upload", plan.total, ledger.total, enabled=show_progress) as meter,
     ):
+        before = _image_count(client, options.dataset_name)
 
         def on_file(done: int, total: int, filename: str | None) -> None:
             meter.update(done, ledger.take(filename))
 
-        return client.images.upload_from_directory(
-            options.dataset_name,
-            options.folder,
-            organize_by_class=options.layout == "by-class",
-            preserve_structure=options.layout == "preserve",
-            parallel=options.workers > 1,
-            max_workers=options.workers,
-            skip_existing=options.skip_existing,
-            create_if_missing=options.create_if_missing,
-            progress=on_file,
-        )
+        try:
+            return upload_folder(
+                client,
+                options.dataset_name,
+                plan,
+                organize_by_class=options.layout == "by-class",
+                preserve_structure=options.layout == "preserve",
+                parallel=options.workers > 1,
+                max_workers=options.workers,
+                skip_existing=options.skip_existing,
+                create_if_missing=options.create_if_missing,
+                progress=on_file,
+            )
+        except KeyboardInterrupt:
+            after = _image_count(client, options.dataset_name)
+            show_interrupted(options.dataset_name, plan.total, after - before)
+            raise
+
+
+def _image_count(client: Client, dataset_name: str) -> int:
+    """Images in the dataset now (0 when it does not exist yet)."""
+    from pictograph.errors import NotFoundError
+
+    try:
+        return client.datasets.get(dataset_name).image_count
+    except NotFoundError:
+        return 0
+
+
+def show_interrupted(dataset_name: str, total: int, landed: int) -> None:
+    """The partial summary of an interrupted upload, on stdout like the full one.
+
+    What landed is counted by the server (images in the dataset now, less before the run), so
+    it holds whatever the files in flight did when the interrupt came.
+    """
+    click.echo(
+        f"{dataset_name}: interrupted: {landed:,} new images landed in the dataset; "
+        f"{max(total - landed, 0):,} of the {total:,} files did not land in this run"
+    )
+    click.echo("Run the same command again to send the rest: what is already there is skipped.")
 
 
 @dataclass
@@ -173,29 +254,50 @@ def _size_of(path: Path) -> int:
         return 0
 
 
-def report_data(report: UploadReport) -> dict[str, Any]:
-    """The report as JSON-ready data (``success`` as the SDK defines it)."""
+def report_data(report: UploadReport, plan: FolderPlan) -> dict[str, Any]:
+    """The report as JSON-ready data (``success`` as the SDK defines it).
+
+    Paths are relative to the uploaded folder, as in the human summary.
+    """
     return {
         "dataset_name": report.dataset_name,
         "images_attempted": report.images_attempted,
         "images_uploaded": report.images_uploaded,
         "images_skipped": report.images_skipped,
-        "failures": [{"path": str(f.path), "reason": f.reason} for f in report.failures],
+        "failures": [
+            {"path": _shown(f.path, plan.root), "reason": f.reason} for f in report.failures
+        ],
+        "ignored_unsupported": [_shown(path, plan.root) for path in plan.unsupported],
         "success": report.success,
     }
 
 
 def show_summary(report: UploadReport, plan: FolderPlan, elapsed: float) -> None:
-    """The closing summary: counts, then every failure with its reason."""
+    """The closing summary: counts, files left behind, then every failure with its reason."""
     click.echo(
         f"{report.dataset_name}: {report.images_uploaded} uploaded, "
         f"{report.images_skipped} skipped, {len(report.failures)} failed "
         f"of {report.images_attempted} files in {human_seconds(elapsed)}"
     )
+    if plan.unsupported:
+        click.echo(unsupported_line(plan))
     if report.failures:
         click.echo("Failed:")
     for failure in report.failures:
         click.echo(f"  {_shown(failure.path, plan.root)}: {failure.reason}")
+
+
+def unsupported_line(plan: FolderPlan) -> str:
+    """``ignored: 2 files with unsupported extensions (.jfif, .txt)``."""
+    count = len(plan.unsupported)
+    suffixes = ", ".join(suffix or "no extension" for suffix in plan.unsupported_suffixes)
+    noun = "file" if count == 1 else "files"
+    kind = "extension" if len(plan.unsupported_suffixes) == 1 else "extensions"
+    return f"ignored: {count} {noun} with unsupported {kind} ({suffixes})"
+
+
+def _unsupported_note(plan: FolderPlan) -> str:
+    return f" ({unsupported_line(plan)})" if plan.unsupported else ""
 
 
 def show_plan(plan: FolderPlan, options: UploadOptions, *, as_json: bool) -> None:
@@ -208,9 +310,17 @@ def show_plan(plan: FolderPlan, options: UploadOptions, *, as_json: bool) -> Non
         f"Dry run: nothing sent, dataset {options.dataset_name!r} not touched "
         f"({options.layout} layout)."
     )
-    rows: list[tuple[str, object]] = list(plan.class_counts().items())
-    rows.append(("total", f"{len(plan.files)} ({human_bytes(total_bytes)})"))
+    rows: list[tuple[str, object]] = [
+        (folder_path(folder), count) for folder, count in plan.class_counts().items()
+    ]
+    if plan.problems:
+        rows.append(("(problems, will fail)", len(plan.problems)))
+    rows.append(("total", f"{plan.total} files ({human_bytes(total_bytes)})"))
     print_table(["dataset folder", "#files"], rows)
+    if plan.unsupported:
+        click.echo(unsupported_line(plan))
+        for path in plan.unsupported:
+            click.echo(f"  {_shown(path, plan.root)}")
     _show_paths(f"Ignored hidden entries: {len(plan.ignored)}", plan.ignored, plan.root)
     if plan.problems:
         click.echo(f"Problems (reported as failures): {len(plan.problems)}")
@@ -224,10 +334,12 @@ def _plan_data(plan: FolderPlan, options: UploadOptions, total_bytes: int) -> di
         "dataset_name": options.dataset_name,
         "folder": str(plan.root),
         "layout": options.layout,
-        "files": len(plan.files),
+        "files": plan.total,
+        "to_upload": len(plan.files),
         "bytes": total_bytes,
         "folders": {folder_path(k): v for k, v in plan.class_counts().items()},
         "ignored": [_shown(path, plan.root) for path in plan.ignored],
+        "ignored_unsupported": [_shown(path, plan.root) for path in plan.unsupported],
         "problems": [
             {"path": _shown(p.path, plan.root), "reason": p.reason} for p in plan.problems
         ],

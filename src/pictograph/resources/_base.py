@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -18,14 +17,6 @@ if TYPE_CHECKING:
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 T = TypeVar("T")
-
-API_PREFIX = "/api/v1/developer"
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
-
-
-def looks_like_id(value: str) -> bool:
-    """True when ``value`` is shaped like a canonical UUID (the official SDK's only test)."""
-    return bool(_UUID.match(value.strip()))
 
 
 def parse_model(model: type[ModelT], data: Any) -> ModelT:
@@ -103,12 +94,15 @@ class OffsetPager(Generic[T]):
         self._parse_item = parse_item
         self._page_size = page_size
         self._max_total = max_total
+        #: The server's count of every matching item, once a page has been fetched (when told).
+        self.total: int | None = None
 
     def __iter__(self) -> Iterator[T]:
         offset, yielded = 0, 0
         while self._max_total is None or yielded < self._max_total:
             page = self._fetch_page(offset, self._page_size)
             items = page.get("data", []) if isinstance(page, Mapping) else []
+            self.total = _total(page) if isinstance(page, Mapping) else None
             if not items:
                 return
             for raw in items[: None if self._max_total is None else self._max_total - yielded]:
@@ -126,6 +120,12 @@ class OffsetPager(Generic[T]):
     def first(self) -> T | None:
         """The first item, or ``None`` when there is none (fetches one page at most)."""
         return next(iter(self), None)
+
+
+def _total(page: Mapping[str, Any]) -> int | None:
+    pagination = page.get("pagination")
+    total = pagination.get("total") if isinstance(pagination, Mapping) else None
+    return total if isinstance(total, int) else None
 
 
 def _has_more(page: Mapping[str, Any]) -> bool | None:

@@ -1,21 +1,16 @@
-"""Local image files as the upload routes describe them: MIME type, size, oriented dimensions."""
+"""Local image files as the upload routes describe them (name, folder, MIME type, size), and the
+models of our upload extensions (pre-flight slots, the batch route and its outcomes)."""
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import warnings
 from pathlib import Path
 from typing import Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
 from pictograph.errors import ApiError, ServerError, error_from_response
-from pictograph.media_types import content_type_for
 from pictograph.models import Image
-
-_EXIF_ORIENTATION = 0x0112
-_ROTATED = frozenset({5, 6, 7, 8})  # orientations that swap width and height
+from pictograph.protocol import content_type_for
 
 
 class RegisterItem(TypedDict):
@@ -49,6 +44,8 @@ class UploadSlot(BaseModel):
     filename: str
     directory_path: str
     existing: ExistingImage | None = None
+    #: Headers the PUT must carry (a presigned URL straight to the bucket is bound to them).
+    upload_headers: dict[str, str] | None = None
 
     @property
     def url(self) -> str:
@@ -79,6 +76,8 @@ class UploadPlan(BaseModel):
 
     slots: list[UploadSlot]
     batch: UploadBatch | None = None
+    #: The URLs go straight to the bucket: a PUT registers nothing, ``bulk-register`` does.
+    direct: bool = False
 
 
 class BatchOutcome(BaseModel):
@@ -108,48 +107,19 @@ def describe_file(
     """The ``register`` fields of a local image file, checked before any request is made.
 
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a suffix that is not
-    an image type (unless ``content_type`` is given). Width and height are ``None`` when Pillow
-    cannot read the file.
+    an image type (unless ``content_type`` is given). Width and height are left ``None``: the
+    server measures the bytes it received (the protocol allows ``null``), so the client never
+    decodes an image.
     """
     if not path.is_file():
         raise FileNotFoundError(f"Image file not found: {path}")
     name = filename or path.name
     mime = content_type or content_type_for(Path(name))
-    width, height = image_dimensions(path)
     return RegisterItem(
         filename=name,
         directory_path=directory_path,
         file_size=path.stat().st_size,
         content_type=mime,
-        width=width,
-        height=height,
+        width=None,
+        height=None,
     )
-
-
-def image_dimensions(path: Path) -> tuple[int | None, int | None]:
-    """``(width, height)`` as displayed (EXIF orientation applied), or ``(None, None)``.
-
-    Reads only the header: no pixels are decoded, so large files cost nothing.
-    """
-    _register_heif()
-    from PIL import Image as PILImage
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with PILImage.open(path) as image:
-                width, height = image.size
-                orientation = image.getexif().get(_EXIF_ORIENTATION)
-    except Exception:  # Pillow raises many types for files it cannot read; none matter here.
-        return None, None
-    if orientation in _ROTATED:
-        return height, width
-    return width, height
-
-
-@functools.cache
-def _register_heif() -> None:
-    with contextlib.suppress(ImportError):
-        import pillow_heif
-
-        pillow_heif.register_heif_opener()

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pictograph.errors import ApiError, NetworkError, ServerError
 from pictograph.models import Dataset, DatasetClass
+from pictograph.protocol import API_PREFIX
 from pictograph.resources._base import (
-    API_PREFIX,
     OffsetPager,
     Resource,
     data_of,

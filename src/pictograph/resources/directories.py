@@ -7,7 +7,8 @@ from typing import Any
 from urllib.parse import quote
 
 from pictograph.models import Directory, DirectoryStats, DirectoryTreeNode
-from pictograph.resources._base import API_PREFIX, Resource, data_of, parse_model, parse_models
+from pictograph.protocol import API_PREFIX
+from pictograph.resources._base import Resource, data_of, parse_model, parse_models
 
 _API_PATH = f"{API_PREFIX}/directories"
 

@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from pictograph.errors import NotFoundError, ServerError
@@ -16,14 +16,12 @@ from pictograph.models import (
     Image,
     ImageSplit,
     ImageStatus,
-    IngestResult,
 )
+from pictograph.protocol import API_PREFIX, looks_like_id
 from pictograph.resources._base import (
-    API_PREFIX,
     OffsetPager,
     Resource,
     data_of,
-    looks_like_id,
     parse_model,
     parse_models,
 )
@@ -36,9 +34,7 @@ from pictograph.resources._upload_files import (
     UploadSlot,
     describe_file,
 )
-
-if TYPE_CHECKING:
-    from pictograph.workflows.upload import UploadReport
+from pictograph.workflows.upload import UploadReport, upload_folder
 
 __all__ = [
     "BatchOutcome",
@@ -275,13 +271,21 @@ class Images(Resource):
         items: Sequence[tuple[str, str, str]],
         *,
         register_on_upload: bool = False,
+        sha256: Sequence[str | None] | None = None,
     ) -> UploadPlan:
         """:meth:`request_upload_urls`, plus the batch route (``batch``) when the server offers
-        one for ``register_on_upload`` tokens: small files then go several per request."""
-        images = [
+        one for ``register_on_upload`` tokens: small files then go several per request.
+
+        With ``s3://`` storage the URLs go straight to the bucket (``direct``); ``sha256`` (one
+        per item, hex) then binds each URL to those bytes, so the server never reads them.
+        """
+        images: list[dict[str, Any]] = [
             {"filename": name, "directory_path": folder, "content_type": mime}
             for name, folder, mime in items
         ]
+        for image, digest in zip(images, sha256 or [], strict=False):
+            if digest is not None:
+                image["sha256"] = digest
         # Our extension: no URL (no token to sign) for names already taken; we never PUT those.
         request: dict[str, Any] = {"dataset": dataset, "images": images, "skip_existing": True}
         if register_on_upload:
@@ -300,6 +304,7 @@ class Images(Resource):
         return UploadPlan(
             slots=parse_models(UploadSlot, merged),
             batch=parse_model(UploadBatch, batch) if isinstance(batch, Mapping) else None,
+            direct=isinstance(body.get("direct_upload"), Mapping),
         )
 
     def put_batch(
@@ -320,13 +325,23 @@ class Images(Resource):
             raise ServerError("Backend response did not match expected upload-batch schema")
         return parse_models(BatchOutcome, results)
 
-    def put_file(self, upload_url: str, path: str | Path, content_type: str) -> Any:
-        """PUT one file's bytes to a signed upload URL (never with the API key).
+    def put_file(
+        self,
+        upload_url: str,
+        path: str | Path,
+        content_type: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """PUT one file's bytes to a signed upload URL (never with the API key), with the
+        ``headers`` its slot names (``upload_headers``).
 
         Returns the server's receipt: ``sha256``, ``file_size``, ``width``, ``height``, plus the
-        registered ``image`` when the URL was made with ``register_on_upload``.
+        registered ``image`` when the URL was made with ``register_on_upload``; ``None`` from a
+        bucket (a presigned URL), which answers with no body.
         """
-        return self._transport.put_file(upload_url, Path(path).expanduser(), content_type)
+        path = Path(path).expanduser()
+        return self._transport.put_file(upload_url, path, content_type, headers=headers)
 
     def register_many(
         self, dataset: str, items: Sequence[RegisterItem | tuple[str, str, str]]
@@ -343,24 +358,6 @@ class Images(Resource):
         )
         return _bulk_result(body, images)
 
-    def ingest_local(
-        self, dataset: str, items: Sequence[tuple[str | Path, str, str, str]]
-    ) -> IngestResult:
-        """Embedded mode only: store and register local files in one call, no bytes sent.
-
-        Items are ``(path, filename, directory_path, content_type)``. The in-process server reads
-        each file itself; a served instance answers ``NotFoundError`` (it never reads its own disk
-        on a client's behalf). The answer counts what was registered and lists each failure.
-        """
-        images = [
-            {"path": str(path), "filename": name, "directory_path": folder, "content_type": mime}
-            for path, name, folder, mime in items
-        ]
-        body = self._transport.request_json(
-            "POST", f"{_API_PATH}/ingest-local", json={"dataset": dataset, "images": images}
-        )
-        return parse_model(IngestResult, data_of(body))
-
     def upload_from_directory(
         self,
         dataset: str,
@@ -375,9 +372,7 @@ class Images(Resource):
         progress: Callable[..., None] | None = None,
     ) -> UploadReport:
         """Upload a local folder tree (``pictograph.workflows.upload_dataset_from_folder``)."""
-        from pictograph.workflows.upload import _upload_folder
-
-        return _upload_folder(
+        return upload_folder(
             self._client,
             dataset,
             directory,

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pictograph.errors import ApiError
+from pictograph.protocol import API_PREFIX
 from pictograph.server.api import annotations as annotation_routes
 from pictograph.server.api import datasets, directories, images, openapi, storage
 from pictograph.server.api.middleware import (
@@ -23,7 +24,7 @@ from pictograph.server.api.middleware import (
 )
 from pictograph.server.gallery import router as gallery_router
 from pictograph.server.service import gc
-from pictograph.server.service.context import API_PREFIX, Store
+from pictograph.server.service.context import Store
 from pictograph.server.service.keys import Principal
 from pictograph.server.service.limits import open_rate_limiter
 from pictograph.server.service.organizations import ensure_organization
@@ -54,8 +55,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app = FastAPI(title="Pictograph", redirect_slashes=False, lifespan=lifespan)
     app.state.store = store
     app.state.settings = settings
-    if settings.allow_local_ingest:  # before the catch-all image routes
-        app.include_router(images.local_router, prefix=API_PREFIX)
     for module in (datasets, images, directories, annotation_routes):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(storage.router)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
+import io
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError, _imaging
 
@@ -123,8 +124,10 @@ def prepare_decoders() -> None:
     _imaging.set_block_size(64 * 1024 * 1024)
 
 
-def inspect_image(path: Path, declared_type: str, budget: DecodeBudget | None = None) -> ImageInfo:
-    """Fully decode the file at ``path`` and check it holds an image of ``declared_type``.
+def inspect_image(
+    source: BinaryIO, declared_type: str, budget: DecodeBudget | None = None
+) -> ImageInfo:
+    """Fully decode the seekable file ``source`` and check it holds an image of ``declared_type``.
 
     The decode waits for room in ``budget`` (a default one when not given). Raises
     ``ValidationError`` when the file is empty, not decodable, truncated, of another type, or
@@ -132,10 +135,11 @@ def inspect_image(path: Path, declared_type: str, budget: DecodeBudget | None = 
     """
     budget = budget or DecodeBudget()
     prepare_decoders()
-    if path.stat().st_size == 0:
+    if source.seek(0, 2) == 0:
         raise ValidationError("file is empty (0 bytes)")
     try:
-        with Image.open(path) as img:
+        source.seek(0)
+        with Image.open(source) as img:
             detected = img.format or "unknown"
             width, height = img.size
             if detected == "JPEG":
@@ -156,6 +160,29 @@ def inspect_image(path: Path, declared_type: str, budget: DecodeBudget | None = 
         raise ValidationError("image data is truncated or corrupt") from None
     expected = SUPPORTED_TYPES.get(declared_type, frozenset())
     if detected not in expected:
+        raise ValidationError(f"file contains {detected} data but was declared {declared_type}")
+    if orientation in _SWAPPED_ORIENTATIONS:
+        width, height = height, width
+    return ImageInfo(width=width, height=height, format=detected)
+
+
+def inspect_header(start: bytes, declared_type: str) -> ImageInfo:
+    """Check that ``start``, the first bytes of a file too large to read here, begins an image
+    of ``declared_type``, and read its displayed size from the header (no pixels decoded).
+
+    Raises ``ValidationError`` when the header is not one of an image of that type.
+    """
+    prepare_decoders()
+    try:
+        with Image.open(io.BytesIO(start)) as img:
+            detected = img.format or "unknown"
+            width, height = img.size
+            orientation = img.getexif().get(_ORIENTATION)
+    except Image.DecompressionBombError:
+        raise ValidationError("image has too many pixels to decode safely") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise ValidationError("not a valid image: cannot identify image file") from None
+    if detected not in SUPPORTED_TYPES.get(declared_type, frozenset()):
         raise ValidationError(f"file contains {detected} data but was declared {declared_type}")
     if orientation in _SWAPPED_ORIENTATIONS:
         width, height = height, width

@@ -57,8 +57,9 @@ class ServerSettings:
     rate_limit_per_second: float = 0.0
     rate_limit_burst: int = DEFAULT_RATE_LIMIT.burst
     redis_url: str | None = None
-    #: Embedded mode only: the app may read files the caller names by local path.
-    allow_local_ingest: bool = False
+    #: PostgreSQL connections each process keeps open (``None``: 10); up to three times as many
+    #: more are opened under load and closed after.
+    database_pool_size: int | None = None
 
     @property
     def rate_limit(self) -> RateLimit | None:
@@ -92,5 +93,4 @@ class ServerSettings:
             home=home,
             database_url=database_url or f"sqlite:///{home}/pictograph.db",
             storage_url=storage_url or f"file://{home}/blobs",
-            allow_local_ingest=True,
         )

@@ -1,14 +1,34 @@
 """Multi-step jobs built only on the public client resources."""
 
+from pictograph.workflows.download import (
+    DownloadFailure,
+    DownloadPlan,
+    DownloadReport,
+    download_dataset,
+    plan_download,
+    run_download,
+)
 from pictograph.workflows.folder_plan import FolderPlan, PlannedFile, PlanProblem, plan_folder
-from pictograph.workflows.upload import UploadFailure, UploadReport, upload_dataset_from_folder
+from pictograph.workflows.upload import (
+    UploadFailure,
+    UploadReport,
+    upload_dataset_from_folder,
+    upload_folder,
+)
 
 __all__ = [
+    "DownloadFailure",
+    "DownloadPlan",
+    "DownloadReport",
     "FolderPlan",
     "PlanProblem",
     "PlannedFile",
     "UploadFailure",
     "UploadReport",
+    "download_dataset",
+    "plan_download",
     "plan_folder",
+    "run_download",
     "upload_dataset_from_folder",
+    "upload_folder",
 ]

@@ -3,6 +3,8 @@
 The rules, in one place:
 
 - Files are walked recursively in sorted order; suffixes match case-insensitively (``.JPG``).
+- Other files (a suffix that is not an image's: ``.txt``, ``.jfif``) are not uploaded; they are
+  listed in ``unsupported`` so a caller can say what it left behind.
 - Hidden entries (a name starting with ``.``, which covers ``.DS_Store``,
   ``.ipynb_checkpoints/`` and macOS ``._*`` AppleDouble files) and ``__MACOSX/`` are ignored.
 - Symbolic links are followed only while they stay inside the folder being uploaded. A link
@@ -19,7 +21,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from pictograph.media_types import CONTENT_TYPES, FOLDER_SUFFIXES
+from pictograph.protocol import CONTENT_TYPES, FOLDER_SUFFIXES
 
 IGNORED_DIRECTORY_NAMES = frozenset({"__MACOSX"})
 
@@ -63,6 +65,12 @@ class FolderPlan:
     files: list[PlannedFile] = field(default_factory=list)
     problems: list[PlanProblem] = field(default_factory=list)
     ignored: list[Path] = field(default_factory=list)
+    unsupported: list[Path] = field(default_factory=list)
+
+    @property
+    def unsupported_suffixes(self) -> list[str]:
+        """The distinct suffixes of ``unsupported`` files, lower-cased and sorted (``""``: none)."""
+        return sorted({_suffix(path.name) for path in self.unsupported})
 
     @property
     def total(self) -> int:
@@ -148,8 +156,11 @@ class _Walker:
         if entry.is_dir():
             real = Path(entry.path).resolve()
             self.walk(entry.path, parts, ancestors | {real})
-        elif _has_image_suffix(entry.name) and entry.is_file():
-            self.found.append((entry.path, parts))
+        elif entry.is_file():
+            if _has_image_suffix(entry.name):
+                self.found.append((entry.path, parts))
+            else:
+                self.plan.unsupported.append(Path(entry.path))
 
     def _link_problem(self, path: Path, ancestors: set[Path]) -> str | None:
         target = path.resolve()

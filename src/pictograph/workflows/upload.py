@@ -1,11 +1,11 @@
 """``upload_dataset_from_folder``: walk a local folder and upload every image to a dataset.
 
 The upload runs in batches. For each batch one request asks the server for signed upload URLs and
-learns which names are already there (those are skipped without sending a byte); each new file's
-bytes then go to its URL through a thread pool, and that PUT registers the image: one request
-per new file. On the embedded store the in-process server reads groups of files itself, one call
-per group. Every
-per-file problem becomes an :class:`UploadFailure`; nothing is raised because of one file.
+learns which names are already there (those are skipped without sending a byte); new files then go
+through a thread pool, small ones several per request to the server's batch route, large ones in a
+PUT each, and each of those requests registers its images. Embedded and served clients take this
+same path (embedded, the requests go to the app in this process). Every per-file problem becomes
+an :class:`UploadFailure`; nothing is raised because of one file.
 The progress callback always runs on the calling thread, once per file.
 """
 
@@ -24,27 +24,35 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pictograph.errors import ApiError, ConflictError, NotFoundError, PictographError
-from pictograph.workflows.folder_plan import PlannedFile, plan_folder
+from pictograph.protocol import MAX_BULK_IMAGES
+from pictograph.workflows import direct_upload
+from pictograph.workflows.folder_plan import FolderPlan, PlannedFile, plan_folder
 
 if TYPE_CHECKING:
     from pictograph.client import Client
-    from pictograph.models import Dataset, IngestResult
+    from pictograph.models import Dataset
     from pictograph.resources.images import UploadBatch, UploadPlan, UploadSlot
 
-T = TypeVar("T")
+_T = TypeVar("_T")
+__all__ = [
+    "BATCH_FILE_LIMIT",
+    "ProgressCallback",
+    "UploadFailure",
+    "UploadReport",
+    "request_groups",
+    "upload_dataset_from_folder",
+    "upload_folder",
+]
+
 ProgressCallback = Callable[[int, int, "str | None"], None]
 
-#: Files asked about in one pre-flight request (the server accepts up to 500).
-PREFLIGHT_BATCH = 500
-#: Files the embedded server stores and registers in one call.
-INGEST_BATCH = 64
 #: Caps on one batch request to a server (within the limits it advertises): files, bytes.
-BATCH_FILES = 32
-BATCH_BYTES = 4 * 1024 * 1024
+_BATCH_FILES = 32
+_BATCH_BYTES = 4 * 1024 * 1024
 #: Files larger than this stream in a PUT of their own, never wholly in memory.
 BATCH_FILE_LIMIT = 1024 * 1024
 #: Multipart headers and token of one part, counted against a batch's byte cap.
-PART_OVERHEAD = 1024
+_PART_OVERHEAD = 1024
 
 
 @dataclass(frozen=True)
@@ -92,7 +100,7 @@ def upload_dataset_from_folder(
     Raises ``FileNotFoundError`` when ``folder`` is missing or not a directory, and
     ``NotFoundError`` when the dataset is missing and ``create_if_missing`` is False.
     """
-    return _upload_folder(
+    return upload_folder(
         client,
         dataset_name,
         folder,
@@ -106,10 +114,10 @@ def upload_dataset_from_folder(
     )
 
 
-def _upload_folder(
+def upload_folder(
     client: Client,
     dataset_name: str,
-    folder: str | os.PathLike[str],
+    folder: str | os.PathLike[str] | FolderPlan,
     *,
     organize_by_class: bool,
     preserve_structure: bool,
@@ -119,14 +127,23 @@ def _upload_folder(
     create_if_missing: bool,
     progress: ProgressCallback | None,
 ) -> UploadReport:
-    """The one implementation behind the workflow and ``images.upload_from_directory``."""
+    """The upload engine behind :func:`upload_dataset_from_folder` and
+    ``client.images.upload_from_directory``: every option explicit, ``preserve_structure`` too
+    (the whole folder tree kept as virtual folders, which the specification's workflow does not
+    offer). ``folder`` may be a plan already made with the same options (a caller that showed
+    it first need not walk the folder twice)."""
     if max_workers < 1:
         raise ValueError("max_workers must be at least 1")
-    plan = plan_folder(
-        folder, organize_by_class=organize_by_class, preserve_structure=preserve_structure
+    plan = (
+        folder
+        if isinstance(folder, FolderPlan)
+        else plan_folder(
+            folder, organize_by_class=organize_by_class, preserve_structure=preserve_structure
+        )
     )
     dataset = _resolve_dataset(client, dataset_name, create_if_missing=create_if_missing)
     run = _Run(client, dataset, plan.total, skip_existing, progress)
+    run.put_workers = direct_upload.PUTS_IN_FLIGHT if parallel else 1
     for problem in plan.problems:
         run.fail(problem.path, problem.reason)
     workers = max_workers if parallel else 1
@@ -136,7 +153,7 @@ def _upload_folder(
         # interpreter lock (make bench, 2 cores: 4 threads 15% faster than 2, 8 no faster).
         workers = min(workers, 2 * (os.cpu_count() or 1))
     with _executor(parallel, workers) as pool:
-        for batch in _chunks(plan.files, PREFLIGHT_BATCH):
+        for batch in _chunks(plan.files, MAX_BULK_IMAGES):
             run.upload_batch(batch, pool)
     return run.report(dataset_name)
 
@@ -165,7 +182,9 @@ class _Run:
         progress: ProgressCallback | None,
     ) -> None:
         self.images = client.images
-        self.local = client.mode == "embedded"
+        #: The server's upload URLs go straight to its bucket (learnt from its first answer).
+        self.direct = False
+        self.put_workers = direct_upload.PUTS_IN_FLIGHT
         self.dataset_id = dataset.id
         self.total = total
         self.skip_existing = skip_existing
@@ -185,12 +204,21 @@ class _Run:
         )
 
     def preflight(self, batch: Sequence[PlannedFile]) -> UploadPlan:
-        """Ask the server which of ``batch`` are new, and where to send those."""
-        return self.images.plan_uploads(
-            self.dataset_id,
-            [(f.filename, f.directory_path, f.content_type) for f in batch],
-            register_on_upload=not self.local,
+        """Ask the server which of ``batch`` are new, and where to send those.
+
+        A server whose URLs go straight to the bucket is asked again with each file's SHA-256
+        (then for every later batch at once), so the bucket checks the bytes and no replica
+        has to read them.
+        """
+        items = [(f.filename, f.directory_path, f.content_type) for f in batch]
+        digests = direct_upload.digests(batch) if self.direct else None
+        plan = self.images.plan_uploads(
+            self.dataset_id, items, register_on_upload=True, sha256=digests
         )
+        if plan.direct and digests is None:
+            self.direct = True
+            return self.preflight(batch)
+        return plan
 
     def upload_batch(self, batch: Sequence[PlannedFile], pool: Executor) -> None:
         try:
@@ -205,8 +233,10 @@ class _Run:
                 to_send.append((planned, slot))
             else:
                 self.already_there(planned)
-        if self.local:
-            self._ingest([planned for planned, _ in to_send], pool)
+        if plan.direct:
+            failed = direct_upload.send(self.images, self.dataset_id, to_send, self.put_workers)
+            for planned, _ in to_send:
+                self._settle_one(planned, failed.get(planned.dataset_path))
         else:
             self._send(to_send, plan.batch, pool)
 
@@ -267,38 +297,6 @@ class _Run:
         else:
             self.fail(planned.path, _reason(error))
 
-    def _ingest(self, files: list[PlannedFile], pool: Executor) -> None:
-        """Embedded mode: the in-process server reads each group of files itself."""
-        groups: dict[Future[IngestResult], Sequence[PlannedFile]] = {
-            pool.submit(
-                self.images.ingest_local,
-                self.dataset_id,
-                [(f.local, f.filename, f.directory_path, f.content_type) for f in group],
-            ): group
-            for group in _chunks(files, INGEST_BATCH)
-        }
-        for future in as_completed(groups):
-            try:
-                result = future.result()
-            except PictographError as exc:
-                for planned in groups[future]:
-                    self.fail(planned.path, _reason(exc))
-                continue
-            self._settle(groups[future], result)
-
-    def _settle(self, files: Sequence[PlannedFile], result: IngestResult) -> None:
-        """Count each file of a bulk call as uploaded, already there, or failed."""
-        failed = {(f.directory_path, f.filename): f.error for f in result.failed}
-        for planned in files:
-            error = failed.get((planned.directory_path, planned.filename))
-            if error is None:
-                self.uploaded += 1
-                self._tick(planned.filename)
-            elif "already exists" in error.lower():
-                self.already_there(planned)
-            else:
-                self.fail(planned.path, error)
-
     def already_there(self, planned: PlannedFile) -> None:
         if self.skip_existing:
             self.skipped += 1
@@ -339,15 +337,15 @@ def request_groups(
     limits) and files sent alone (large ones, or every file when there is no batch route)."""
     if batch is None:
         return [], items
-    max_files = min(batch.max_files, BATCH_FILES)
-    max_bytes = min(batch.max_bytes, BATCH_BYTES)
+    max_files = min(batch.max_files, _BATCH_FILES)
+    max_bytes = min(batch.max_bytes, _BATCH_BYTES)
     groups: list[list[tuple[PlannedFile, UploadSlot]]] = []
     singles: list[tuple[PlannedFile, UploadSlot]] = []
     current: list[tuple[PlannedFile, UploadSlot]] = []
     used = 0
     for item in items:
         try:
-            cost = os.path.getsize(item[0].local) + PART_OVERHEAD
+            cost = os.path.getsize(item[0].local) + _PART_OVERHEAD
         except OSError:  # sent alone, so the PUT reports why it cannot be read
             singles.append(item)
             continue
@@ -372,8 +370,8 @@ def _chunks(files: Sequence[PlannedFile], size: int) -> Iterator[Sequence[Planne
 class _InlineExecutor(Executor):
     """Runs each task at once on the calling thread: ``parallel=False`` means no pool."""
 
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        future: Future[T] = Future()
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        future: Future[_T] = Future()
         try:
             future.set_result(fn(*args, **kwargs))
         except Exception as exc:  # recorded on the future, as a pool would

@@ -51,6 +51,8 @@ class BulkUploadEntry(_Body):
     filename: str
     directory_path: str | None = "/"
     content_type: str
+    #: Our extension: the file's SHA-256, which binds a presigned upload URL to its bytes.
+    sha256: str | None = None
 
 
 class BulkUploadUrlRequest(_Body):
@@ -87,15 +89,3 @@ class DirectoryRename(_Body):
 
 class AnnotationsBody(_Body):
     annotations: list[Any] = Field(default_factory=list)
-
-
-class LocalFileEntry(_Body):
-    path: str
-    filename: str
-    directory_path: str = "/"
-    content_type: str
-
-
-class IngestLocalRequest(_Body):
-    dataset: str
-    images: list[LocalFileEntry]

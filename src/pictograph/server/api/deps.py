@@ -23,7 +23,14 @@ def get_organization(request: Request) -> str:
 def get_links(request: Request) -> Links:
     store = get_store(request)
     base = store.settings.public_base_url or str(request.base_url).rstrip("/")
-    return Links(base=base, signer=store.signer)
+    return Links(base=base, signer=store.signer, path_for=_path_for(request))
+
+
+def _path_for(request: Request) -> Callable[..., str]:
+    def path_for(name: str, **params: str) -> str:
+        return str(request.app.url_path_for(name, **params))
+
+    return path_for
 
 
 StoreDep = Annotated[Store, Depends(get_store)]

@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
+from starlette.responses import Response
 
 from pictograph.errors import NotFoundError
 from pictograph.models import dump
+from pictograph.server.api.blob_responses import blob_response
 from pictograph.server.api.bodies import (
     BulkRegisterRequest,
     BulkUploadUrlRequest,
-    IngestLocalRequest,
     RegisterRequest,
     UploadUrlRequest,
 )
 from pictograph.server.api.deps import LinksDep, OrgDep, StoreDep, envelope, paged, route
-from pictograph.server.service import batch_uploads, images, ingest, registration, uploads
+from pictograph.server.service import batch_uploads, images, registration, uploads
 from pictograph.server.service.context import Store
 
 router = APIRouter(redirect_slashes=False)
@@ -59,7 +60,9 @@ def upload_url(store: StoreDep, org: OrgDep, links: LinksDep, body: UploadUrlReq
 @route(router, "/images/register", "POST", status_code=201)
 def register(store: StoreDep, org: OrgDep, links: LinksDep, body: RegisterRequest) -> Any:
     entry = registration.Registration(**body.model_dump(exclude={"dataset"}))
-    return envelope(dump(registration.register(store, org, body.dataset, entry, links)))
+    return envelope(
+        dump(registration.register_pending_upload(store, org, body.dataset, entry, links))
+    )
 
 
 @route(router, "/images/bulk-upload-url", "POST")
@@ -70,9 +73,11 @@ def bulk_upload_url(
         uploads.UploadTarget(item.filename, item.directory_path, item.content_type)
         for item in body.images
     ]
-    options = uploads.UrlOptions(body.register_on_upload, body.skip_existing)
+    sha256 = tuple(item.sha256 for item in body.images)
+    options = uploads.UrlOptions(body.register_on_upload, body.skip_existing, sha256)
     answer = uploads.bulk_upload_urls(store, org, body.dataset, targets, links, options)
-    if body.register_on_upload:  # such tokens may also go, several at once, to the batch route
+    if body.register_on_upload and "direct_upload" not in answer:
+        # such tokens may also go, several at once, to the batch route
         answer["upload_batch"] = batch_uploads.limits(links)
     # Plain JSON already: skip FastAPI's per-value encoder, slow on 500-entry answers.
     return JSONResponse(envelope(answer))
@@ -81,18 +86,8 @@ def bulk_upload_url(
 @route(router, "/images/bulk-register", "POST")
 def bulk_register(store: StoreDep, org: OrgDep, links: LinksDep, body: BulkRegisterRequest) -> Any:
     entries = [registration.Registration(**item.model_dump()) for item in body.images]
-    result = registration.bulk_register(store, org, body.dataset, entries, links)
+    result = registration.register_pending_uploads(store, org, body.dataset, entries, links)
     return envelope(dump(result))
-
-
-#: Mounted only for the embedded store (see ``service.ingest``), never by ``pictograph serve``.
-local_router = APIRouter(redirect_slashes=False)
-
-
-@route(local_router, "/images/ingest-local", "POST")
-def ingest_local(store: StoreDep, org: OrgDep, body: IngestLocalRequest) -> Any:
-    files = [ingest.LocalFile(**item.model_dump()) for item in body.images]
-    return envelope(dump(ingest.ingest_local(store, org, body.dataset, files)))
 
 
 @route(router, "/images/{image_id}/metadata", "GET")
@@ -108,13 +103,12 @@ def image_metadata(store: StoreDep, org: OrgDep, links: LinksDep, image_id: str)
         raise
 
 
-def _bytes(store: Store, org: str, dataset: str, image_path: str) -> FileResponse:
-    found = images.image_file(store, org, dataset, image_path)
-    return FileResponse(found.path, media_type=found.content_type)
+def _bytes(store: Store, org: str, dataset: str, image_path: str) -> Response:
+    return blob_response(store, images.image_file(store, org, dataset, image_path))
 
 
 @route(router, "/images/{dataset}/{image_path:path}", "GET", response_model=None)
-def image_bytes(store: StoreDep, org: OrgDep, dataset: str, image_path: str) -> FileResponse:
+def image_bytes(store: StoreDep, org: OrgDep, dataset: str, image_path: str) -> Response:
     return _bytes(store, org, dataset, image_path)
 
 

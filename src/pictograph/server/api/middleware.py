@@ -11,8 +11,9 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pictograph.errors import ApiError, PayloadTooLargeError
+from pictograph.protocol import API_PREFIX
 from pictograph.server.service import idempotency, keys, limits
-from pictograph.server.service.context import API_PREFIX, Store
+from pictograph.server.service.context import Store
 
 #: Largest JSON body an API route accepts (image bytes go to the signed URLs, not here).
 MAX_API_BODY = 10 * 1024 * 1024

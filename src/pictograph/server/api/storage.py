@@ -7,11 +7,12 @@ import json
 
 import anyio
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from pictograph.errors import PayloadTooLargeError, ValidationError
+from pictograph.errors import LengthRequiredError, PayloadTooLargeError, ValidationError
+from pictograph.protocol import MAX_BATCH_BYTES, MAX_BATCH_FILES
+from pictograph.server.api.blob_responses import blob_response
 from pictograph.server.api.deps import StoreDep, get_links, get_store
 from pictograph.server.service import batch_uploads, images, uploads
 
@@ -47,14 +48,12 @@ async def post_upload_batch(request: Request) -> Response:
     store = get_store(request)
     raw_length = request.headers.get("content-length")
     if raw_length is None or not raw_length.isdigit():
-        raise ValidationError("an upload batch needs a Content-Length header", status_code=411)
-    if int(raw_length) > batch_uploads.MAX_BATCH_BYTES:
-        raise PayloadTooLargeError(
-            f"an upload batch may carry at most {batch_uploads.MAX_BATCH_BYTES} bytes"
-        )
+        raise LengthRequiredError("an upload batch needs a Content-Length header")
+    if int(raw_length) > MAX_BATCH_BYTES:
+        raise PayloadTooLargeError(f"an upload batch may carry at most {MAX_BATCH_BYTES} bytes")
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ValidationError("an upload batch is a multipart/form-data body", status_code=400)
-    async with request.form(max_files=batch_uploads.MAX_BATCH_FILES, max_fields=0) as form:
+    async with request.form(max_files=MAX_BATCH_FILES, max_fields=0) as form:
         parts = [
             batch_uploads.BatchPart(token=name, body=value.file, size=value.size or 0)
             for name, value in form.multi_items()
@@ -72,8 +71,7 @@ router.add_route(
 
 
 @router.get("/storage/blob/{token}", response_model=None)
-async def get_blob(store: StoreDep, token: str) -> FileResponse:
+def get_blob(store: StoreDep, token: str) -> Response:
     """The bytes of an image, for a signed download URL."""
     claims = uploads.verify_token(store, token, "blob")
-    found = await anyio.to_thread.run_sync(images.image_file_by_id, store, str(claims["image"]))
-    return FileResponse(found.path, media_type=found.content_type)
+    return blob_response(store, images.image_file_by_id(store, str(claims["image"])))

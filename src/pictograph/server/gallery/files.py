@@ -9,10 +9,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
 from pictograph.errors import NotFoundError
+from pictograph.server.api.blob_responses import blob_response
 from pictograph.server.api.deps import get_links, get_store
 from pictograph.server.gallery.rendering import STYLESHEET
 from pictograph.server.gallery.viewer import current_viewer
 from pictograph.server.service import images, thumbnails
+from pictograph.server.service.context import Store
 
 router = APIRouter(include_in_schema=False)
 
@@ -66,15 +68,18 @@ def original(request: Request, image_id: str, download: str | None = None) -> Re
         found = images.image_file_by_id(store, image.id)
     except NotFoundError:
         return Response(status_code=404)
+    try:
+        return _original(store, found, download)
+    except NotFoundError:
+        return Response(status_code=404)
+
+
+def _original(store: Store, found: images.ImageFile, download: str | None) -> Response:
     headers = {
         "cache-control": "private, max-age=3600",
         "content-security-policy": "default-src 'none'; sandbox",
         **_NOSNIFF,
     }
-    return FileResponse(
-        found.path,
-        media_type=found.content_type,
-        filename=found.filename,
-        content_disposition_type="attachment" if download else "inline",
-        headers=headers,
+    return blob_response(
+        store, found, headers=headers, disposition="attachment" if download else "inline"
     )

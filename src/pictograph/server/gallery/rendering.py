@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.responses import HTMLResponse
 
+from pictograph.sizes import human_bytes
+
 if TYPE_CHECKING:
     import jinja2
 
@@ -25,16 +27,6 @@ PAGE_HEADERS = {
     "referrer-policy": "same-origin",
     "cache-control": "no-store",
 }
-
-
-def filesize(size: int | None) -> str:
-    """``1536`` -> ``"1.5 KiB"``: a byte count for people."""
-    value = float(size or 0)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def moment(value: datetime | None) -> str:
@@ -63,7 +55,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(filesize=filesize, moment=moment, count=count)
+    env.filters.update(filesize=human_bytes, moment=moment, count=count)
     return env
 
 

@@ -14,15 +14,11 @@ from typing import Any, BinaryIO
 
 from pictograph.errors import ApiError, PayloadTooLargeError, ValidationError
 from pictograph.models import dump
+from pictograph.protocol import MAX_BATCH_BYTES, MAX_BATCH_FILES
 from pictograph.server.service.context import Links, Store
-from pictograph.server.service.registration import register_stored
+from pictograph.server.service.registration import register_received_files
 from pictograph.server.service.uploads import nonce_of, store_checked, target_of, verify_token
 from pictograph.server.store.blobs import read_chunks
-
-#: Files one batch may carry; the bulk-upload-url answer advertises it.
-MAX_BATCH_FILES = 64
-#: Bytes one batch request may carry, all parts together; advertised likewise.
-MAX_BATCH_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -59,7 +55,7 @@ def receive_batch(store: Store, parts: list[BatchPart], links: Links) -> list[di
             stored_at.append(index)
         except ApiError as error:
             outcomes[index] = _error(error)
-    for index, outcome in zip(stored_at, register_stored(store, jobs, links), strict=True):
+    for index, outcome in zip(stored_at, register_received_files(store, jobs, links), strict=True):
         if isinstance(outcome, ApiError):
             outcomes[index] = _error(outcome)
         elif isinstance(outcome, Exception):

@@ -16,16 +16,15 @@ import sqlalchemy as sa
 from itsdangerous import URLSafeTimedSerializer
 
 from pictograph.errors import ValidationError
+from pictograph.protocol import MAX_BULK_IMAGES
 from pictograph.server.imaging import DecodeBudget
 from pictograph.server.service.group_commit import GroupCommit
 from pictograph.server.settings import ServerSettings
 from pictograph.server.store import tables as t
-from pictograph.server.store.blobs import BlobStore, open_blob_store
+from pictograph.server.store.blob_registry import open_blob_store
+from pictograph.server.store.blobs import BlobStore
 from pictograph.server.store.database import WRITE, open_database
 
-API_PREFIX = "/api/v1/developer"
-#: Most images one bulk request may name (advertised in docs/operations.md).
-MAX_BATCH = 500
 _SECRET_NAME = "signing_secret"  # noqa: S105 (the row name, not a secret)
 
 
@@ -74,8 +73,8 @@ class Store:
     @classmethod
     def open(cls, settings: ServerSettings) -> Store:
         """Open (and migrate) the database and the blob store named by ``settings``."""
-        engine = open_database(settings.database_url)
-        blobs = open_blob_store(settings.storage_url, cache=settings.home / "blob-cache")
+        engine = open_database(settings.database_url, pool_size=settings.database_pool_size)
+        blobs = open_blob_store(settings.storage_url)
         signer = URLSafeTimedSerializer(_signing_secret(engine), salt="pictograph-storage")
         turn = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
         decoding = DecodeBudget(settings.max_image_pixels, settings.decode_memory_bytes)
@@ -116,34 +115,40 @@ def _signing_secret(engine: sa.Engine) -> str:
     return str(value)
 
 
+#: A route's path from its name and path parameters (the app router's ``url_path_for``).
+PathFor = Callable[..., str]
+
+
 @dataclass(frozen=True)
 class Links:
-    """Builds the URLs a response carries, from the base URL the client reached us at."""
+    """Builds the URLs a response carries: the app's own routes, found by name (so a route's
+    path is written once, where it is mounted), on the base URL clients reach us at."""
 
     base: str
     signer: URLSafeTimedSerializer
+    path_for: PathFor
 
     def image_url(self, dataset_id: str, directory_path: str, filename: str) -> str:
         """Absolute API URL returning the image bytes (authenticated like every API route)."""
-        return (
-            f"{self.base}{API_PREFIX}/images/{dataset_id}/{image_segment(directory_path, filename)}"
-        )
+        segment = image_segment(directory_path, filename)
+        return self.base + self.path_for("image_bytes", dataset=dataset_id, image_path=segment)
 
     def annotation_url(self, dataset_id: str, directory_path: str, filename: str) -> str:
         """Relative API path of the image's annotation JSON (the SDK re-applies its base)."""
-        return f"{API_PREFIX}/annotations/{dataset_id}/{image_segment(directory_path, filename)}"
+        segment = image_segment(directory_path, filename)
+        return self.path_for("get_annotations", dataset=dataset_id, image_path=segment)
 
     def upload_url(self, token: str) -> str:
-        return f"{self.base}/storage/upload/{token}"
+        return self.base + self.path_for("put_upload", token=token)
 
     def batch_upload_url(self) -> str:
         """Where several files' bytes go in one request (each still named by its token)."""
-        return f"{self.base}/storage/upload-batch"
+        return self.base + self.path_for("post_upload_batch")
 
     def blob_url(self, image_id: str) -> str:
         """Absolute, unauthenticated, expiring URL returning the image bytes."""
         token = self.signer.dumps({"kind": "blob", "image": image_id})
-        return f"{self.base}/storage/blob/{token}"
+        return self.base + self.path_for("get_blob", token=token)
 
 
 def image_segment(directory_path: str, filename: str) -> str:
@@ -184,6 +189,6 @@ def clamp(limit: int, offset: int, cap: int) -> tuple[int, int]:
 
 
 def check_batch_size(count: int) -> None:
-    """``ValidationError`` when a bulk request names more than :data:`MAX_BATCH` images."""
-    if count > MAX_BATCH:
-        raise ValidationError(f"at most {MAX_BATCH} images per request, got {count}")
+    """``ValidationError`` when a bulk request names more than ``MAX_BULK_IMAGES`` images."""
+    if count > MAX_BULK_IMAGES:
+        raise ValidationError(f"at most {MAX_BULK_IMAGES} images per request, got {count}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -125,9 +124,9 @@ def find_by_path(
 
 @dataclass(frozen=True)
 class ImageFile:
-    """Where an image's bytes are, and how to label them."""
+    """Which blob holds an image's bytes, and how to label them."""
 
-    path: Path
+    key: str
     filename: str
     content_type: str
     size: int
@@ -150,11 +149,8 @@ def image_file_by_id(store: Store, image_id: str) -> ImageFile:
 
 
 def _file_of(store: Store, row: dict[str, Any]) -> ImageFile:
-    path = store.blobs.path(row["blob_key"])
-    if not path.is_file():
-        raise NotFoundError(f"the bytes of {row['filename']} are missing from storage")
     return ImageFile(
-        path=path,
+        key=row["blob_key"],
         filename=row["filename"],
         content_type=row["content_type"] or "application/octet-stream",
         size=row["file_size"],

@@ -11,8 +11,8 @@ import unicodedata
 import uuid
 
 from pictograph.errors import ValidationError
+from pictograph.protocol import ID_PATTERN
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: Bidirectional controls (U+061C, U+200E/F, U+202A-E, U+2066-9) and zero-width characters
 #: (U+200B-D, U+2060-4, U+180E, U+FEFF).
@@ -23,7 +23,7 @@ _MAX_PATH = 4096
 
 def is_uuid(value: str) -> bool:
     """Whether ``value`` has the canonical UUID shape the SDK tests for."""
-    return bool(_UUID.match(value))
+    return bool(ID_PATTERN.match(value))
 
 
 def canonical_uuid(value: str) -> str:

@@ -1,4 +1,11 @@
-"""Registering uploaded bytes as images (step 3 of an upload), one at a time or in bulk."""
+"""Turning uploaded bytes into images, named by what they take.
+
+- ``register_pending_upload`` / ``register_pending_uploads``: the official three-step flow's
+  ``register`` and ``bulk-register``, which find the bytes an earlier PUT left as a *pending
+  upload* for (dataset, folder, filename).
+- ``register_received_file`` / ``register_received_files``: bytes this request just received and
+  stored (a register-on-upload PUT, one part of a batch), registered without a pending row.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from pictograph.errors import ApiError, ConflictError, ValidationError
-from pictograph.models import BulkUploadFailure, BulkUploadResult, Image, IngestResult
+from pictograph.models import BulkUploadFailure, BulkUploadResult, Image
+from pictograph.server.service import presigned
 from pictograph.server.service.context import Links, Store, check_batch_size, new_id, now
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.directories import ensure_folders
@@ -44,7 +52,7 @@ class _Batch:
     consumed: list[dict[str, Any]] = field(default_factory=list)
 
 
-def register(
+def register_pending_upload(
     store: Store, organization_id: str, ref: str, entry: Registration, links: Links
 ) -> Image:
     """Turn the pending upload at (folder, filename) into an image with status ``new``.
@@ -52,33 +60,24 @@ def register(
     ``ValidationError`` when no bytes were PUT first, ``ConflictError`` when the name is taken,
     ``NotFoundError`` for an unknown dataset.
     """
-    result = _register(store, organization_id, ref, [entry])
+    refused = presigned.settle(store, organization_id, ref, [entry])
+    if refused:
+        raise next(iter(refused.values()))
+    result = _register_pending(store, organization_id, ref, [entry])
     if result.failures:
         raise result.failures[0][3]
     return to_image(result.rows[0], links)
 
 
-def bulk_register(
+def register_pending_uploads(
     store: Store, organization_id: str, ref: str, entries: list[Registration], links: Links
 ) -> BulkUploadResult:
     """Register many files in one transaction; per-file problems are reported, never raised."""
     check_batch_size(len(entries))
-    result = _register(store, organization_id, ref, entries)
+    refused = presigned.settle(store, organization_id, ref, entries)
+    result = _register_pending(store, organization_id, ref, entries)
+    result.failures = [(i, f, d, refused.get((d, f), e)) for i, f, d, e in result.failures]
     return _outcome(result, links)
-
-
-def register_received(
-    store: Store,
-    dataset_id: str,
-    entries: list[Registration],
-    received: dict[tuple[str, str], dict[str, Any]],
-) -> IngestResult:
-    """Register bytes already stored and checked, without pending rows: how many were
-    registered, and each failure. ``received`` maps (folder, filename) to the stored blob's
-    fields, as a pending upload has.
-    """
-    batch = _register_received(store, dataset_id, entries, received)
-    return IngestResult(registered=len(batch.rows), failed=_failures(batch))
 
 
 def _outcome(batch: _Batch, links: Links) -> BulkUploadResult:
@@ -94,19 +93,19 @@ def _failures(batch: _Batch) -> list[BulkUploadFailure]:
     ]
 
 
-def register_one_received(
+def register_received_file(
     store: Store, dataset_id: str, fields: dict[str, Any], links: Links
 ) -> Image:
     """Register one stored file; ``ConflictError`` (its blob deleted) when the name is taken.
 
     Concurrent calls are committed together (see ``group_commit``).
     """
-    committer = store.group_commit("register", lambda jobs: _register_group(store, jobs))
+    committer = store.group_commit("register", lambda jobs: _register_received_group(store, jobs))
     row: dict[str, Any] = committer.submit((dataset_id, fields))
     return to_image(row, links)
 
 
-def register_stored(
+def register_received_files(
     store: Store, jobs: Sequence[tuple[str, dict[str, Any]]], links: Links
 ) -> list[Image | Exception]:
     """Register stored, checked files, each ``(dataset_id, received fields)``, one transaction
@@ -114,11 +113,11 @@ def register_stored(
     """
     return [
         outcome if isinstance(outcome, Exception) else to_image(outcome, links)
-        for outcome in _register_group(store, jobs)
+        for outcome in _register_received_group(store, jobs)
     ]
 
 
-def _register_group(
+def _register_received_group(
     store: Store, jobs: Sequence[tuple[str, dict[str, Any]]]
 ) -> list[dict[str, Any] | Exception]:
     """Register a group of stored files, one transaction per dataset; a row or error each."""
@@ -131,7 +130,7 @@ def _register_group(
         received = {_place_of(jobs[i][1]): jobs[i][1] for i in indexes}
         if len(received) < len(indexes):  # the same name twice: no sharing, one at a time
             for i in indexes:
-                outcomes[i] = _register_group(store, [jobs[i]])[0]
+                outcomes[i] = _register_received_group(store, [jobs[i]])[0]
             continue
         batch = _register_received(store, dataset_id, entries, received)
         rows = {(r["directory_path"], r["filename"]): r for r in batch.rows}
@@ -198,7 +197,9 @@ def _insert_with_folders(conn: sa.Connection, dataset_id: str, batch: _Batch) ->
     _insert(conn, batch)
 
 
-def _register(store: Store, organization_id: str, ref: str, entries: list[Registration]) -> _Batch:
+def _register_pending(
+    store: Store, organization_id: str, ref: str, entries: list[Registration]
+) -> _Batch:
     batch = _Batch()
     with store.write() as conn:
         dataset = resolve(conn, organization_id, ref)

@@ -12,6 +12,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
@@ -54,11 +55,12 @@ def rendition(
         source = images.image_file_by_id(store, image.id)
         with _RENDERING:
             if not target.is_file():  # another request may have made it while we waited
-                _write(_decoded(source.path, size, store.decoding), target)
+                with store.blobs.open(source.key) as opened:
+                    _write(_decoded(opened, size, store.decoding), target)
     return Rendition(path=target, etag=etag)
 
 
-def _decoded(source: Path, size: int, budget: DecodeBudget) -> PILImage.Image:
+def _decoded(source: BinaryIO, size: int, budget: DecodeBudget) -> PILImage.Image:
     """``source`` upright, shrunk to fit ``size``, in RGB; ``NotFoundError`` when undecodable.
 
     Huge images are shrunk while decoding where the format allows (JPEG's draft mode decodes

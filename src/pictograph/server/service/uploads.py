@@ -20,10 +20,11 @@ from pictograph.errors import (
 )
 from pictograph.models import dump
 from pictograph.server.imaging import ImageInfo, check_content_type, inspect_image
+from pictograph.server.service import presigned
 from pictograph.server.service.context import Links, Store, check_batch_size, now
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.paths import join, normalize_directory, validate_filename
-from pictograph.server.service.registration import register_one_received
+from pictograph.server.service.registration import register_received_file
 from pictograph.server.store import tables as t
 from pictograph.server.store.blobs import BlobWriter, StoredBlob
 
@@ -97,13 +98,17 @@ def upload_url(
     if existing:
         path = join(str(target.directory_path), target.filename)
         raise ConflictError(f"{path} already exists in dataset {dataset['name']!r}")
-    token = _token(store, organization_id, dataset["id"], target)
-    return {
-        "upload_url": links.upload_url(token),
+    answer = {
+        "upload_url": "",
         "expires_in": store.settings.signed_url_ttl_seconds,
         "filename": target.filename,
         "directory_path": target.directory_path,
     }
+    if (direct := presigned.direct_store(store)) is not None:  # bytes go straight to the bucket
+        place = (str(target.directory_path), target.filename, target.content_type, None)
+        return answer | presigned.announce(store, direct, dataset["id"], [place])[0]
+    token = _token(store, organization_id, dataset["id"], target)
+    return answer | {"upload_url": links.upload_url(token)}
 
 
 def _existing(
@@ -133,6 +138,8 @@ class UrlOptions:
 
     register_on_upload: bool = False
     skip_existing: bool = False
+    #: The SHA-256 of each file when the client knows it (binds a presigned PUT to the bytes).
+    sha256: tuple[str | None, ...] = ()
 
 
 def bulk_upload_urls(
@@ -173,7 +180,10 @@ def bulk_upload_urls(
                 "existing": there,
             }
         )
-    return {"upload_urls": entries, "expires_in": store.settings.signed_url_ttl_seconds}
+    answer = {"upload_urls": entries, "expires_in": store.settings.signed_url_ttl_seconds}
+    if (direct := presigned.direct_store(store)) is not None:  # bytes go straight to the bucket
+        return presigned.direct_answer(store, direct, dataset["id"], answer, options.sha256)
+    return answer
 
 
 async def receive_upload(
@@ -273,7 +283,8 @@ def _too_large(limit: int) -> PayloadTooLargeError:
 
 def _checked(store: Store, content_type: str, blob: StoredBlob) -> ImageInfo:
     try:
-        return inspect_image(store.blobs.path(blob.key), content_type, store.decoding)
+        with store.blobs.open(blob.key) as source:
+            return inspect_image(source, content_type, store.decoding)
     except ValidationError:
         store.blobs.delete(blob.key)
         raise
@@ -284,7 +295,7 @@ def _register_now(
 ) -> dict[str, Any]:
     info = _checked(store, claims["type"], blob)
     fields = received_fields(claims["dir"], claims["file"], claims["type"], blob, info)
-    image = register_one_received(store, claims["dataset"], fields | nonce_of(claims), links)
+    image = register_received_file(store, claims["dataset"], fields | nonce_of(claims), links)
     return _receipt(blob, info) | {"image": dump(image)}
 
 

@@ -15,20 +15,42 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: The newest migration (a test checks it is Alembic's head). A database already there is
 #: opened without loading Alembic, which otherwise costs every embedded ``Client()`` and every
 #: command-line call a fifth of a second.
-SCHEMA_HEAD = "0003_hostile"
+SCHEMA_HEAD = "0005_scale"
+#: PostgreSQL advisory lock taken while migrating: replicas starting together take turns.
+_MIGRATION_LOCK = 0x70696374  # "pict"
 
 #: Execution option asking SQLite to take the write lock when the transaction begins.
 WRITE = {"pictograph_write": True}
 
 
-def open_database(url: str) -> sa.Engine:
-    """An engine on ``url`` with the schema migrated to the newest revision.
+def open_database(url: str, *, pool_size: int | None = None) -> sa.Engine:
+    """An engine on ``url`` (PostgreSQL: ``pool_size`` connections kept open) with the schema
+    migrated to the newest revision.
 
     Raises ``ConfigurationError`` for a URL scheme we do not support.
     """
-    engine = _create_engine(url)
+    engine = _create_engine(url, pool_size)
     migrate(engine)
     return engine
+
+
+def check_schema(url: str) -> None:
+    """Before a replica starts: create the schema of an empty database, and refuse one that an
+    older version left (``ConfigurationError`` with a one-line message). Upgrading a database
+    other replicas use is ``pictograph migrate``'s job, run once, not every replica's."""
+    engine = _create_engine(url, 1)
+    try:
+        found = schema_revision(engine)
+        if found is None:
+            migrate(engine)
+        elif found != SCHEMA_HEAD:
+            raise ConfigurationError(
+                f"the database schema is at revision {found} but this version needs "
+                f"{SCHEMA_HEAD}: run `pictograph migrate --database-url ...` once, then start "
+                "the replicas"
+            )
+    finally:
+        engine.dispose()
 
 
 def migrate(engine: sa.Engine, revision: str = SCHEMA_HEAD) -> None:
@@ -39,6 +61,10 @@ def migrate(engine: sa.Engine, revision: str = SCHEMA_HEAD) -> None:
 
     config = alembic_config()
     with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":  # held until the upgrade commits
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
         connection.commit()
@@ -62,12 +88,13 @@ def schema_revision(engine: sa.Engine) -> str | None:
     return str(revision) if revision is not None else None
 
 
-def _create_engine(url: str) -> sa.Engine:
+def _create_engine(url: str, pool_size: int | None = None) -> sa.Engine:
     parsed = sa.make_url(normalise_database_url(url))
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
     if parsed.get_backend_name() == "postgresql":
-        return sa.create_engine(parsed, pool_size=10, max_overflow=30, pool_pre_ping=True)
+        size = pool_size or 10
+        return sa.create_engine(parsed, pool_size=size, max_overflow=3 * size, pool_pre_ping=True)
     raise ConfigurationError(f"unsupported database URL scheme: {parsed.drivername}")
 
 

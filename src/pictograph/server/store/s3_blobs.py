@@ -1,68 +1,73 @@
-"""Image bytes in an S3-compatible bucket, for several replicas sharing one store.
+"""Image bytes in an S3-compatible bucket (``s3://bucket/prefix``), for replicas sharing one store.
 
-Each replica keeps a local cache folder of the blobs it has written or read, so everything that
-reads image files (the checks on arrival, thumbnails, downloads) reads a local file; the bucket
-is the source of truth. A blob is in the bucket before its write commits, so an image row never
-points at bytes only one replica has. Credentials and the endpoint come from boto3's own chain
-(``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_ENDPOINT_URL_S3``, ``~/.aws``, ...).
+Nothing is kept on the replica: a write is spooled (memory, then a temporary file) and in the
+bucket before it commits, and ``open`` reads the object from the bucket. Credentials and the
+endpoint come from boto3's own chain (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
+``AWS_ENDPOINT_URL_S3``, ``~/.aws``, ...).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
+import base64
+import hashlib
+import secrets
 import tempfile
 from collections.abc import Iterable, Iterator
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
+from urllib.parse import unquote, urlparse
 
 from pictograph.errors import ConfigurationError, NotFoundError
 from pictograph.server.store.blobs import (
+    BlobFacts,
     HeldBlob,
-    LocalBlobStore,
-    LocalWriter,
     StoredBlob,
     is_key,
     validate_key,
     write_all,
 )
 
+#: Bytes of a blob held in memory before spooling spills to a temporary file.
+_SPOOL = 8 * 1024 * 1024
+
+
+def _spool() -> IO[bytes]:
+    return tempfile.SpooledTemporaryFile(max_size=_SPOOL, prefix="pictograph-blob-")
+
 
 class S3Writer:
-    """Writes to the local cache first; ``commit`` uploads to the bucket before it returns."""
+    """Spools the bytes; ``commit`` puts them in the bucket before it returns."""
 
     def __init__(self, store: S3BlobStore) -> None:
         self._store = store
-        self._local: LocalWriter = store.cache.writer()
-
-    @property
-    def size(self) -> int:
-        return self._local.size
+        self._key = secrets.token_hex(16)
+        self._spool = _spool()
+        self._hash = hashlib.sha256()
+        self.size = 0
 
     def write(self, chunk: bytes) -> None:
-        self._local.write(chunk)
+        self._spool.write(chunk)
+        self._hash.update(chunk)
+        self.size += len(chunk)
 
     def commit(self) -> StoredBlob:
-        blob = self._local.commit()
         try:
-            self._store.upload(blob.key)
-        except BaseException:
-            self._store.cache.delete(blob.key)
-            raise
-        return blob
+            self._spool.seek(0)
+            self._store.put(self._key, self._spool)
+        finally:
+            self._spool.close()
+        return StoredBlob(key=self._key, size=self.size, sha256=self._hash.hexdigest())
 
     def abort(self) -> None:
-        self._local.abort()
+        self._spool.close()
 
 
 class S3BlobStore:
-    """Blobs as objects ``<prefix><key>`` in ``bucket``, cached under ``cache``."""
+    """Blobs as objects ``<prefix><key>`` in ``bucket``."""
 
-    def __init__(self, bucket: str, prefix: str, cache: Path, client: Any) -> None:
+    def __init__(self, bucket: str, prefix: str, client: Any) -> None:
         self.bucket = bucket
         self.prefix = prefix
-        self.cache = LocalBlobStore(cache)
-        self._client = client
+        self.client = client
 
     def writer(self) -> S3Writer:
         return S3Writer(self)
@@ -70,31 +75,34 @@ class S3BlobStore:
     def write_stream(self, chunks: Iterable[bytes]) -> StoredBlob:
         return write_all(self.writer(), chunks)
 
-    def upload(self, key: str) -> None:
-        """Copy the cached blob ``key`` to the bucket."""
-        self._client.upload_file(str(self.cache.path(key)), self.bucket, self._object(key))
-
-    def path(self, key: str) -> Path:
-        """The cached file of ``key``, fetched from the bucket first when this replica lacks it.
-
-        ``NotFoundError`` when the bucket has no such blob either.
-        """
-        local = self.cache.path(key)
-        if not local.exists():
-            self._fetch(key, local)
-        return local
+    def put(self, key: str, source: IO[bytes]) -> None:
+        """Upload ``source`` (from its current position) as the blob ``key``."""
+        self.client.upload_fileobj(source, self.bucket, self.object_name(key))
 
     def open(self, key: str) -> BinaryIO:
-        return self.path(key).open("rb")
+        from botocore.exceptions import ClientError
+
+        target = _spool()
+        try:
+            self.client.download_fileobj(self.bucket, self.object_name(key), target)
+        except ClientError as error:
+            target.close()
+            if _missing(error):
+                raise NotFoundError("blob not found") from None
+            raise
+        except BaseException:
+            target.close()
+            raise
+        target.seek(0)
+        return cast(BinaryIO, target)
 
     def delete(self, key: str) -> None:
-        self.cache.delete(key)
-        self._client.delete_object(Bucket=self.bucket, Key=self._object(key))
+        self.client.delete_object(Bucket=self.bucket, Key=self.object_name(key))
 
     def iter_blobs(self) -> Iterator[HeldBlob]:
-        """The bucket's blobs under our prefix, then the local cache's leftover temporary files
-        (the cache's blobs are copies, not held blobs)."""
-        pages = self._client.get_paginator("list_objects_v2").paginate(
+        """The bucket's blobs under our prefix (writes are spooled outside the store, so a
+        crash leaves no temporary object behind)."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=self.prefix
         )
         for page in pages:
@@ -102,38 +110,81 @@ class S3BlobStore:
                 key = str(item["Key"])[len(self.prefix) :]
                 if is_key(key):
                     yield HeldBlob(key, item["LastModified"])
-        yield from (held for held in self.cache.iter_blobs() if held.temporary)
 
     def remove(self, held: HeldBlob) -> None:
-        if held.temporary:
-            self.cache.remove(held)
-        else:
-            self.delete(held.key)
+        self.delete(held.key)
 
-    def _object(self, key: str) -> str:
-        return f"{self.prefix}{validate_key(key)}"
+    def new_key(self) -> str:
+        """A fresh blob key for a client to upload to."""
+        return secrets.token_hex(16)
 
-    def _fetch(self, key: str, local: Path) -> None:
+    def upload_url(
+        self, key: str, *, content_type: str, sha256: str | None, expires_in: int
+    ) -> str:
+        """A presigned PUT of ``key``, bound to ``content_type`` and, when given, to the bytes'
+        SHA-256 (hex): the store refuses a body with another checksum."""
+        params = {"Bucket": self.bucket, "Key": self.object_name(key), "ContentType": content_type}
+        if sha256 is not None:
+            params["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(sha256)).decode()
+        return str(
+            self.client.generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in)
+        )
+
+    def download_url(
+        self, key: str, *, content_type: str, disposition: str | None, expires_in: int
+    ) -> str:
+        """A presigned GET of ``key`` answered with ``content_type`` (and ``disposition`` as its
+        Content-Disposition when given)."""
+        params = {
+            "Bucket": self.bucket,
+            "Key": self.object_name(key),
+            "ResponseContentType": content_type,
+        }
+        if disposition is not None:
+            params["ResponseContentDisposition"] = disposition
+        return str(
+            self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+        )
+
+    def facts(self, key: str) -> BlobFacts:
+        """Size and verified SHA-256 of ``key`` from a HEAD; ``NotFoundError`` when absent."""
         from botocore.exceptions import ClientError
 
-        local.parent.mkdir(exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".fetch-", suffix=".tmp", dir=local.parent)
-        os.close(fd)
         try:
-            self._client.download_file(self.bucket, self._object(key), name)
-            os.replace(name, local)  # another reader never sees a half-fetched file
+            head = self.client.head_object(
+                Bucket=self.bucket, Key=self.object_name(key), ChecksumMode="ENABLED"
+            )
         except ClientError as error:
-            if str(error.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey"):
+            if _missing(error):
                 raise NotFoundError("blob not found") from None
             raise
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(name)
+        checksum = head.get("ChecksumSHA256")
+        sha256 = base64.b64decode(checksum).hex() if isinstance(checksum, str) else None
+        return BlobFacts(size=int(head["ContentLength"]), sha256=sha256)
+
+    def read_start(self, key: str, size: int) -> bytes:
+        """The first ``size`` bytes of ``key`` (a ranged GET)."""
+        answer = self.client.get_object(
+            Bucket=self.bucket, Key=self.object_name(key), Range=f"bytes=0-{size - 1}"
+        )
+        return bytes(answer["Body"].read())
+
+    def object_name(self, key: str) -> str:
+        """The bucket's name for the blob ``key``."""
+        return f"{self.prefix}{validate_key(key)}"
 
 
-def open_s3_store(bucket: str, prefix: str, cache: Path) -> S3BlobStore:
+def _missing(error: Any) -> bool:
+    return str(error.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound")
+
+
+def from_url(url: str) -> S3BlobStore:
     """The store for ``s3://bucket/prefix``; ``ConfigurationError`` when boto3 is missing or
     the bucket cannot be reached."""
+    parsed = urlparse(url)
+    if not parsed.netloc:
+        raise ConfigurationError(f"an s3:// storage URL names a bucket: {url!r}")
+    prefix = unquote(parsed.path).strip("/")
     try:
         import boto3
         from botocore.exceptions import BotoCoreError, ClientError
@@ -141,9 +192,11 @@ def open_s3_store(bucket: str, prefix: str, cache: Path) -> S3BlobStore:
         raise ConfigurationError(
             "s3:// storage needs boto3: pip install 'pictograph-selfhosted[s3]'"
         ) from None
-    client = boto3.client("s3")
+    from botocore.config import Config
+
+    client = boto3.client("s3", config=Config(signature_version="s3v4"))
     try:
-        client.head_bucket(Bucket=bucket)
+        client.head_bucket(Bucket=parsed.netloc)
     except (BotoCoreError, ClientError) as error:
-        raise ConfigurationError(f"cannot reach S3 bucket {bucket!r}: {error}") from None
-    return S3BlobStore(bucket, prefix, cache, client)
+        raise ConfigurationError(f"cannot reach S3 bucket {parsed.netloc!r}: {error}") from None
+    return S3BlobStore(parsed.netloc, f"{prefix}/" if prefix else "", client)

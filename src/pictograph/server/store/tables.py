@@ -117,8 +117,9 @@ pending_uploads = sa.Table(
     sa.Column("directory_path", sa.String(4096), nullable=False),
     sa.Column("filename", sa.String(255), nullable=False),
     sa.Column("blob_key", sa.String(64), nullable=False),
-    sa.Column("sha256", sa.String(64), nullable=False),
-    sa.Column("file_size", sa.BigInteger, nullable=False),
+    # Both NULL while a presigned upload to the bucket is announced but not yet checked.
+    sa.Column("sha256", sa.String(64), nullable=True),
+    sa.Column("file_size", sa.BigInteger, nullable=True),
     sa.Column("width", sa.Integer, nullable=True),
     sa.Column("height", sa.Integer, nullable=True),
     sa.Column("content_type", sa.String(100), nullable=True),

@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pictograph.models import Image
+if TYPE_CHECKING:
+    from pictograph.models import Image
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 _CHUNK = 1024 * 1024

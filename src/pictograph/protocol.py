@@ -1,0 +1,73 @@
+"""Facts of the wire protocol, defined once and imported by both the SDK and the server.
+
+The API prefix, what an id looks like, image suffixes and their MIME types, and the caps on one
+request. Nothing here imports the rest of the package.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePath
+
+__all__ = [
+    "API_PREFIX",
+    "CONTENT_TYPES",
+    "FOLDER_SUFFIXES",
+    "ID_PATTERN",
+    "MAX_BATCH_BYTES",
+    "MAX_BATCH_FILES",
+    "MAX_BULK_IMAGES",
+    "content_type_for",
+    "looks_like_id",
+]
+
+#: Every developer API route lives under this prefix.
+API_PREFIX = "/api/v1/developer"
+
+#: Ids are canonical UUIDs; the official SDK tells an id from a name by this shape alone.
+ID_PATTERN = re.compile(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE
+)
+
+#: Images one bulk request may name (``bulk-upload-url``, ``bulk-register``).
+MAX_BULK_IMAGES = 500
+#: Files one upload batch (``POST /storage/upload-batch``, our extension) may carry.
+MAX_BATCH_FILES = 64
+#: Bytes one upload batch may carry, all parts together.
+MAX_BATCH_BYTES = 16 * 1024 * 1024
+
+
+def looks_like_id(value: str) -> bool:
+    """True when ``value`` is shaped like a canonical UUID (the official SDK's only test)."""
+    return bool(ID_PATTERN.match(value.strip()))
+
+
+CONTENT_TYPES: dict[str, str] = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".bmp": "image/bmp",
+    ".webp": "image/webp",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".heic": "image/heic",
+    ".heif": "image/heif",
+}
+
+#: Suffixes a folder upload walks: the user's specification lists exactly these (no ``.heif``).
+FOLDER_SUFFIXES: frozenset[str] = frozenset(
+    {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic"}
+)
+
+
+def content_type_for(path: PurePath) -> str:
+    """The MIME type for a file name's suffix, matched case-insensitively.
+
+    Raises ``ValueError`` for a suffix that is not a supported image type.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in CONTENT_TYPES:
+        supported = ", ".join(sorted(CONTENT_TYPES))
+        raise ValueError(f"unsupported image type {suffix or '(none)'!r}; supported: {supported}")
+    return CONTENT_TYPES[suffix]

@@ -1,0 +1,107 @@
+"""Blobs as local files, written to a temporary file and renamed into place (``file://``)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import unquote, urlparse
+
+from pictograph.errors import NotFoundError
+from pictograph.server.store.blobs import HeldBlob, StoredBlob, is_key, validate_key, write_all
+
+_SHARD = re.compile(r"^[0-9a-f]{2}$")
+_TEMPORARY = re.compile(r"^\.upload-[A-Za-z0-9_]+\.tmp$")
+
+
+class LocalWriter:
+    """Writes to a temporary file beside its final place, renamed into place on commit.
+
+    The key is chosen first, so the temporary file lives in the key's own shard folder: new files
+    spread over 256 folders instead of all contending for one folder's lock while the journal
+    commits the previous file's fsync.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._key = secrets.token_hex(16)
+        self._final = root / self._key[:2] / self._key
+        self._final.parent.mkdir(exist_ok=True)  # shard folders appear as they are first used
+        fd, name = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=self._final.parent)
+        self._file = os.fdopen(fd, "wb")
+        self._temp = Path(name)
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+        self._hash.update(chunk)
+        self.size += len(chunk)
+
+    def commit(self) -> StoredBlob:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self._temp, self._final)
+        return StoredBlob(key=self._key, size=self.size, sha256=self._hash.hexdigest())
+
+    def abort(self) -> None:
+        self._file.close()
+        self._temp.unlink(missing_ok=True)
+
+
+class LocalBlobStore:
+    """Blobs as files under ``root``, sharded by the first two characters of the key."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def writer(self) -> LocalWriter:
+        return LocalWriter(self.root)
+
+    def write_stream(self, chunks: Iterable[bytes]) -> StoredBlob:
+        return write_all(self.writer(), chunks)
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self._file(key).open("rb")
+        except FileNotFoundError:
+            raise NotFoundError("blob not found") from None
+
+    def iter_blobs(self) -> Iterator[HeldBlob]:
+        for shard in self.root.iterdir():
+            if not (shard.is_dir() and _SHARD.match(shard.name)):
+                continue
+            for entry in os.scandir(shard):
+                modified = datetime.fromtimestamp(entry.stat().st_mtime, UTC)
+                if is_key(entry.name):
+                    yield HeldBlob(entry.name, modified)
+                elif _TEMPORARY.match(entry.name):
+                    yield HeldBlob(f"{shard.name}/{entry.name}", modified, temporary=True)
+
+    def remove(self, held: HeldBlob) -> None:
+        if not held.temporary:
+            self.delete(held.key)
+            return
+        shard, _, name = held.key.partition("/")
+        if _SHARD.match(shard) and _TEMPORARY.match(name):  # never a path outside the store
+            (self.root / shard / name).unlink(missing_ok=True)
+
+    def delete(self, key: str) -> None:
+        self._file(key).unlink(missing_ok=True)
+
+    def _file(self, key: str) -> Path:
+        validate_key(key)
+        return self.root / key[:2] / key
+
+
+def from_url(url: str) -> LocalBlobStore:
+    """The store for ``file:///abs/path``."""
+    parsed = urlparse(url)
+    return LocalBlobStore(Path(unquote(parsed.netloc + parsed.path)))

@@ -1,0 +1,82 @@
+"""Uploading to a server whose upload URLs go straight to its bucket (``s3://`` storage): many
+presigned PUTs in flight, each bound to the file's SHA-256, then one ``bulk-register``.
+
+A small file costs less than the request that carries it, so instead of batching files into one
+request through a replica (which would route their bytes through it), many PUTs run at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from typing import TYPE_CHECKING
+
+from pictograph.errors import ConflictError, PictographError, ValidationError
+
+if TYPE_CHECKING:
+    from pictograph.resources.images import Images, UploadSlot
+    from pictograph.workflows.folder_plan import PlannedFile
+
+#: PUTs to the bucket in flight at once (measured: see docs/deploying.md).
+PUTS_IN_FLIGHT = 32
+
+
+def digests(files: Sequence[PlannedFile]) -> list[str | None]:
+    """The SHA-256 (hex) of each file; ``None`` for one that cannot be read (its PUT will say
+    why, and it fails alone)."""
+    found: list[str | None] = []
+    for planned in files:
+        try:
+            with open(planned.local, "rb") as source:
+                found.append(hashlib.file_digest(source, "sha256").hexdigest())
+        except OSError:
+            found.append(None)
+    return found
+
+
+def send(
+    images: Images,
+    dataset_id: str,
+    items: Sequence[tuple[PlannedFile, UploadSlot]],
+    workers: int,
+) -> dict[str, BaseException]:
+    """PUT each file to its slot, ``workers`` at a time, then register those that arrived with
+    one ``bulk-register``. Returns the error of each file that did not become an image, by its
+    dataset path (a ``ConflictError`` when the name was taken meanwhile)."""
+    errors: dict[str, BaseException] = {}
+    arrived: list[PlannedFile] = []
+    if not items:
+        return errors
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
+        puts: dict[Future[object], PlannedFile] = {
+            pool.submit(
+                images.put_file,
+                slot.url,
+                planned.local,
+                planned.content_type,
+                headers=slot.upload_headers,
+            ): planned
+            for planned, slot in items
+        }
+        for future in as_completed(puts):
+            planned = puts[future]
+            try:
+                future.result()
+                arrived.append(planned)
+            except Exception as error:  # this file alone failed: unreadable, refused, ...
+                errors[planned.dataset_path] = error
+    if not arrived:
+        return errors
+    try:
+        result = images.register_many(
+            dataset_id, [(f.filename, f.directory_path, f.content_type) for f in arrived]
+        )
+    except PictographError as error:
+        return errors | {planned.dataset_path: error for planned in arrived}
+    for failure in result.failed:
+        where = f"{(failure.directory_path or '/').rstrip('/')}/{failure.filename}"
+        # bulk-register names each refusal only in words; a taken name is the one we count apart.
+        taken = "already exists" in failure.error.lower()
+        errors[where] = ConflictError(failure.error) if taken else ValidationError(failure.error)
+    return errors
