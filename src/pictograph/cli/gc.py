@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import click
 
+from pictograph.cli.client_options import Connection, pass_connection
 from pictograph.cli.server_options import settings_for, store_options
 
 
@@ -29,8 +29,9 @@ from pictograph.cli.server_options import settings_for, store_options
     type=int,
     help="The server's URL lifetime: pending uploads older than this are dropped.",
 )
+@pass_connection
 def gc(
-    home: Path | None,
+    connection: Connection,
     database_url: str | None,
     storage_url: str | None,
     dry_run: bool,
@@ -42,7 +43,9 @@ def gc(
     from pictograph.server.service import gc as service
     from pictograph.server.service.context import Store
 
-    settings = settings_for(home, database_url, storage_url, signed_url_ttl_seconds=signed_url_ttl)
+    settings = settings_for(
+        connection.home, database_url, storage_url, signed_url_ttl_seconds=signed_url_ttl
+    )
     store = Store.open(settings)
     try:
         report = service.sweep(store, dry_run=dry_run, grace=timedelta(seconds=grace))

@@ -30,18 +30,17 @@ def verify(
     dataset_name: str | None,
     layout: str,
     whole_store: bool,
-    home: Path | None,
     database_url: str | None,
     storage_url: str | None,
 ) -> None:
     """Compare FOLDER with --dataset by SHA-256, listing missing, different and extra files;
     or, with --store, re-hash every image's stored bytes against the SHA-256 recorded for it
-    (--home/--database-url/--storage-url name the store, as for serve).
+    (--home, --database-url and --storage-url name the store, as for serve).
 
     Exit status 0 only when everything matches, 10 otherwise.
     """
     if whole_store:
-        _verify_store(home or connection.home, database_url, storage_url)
+        _verify_store(connection.home, database_url, storage_url)
         return
     if folder is None or dataset_name is None:
         click.echo("error: give FOLDER and --dataset NAME, or --store", err=True)
