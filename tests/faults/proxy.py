@@ -31,6 +31,7 @@ class FaultProxy:
     connections: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _rng: random.Random = field(default_factory=random.Random)
+    _open: set[socket.socket] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -63,17 +64,24 @@ class FaultProxy:
         return thread
 
     def stop(self) -> None:
+        """Stop accepting and abort every connection still open (a server being stopped must
+        not wait on requests the proxy left half-sent)."""
         self._stop.set()
+        with self._lock:
+            open_sockets = list(self._open)
+        for sock in open_sockets:
+            _reset(sock)
 
     def _count(self, fault: str) -> None:
         with self._lock:
             self.injected[fault] += 1
 
-    def _decide(self) -> tuple[str | None, int]:
-        """A new request's fault (or none) and after how many of its bytes a cut happens."""
+    def _decide(self, first_chunk: int) -> tuple[str | None, int]:
+        """A new request's fault (or none) and after how many of its bytes a cut happens:
+        within its first chunk (the header, and the body of a small request), so it happens."""
         with self._lock:
             fault = self._rng.choice(FAULTS) if self._rng.random() < self.rate else None
-            return fault, self._rng.randint(1, 4096)
+            return fault, self._rng.randint(1, max(1, first_chunk - 1))
 
     def _pipe(self, client: socket.socket) -> None:
         try:
@@ -81,6 +89,8 @@ class FaultProxy:
         except OSError:
             _reset(client)
             return
+        with self._lock:
+            self._open.update((client, upstream))
         done = threading.Event()
         stall = threading.Event()  # the next answer waits before it is passed on
 
@@ -104,7 +114,7 @@ class FaultProxy:
         try:
             while chunk := client.recv(65536):
                 if chunk.startswith(_METHODS):
-                    fault, cut_after = self._decide()
+                    fault, cut_after = self._decide(len(chunk))
                     sent = 0
                     if fault == "stall":
                         stall.set()
@@ -125,6 +135,8 @@ class FaultProxy:
         finally:
             if not done.is_set():
                 _close(upstream)
+            with self._lock:
+                self._open.difference_update((client, upstream))
 
 
 def _reset(sock: socket.socket) -> None:
