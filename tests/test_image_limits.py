@@ -32,7 +32,8 @@ def peak_rss_mib(served: Served) -> float:
 def upload_all(served: Served, giant: Path, count: int) -> list[httpx.Response]:
     key = served.create_key("acme")
     headers = {"X-API-Key": key}
-    with httpx.Client(base_url=served.base_url, headers=headers, timeout=120) as client:
+    # Decodes take turns within the budget: on a busy machine the last in line waits minutes.
+    with httpx.Client(base_url=served.base_url, headers=headers, timeout=600) as client:
         create_dataset(client, "giants")
 
         def one(index: int) -> httpx.Response:

@@ -1,5 +1,6 @@
-"""A fault-injecting TCP proxy on loopback: each new connection is, with probability ``rate``,
-reset part-way, cut off after part of the request (a truncated body), or stalled."""
+"""A fault-injecting TCP proxy on loopback: each request (a client chunk starting with an HTTP
+method) is, with probability ``rate``, reset part-way, cut off after part of its bytes (a
+truncated header or body), or answered only after a stall."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 FAULTS = ("reset", "truncate", "stall")
+_METHODS = (b"GET ", b"POST ", b"PUT ", b"PATCH ", b"DELETE ", b"HEAD ")
 
 
 @dataclass
 class FaultProxy:
     """Forwards ``127.0.0.1:port`` to ``target_port``, injecting faults; counts the faults
-    that happened (a connection chosen for a cut that closes before the cut point has none)."""
+    that happened (a request chosen for a cut that ends before the cut point has none)."""
 
     target_port: int
     rate: float
@@ -28,6 +30,8 @@ class FaultProxy:
     injected: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FAULTS, 0))
     connections: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
+    _rng: random.Random = field(default_factory=random.Random)
+    _open: set[socket.socket] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -42,7 +46,7 @@ class FaultProxy:
         listener = socket.create_server(("127.0.0.1", self.port))
         listener.settimeout(0.1)
         self.port = listener.getsockname()[1]
-        rng = random.Random(self.seed)
+        self._rng = random.Random(self.seed)
 
         def accept_loop() -> None:
             with listener:
@@ -53,39 +57,50 @@ class FaultProxy:
                         continue
                     with self._lock:
                         self.connections += 1
-                        fault = rng.choice(FAULTS) if rng.random() < self.rate else None
-                        cut_after = rng.randint(1, 64 * 1024)
-                    threading.Thread(
-                        target=self._pipe, args=(client, fault, cut_after), daemon=True
-                    ).start()
+                    threading.Thread(target=self._pipe, args=(client,), daemon=True).start()
 
         thread = threading.Thread(target=accept_loop, daemon=True)
         thread.start()
         return thread
 
     def stop(self) -> None:
+        """Stop accepting and abort every connection still open (a server being stopped must
+        not wait on requests the proxy left half-sent)."""
         self._stop.set()
+        with self._lock:
+            open_sockets = list(self._open)
+        for sock in open_sockets:
+            _reset(sock)
 
     def _count(self, fault: str) -> None:
         with self._lock:
             self.injected[fault] += 1
 
-    def _pipe(self, client: socket.socket, fault: str | None, cut_after: int) -> None:
+    def _decide(self, first_chunk: int) -> tuple[str | None, int]:
+        """A new request's fault (or none) and after how many of its bytes a cut happens:
+        within its first chunk (the header, and the body of a small request), so it happens."""
+        with self._lock:
+            fault = self._rng.choice(FAULTS) if self._rng.random() < self.rate else None
+            return fault, self._rng.randint(1, max(1, first_chunk - 1))
+
+    def _pipe(self, client: socket.socket) -> None:
         try:
             upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=600)
         except OSError:
             _reset(client)
             return
+        with self._lock:
+            self._open.update((client, upstream))
         done = threading.Event()
+        stall = threading.Event()  # the next answer waits before it is passed on
 
         def downstream() -> None:  # server -> client
-            first = True
             try:
                 while chunk := upstream.recv(65536):
-                    if first and fault == "stall":
+                    if stall.is_set():
+                        stall.clear()
                         self._count("stall")
                         time.sleep(self.stall_seconds)
-                    first = False
                     client.sendall(chunk)
             except OSError:
                 pass
@@ -94,9 +109,15 @@ class FaultProxy:
                 _close(client)
 
         threading.Thread(target=downstream, daemon=True).start()
-        sent = 0
+        fault: str | None = None
+        cut_after = sent = 0
         try:
             while chunk := client.recv(65536):
+                if chunk.startswith(_METHODS):
+                    fault, cut_after = self._decide(len(chunk))
+                    sent = 0
+                    if fault == "stall":
+                        stall.set()
                 if fault in ("reset", "truncate") and sent + len(chunk) >= cut_after:
                     upstream.sendall(chunk[: cut_after - sent])
                     self._count(fault)
@@ -114,6 +135,8 @@ class FaultProxy:
         finally:
             if not done.is_set():
                 _close(upstream)
+            with self._lock:
+                self._open.difference_update((client, upstream))
 
 
 def _reset(sock: socket.socket) -> None:

@@ -35,7 +35,7 @@ def verify(
 ) -> None:
     """Compare FOLDER with --dataset by SHA-256, listing missing, different and extra files;
     or, with --store, re-hash every image's stored bytes against the SHA-256 recorded for it
-    (--home/--database-url/--storage-url name the store, as for serve).
+    (--home, --database-url and --storage-url name the store, as for serve).
 
     Exit status 0 only when everything matches, 10 otherwise.
 

@@ -71,16 +71,20 @@ class DecodeBudget:
     _running: int = 0
     _turn: threading.Condition = field(default_factory=threading.Condition)
 
-    @contextmanager
-    def reserve(self, img: Image.Image) -> Iterator[None]:
-        """Hold room for decoding ``img`` (at its current, possibly drafted, size) while the
-        block runs. ``ValidationError`` (422) naming the limit when it can never fit."""
-        width, height = img.size
+    def check_pixels(self, width: int, height: int) -> None:
+        """``ValidationError`` (422) naming the limit when the image has too many pixels."""
         if width * height > self.max_pixels:
             raise ValidationError(
                 f"image is {width} x {height} = {width * height:,} pixels, over this server's "
                 f"limit of {self.max_pixels:,} pixels (serve --max-image-pixels)"
             )
+
+    @contextmanager
+    def reserve(self, img: Image.Image) -> Iterator[None]:
+        """Hold room for decoding ``img`` (at its current, possibly drafted, size) while the
+        block runs. ``ValidationError`` (422) naming the limit when it can never fit."""
+        width, height = img.size
+        self.check_pixels(width, height)
         cost = width * height * _bytes_per_pixel(img.mode)
         if cost > self.max_bytes:
             raise ValidationError(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from pictograph.errors import ApiError, NotFoundError, ValidationError
-from pictograph.server.imaging import ImageInfo, inspect_header, inspect_image
+from pictograph.server.imaging import DecodeBudget, ImageInfo, inspect_header, inspect_image
 from pictograph.server.service.context import Store, now
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.paths import join, normalize_directory, validate_filename
@@ -200,9 +200,10 @@ def _checked(
         return ValidationError(f"{path}: the file is larger than the {limit}-byte upload limit")
     try:
         if facts.sha256 is None:
-            sha256, info = _read_whole(blobs, key, content_type)
+            sha256, info = _read_whole(blobs, key, content_type, store.decoding)
         else:
             sha256, info = facts.sha256, _read_header(blobs, key, content_type, facts.size)
+            store.decoding.check_pixels(info.width, info.height)
     except ValidationError as error:
         return ValidationError(f"{path}: {error.message}")
     except NotFoundError:
@@ -210,13 +211,15 @@ def _checked(
     return {"sha256": sha256, "file_size": facts.size, "width": info.width, "height": info.height}
 
 
-def _read_whole(blobs: DirectBlobStore, key: str, content_type: str) -> tuple[str, ImageInfo]:
+def _read_whole(
+    blobs: DirectBlobStore, key: str, content_type: str, budget: DecodeBudget
+) -> tuple[str, ImageInfo]:
     """No checksum came with the object: read it once, hashing it and decoding it fully."""
     digest = hashlib.sha256()
     with blobs.open(key) as source:
         for chunk in read_chunks(source):
             digest.update(chunk)
-        return digest.hexdigest(), inspect_image(source, content_type)
+        return digest.hexdigest(), inspect_image(source, content_type, budget)
 
 
 def _read_header(blobs: DirectBlobStore, key: str, content_type: str, size: int) -> ImageInfo:

@@ -79,7 +79,10 @@ class LocalBlobStore:
             if not (shard.is_dir() and _SHARD.match(shard.name)):
                 continue
             for entry in os.scandir(shard):
-                modified = datetime.fromtimestamp(entry.stat().st_mtime, UTC)
+                try:
+                    modified = datetime.fromtimestamp(entry.stat().st_mtime, UTC)
+                except FileNotFoundError:  # renamed into place or removed meanwhile
+                    continue
                 if is_key(entry.name):
                     yield HeldBlob(entry.name, modified)
                 elif _TEMPORARY.match(entry.name):
