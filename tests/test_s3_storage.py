@@ -190,3 +190,46 @@ def test_both_sdks_upload_straight_to_the_bucket_unmodified(
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"scenario {scenario}: ok" in result.stdout
     assert not (tmp_path / "home" / "blobs").exists()  # no byte was kept on the replica
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_downloads_and_thumbnails_come_straight_from_the_bucket_and_replicas_keep_nothing(
+    database_url: str, s3: S3Server, s3_env: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "birds"
+    paths = [make_image(folder / f"{n}.jpg", size=(300, 200), seed=n) for n in range(4)]
+    key = create_key(("--home", str(tmp_path / "keys"), "--database-url", database_url), "acme")
+    with (
+        _replica(database_url, s3_env, s3.env, tmp_path / "first") as first,
+        Client(api_key=key, base_url=first.base_url) as client,
+    ):
+        assert upload_dataset_from_folder(client, "birds", folder).images_uploaded == 4
+    assert not (tmp_path / "first").exists()  # the replica kept nothing on its own disk
+    with _replica(database_url, s3_env, s3.env, tmp_path / "second") as second:
+        with Client(api_key=key, base_url=second.base_url) as client:
+            listing = client.datasets.download("birds", tmp_path / "back", mode="images_only")
+            image_id = client.images.get("birds", "0.jpg").id
+        raw = httpx.get(
+            f"{second.base_url}{P}/datasets/birds/download", headers={"X-API-Key": key}
+        ).json()["data"]["items"]
+        browser = httpx.Client(base_url=second.base_url, headers={"Origin": second.base_url})
+        assert browser.post("/login", data={"api_key": key}).status_code == 303  # signed in
+        original = browser.get(f"/images/{image_id}/file")
+        thumbnail = browser.get(f"/images/{image_id}/thumbnail")
+        fetched_original = httpx.get(original.headers["location"])
+        fetched_thumbnail = httpx.get(thumbnail.headers["location"])
+        again = browser.get(f"/images/{image_id}/thumbnail")
+
+    assert not listing.failures
+    assert {p.name: sha256_of(tmp_path / "back" / p.name) for p in paths} == {
+        p.name: sha256_of(p) for p in paths
+    }
+    assert all(item["image_url"].startswith(s3.endpoint) for item in raw)
+    assert original.status_code == 307 and original.headers["location"].startswith(s3.endpoint)
+    assert hashlib.sha256(fetched_original.content).hexdigest() == sha256_of(folder / "0.jpg")
+    assert thumbnail.status_code == 307 and fetched_thumbnail.status_code == 200
+    assert fetched_thumbnail.content[:2] == b"\xff\xd8"  # a JPEG, made once, kept in the bucket
+    assert again.status_code == 307
+    prefix = s3_env.split("/", 3)[3] + "/"
+    assert any(name.startswith(f"{prefix}derived/thumbnails/") for name in _objects(s3, prefix))
+    assert not (tmp_path / "second" / "thumbnails").exists()

@@ -118,6 +118,20 @@ def direct_answer(
     return answer | {"direct_upload": {"register": "bulk-register"}}
 
 
+def download_url(store: Store, image: Any) -> str | None:
+    """A presigned GET of an image row's bytes straight from the bucket; ``None`` when the
+    store is not reached directly (the replica's own signed URL serves them then)."""
+    blobs = direct_store(store)
+    if blobs is None:
+        return None
+    return blobs.download_url(
+        image["blob_key"],
+        content_type=image["content_type"] or "application/octet-stream",
+        disposition=None,
+        expires_in=store.settings.signed_url_ttl_seconds,
+    )
+
+
 def check_sha256(value: str | None) -> str | None:
     """A client's SHA-256 (64 hex digits, any case) in lower case; ``ValidationError`` else."""
     if value is None:

@@ -83,6 +83,10 @@ class DirectBlobStore(BlobStore, Protocol):
 
     def read_start(self, key: str, size: int) -> bytes: ...
 
+    def derived_url(self, name: str, *, expires_in: int) -> str | None: ...
+
+    def put_derived(self, name: str, data: bytes, content_type: str) -> None: ...
+
 
 def write_all(writer: BlobWriter, chunks: Iterable[bytes]) -> StoredBlob:
     """Feed ``chunks`` to ``writer`` and commit; on any error (reading the chunks included)

@@ -147,6 +147,32 @@ class S3BlobStore:
         )
         return bytes(answer["Body"].read())
 
+    def derived_url(self, name: str, *, expires_in: int) -> str | None:
+        """A presigned GET of the derived object ``name`` (a thumbnail, say: kept under
+        ``<prefix>derived/``, apart from the blobs); ``None`` when there is no such object."""
+        from botocore.exceptions import ClientError
+
+        target = f"{self.prefix}derived/{name}"
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=target)
+        except ClientError as error:
+            if _missing(error):
+                return None
+            raise
+        params = {"Bucket": self.bucket, "Key": target}
+        return str(
+            self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+        )
+
+    def put_derived(self, name: str, data: bytes, content_type: str) -> None:
+        """Store the derived object ``name`` (made again from its blob whenever it is lost)."""
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=f"{self.prefix}derived/{name}",
+            Body=data,
+            ContentType=content_type,
+        )
+
     def object_name(self, key: str) -> str:
         """The bucket's name for the blob ``key``."""
         return f"{self.prefix}{validate_key(key)}"
