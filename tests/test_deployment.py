@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from deploy.loopback import Deployment, deployment
 
+from deploy.loopback import Deployment, deployment
 from pictograph import Client
 from pictograph.workflows import upload_dataset_from_folder
 from tests.images import make_image, sha256_of

@@ -233,3 +233,24 @@ def test_downloads_and_thumbnails_come_straight_from_the_bucket_and_replicas_kee
     prefix = s3_env.split("/", 3)[3] + "/"
     assert any(name.startswith(f"{prefix}derived/thumbnails/") for name in _objects(s3, prefix))
     assert not (tmp_path / "second" / "thumbnails").exists()
+
+
+def test_the_s3_store_lists_its_blobs_with_their_times_for_gc_and_leaves_derived_objects_out(
+    s3: S3Server, s3_env: str
+) -> None:
+    store: Any = open_blob_store(s3_env)
+    kept = store.write_stream([b"kept"])
+    orphan = store.new_key()  # a client that PUT and died before register
+    httpx.put(
+        store.upload_url(orphan, content_type="image/png", sha256=None, expires_in=60),
+        content=b"never registered",
+        headers={"Content-Type": "image/png"},
+    ).raise_for_status()
+    store.put_derived("thumbnails/ab/x-256.jpg", b"\xff\xd8", "image/jpeg")
+
+    held = {blob.key: blob for blob in store.iter_blobs()}
+    store.remove(held[orphan])
+
+    assert set(held) == {kept.key, orphan}
+    assert all(blob.modified.tzinfo is not None and not blob.temporary for blob in held.values())
+    assert {blob.key for blob in store.iter_blobs()} == {kept.key}

@@ -128,7 +128,7 @@ def _upload_folder(
     )
     dataset = _resolve_dataset(client, dataset_name, create_if_missing=create_if_missing)
     run = _Run(client, dataset, plan.total, skip_existing, progress)
-    run.put_workers = direct_upload.PUTS_IN_FLIGHT if parallel else 1
+    run.put_workers = direct_upload.PUTS_PER_WORKER * max_workers if parallel else 1
     for problem in plan.problems:
         run.fail(problem.path, problem.reason)
     workers = max_workers if parallel else 1
@@ -170,7 +170,7 @@ class _Run:
         self.local = client.mode == "embedded"
         #: The server's upload URLs go straight to its bucket (learnt from its first answer).
         self.direct = False
-        self.put_workers = direct_upload.PUTS_IN_FLIGHT
+        self.put_workers = direct_upload.PUTS_PER_WORKER
         self.dataset_id = dataset.id
         self.total = total
         self.skip_existing = skip_existing

@@ -9,11 +9,25 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from pictograph.errors import NotFoundError
 
 _KEY = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True)
+class HeldBlob:
+    """Something the store holds: a blob (``temporary`` False) or a write a crash left behind.
+
+    ``key`` is the blob key, or for a temporary file its name relative to the store; either
+    can be handed back to ``BlobStore.remove``.
+    """
+
+    key: str
+    modified: datetime
+    temporary: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,14 @@ class BlobStore(Protocol):
     def open(self, key: str) -> BinaryIO: ...
 
     def delete(self, key: str) -> None: ...
+
+    def iter_blobs(self) -> Iterator[HeldBlob]:
+        """Every blob and temporary file the store holds, with when it was last written."""
+        ...
+
+    def remove(self, held: HeldBlob) -> None:
+        """Delete what ``iter_blobs`` listed (a blob or a temporary file); gone already is fine."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -104,6 +126,11 @@ def read_chunks(source: BinaryIO, size: int = 1024 * 1024) -> Iterator[bytes]:
     """``source`` from its current position, ``size`` bytes at a time."""
     while chunk := source.read(size):
         yield chunk
+
+
+def is_key(name: str) -> bool:
+    """Whether ``name`` is a well-formed blob key."""
+    return bool(_KEY.match(name))
 
 
 def validate_key(key: str) -> str:

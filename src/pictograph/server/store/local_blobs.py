@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
 from pictograph.errors import NotFoundError
-from pictograph.server.store.blobs import StoredBlob, validate_key, write_all
+from pictograph.server.store.blobs import HeldBlob, StoredBlob, is_key, validate_key, write_all
+
+_SHARD = re.compile(r"^[0-9a-f]{2}$")
+_TEMPORARY = re.compile(r"^\.upload-[A-Za-z0-9_]+\.tmp$")
 
 
 class LocalWriter:
@@ -71,6 +76,25 @@ class LocalBlobStore:
 
     def delete(self, key: str) -> None:
         self._file(key).unlink(missing_ok=True)
+
+    def iter_blobs(self) -> Iterator[HeldBlob]:
+        for shard in self.root.iterdir():
+            if not (shard.is_dir() and _SHARD.match(shard.name)):
+                continue
+            for entry in os.scandir(shard):
+                modified = datetime.fromtimestamp(entry.stat().st_mtime, UTC)
+                if is_key(entry.name):
+                    yield HeldBlob(entry.name, modified)
+                elif _TEMPORARY.match(entry.name):
+                    yield HeldBlob(f"{shard.name}/{entry.name}", modified, temporary=True)
+
+    def remove(self, held: HeldBlob) -> None:
+        if not held.temporary:
+            self.delete(held.key)
+            return
+        shard, _, name = held.key.partition("/")
+        if _SHARD.match(shard) and _TEMPORARY.match(name):  # never a path outside the store
+            (self.root / shard / name).unlink(missing_ok=True)
 
     def _file(self, key: str) -> Path:
         validate_key(key)

@@ -12,12 +12,19 @@ import base64
 import hashlib
 import secrets
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import IO, Any, BinaryIO, cast
 from urllib.parse import unquote, urlparse
 
 from pictograph.errors import ConfigurationError, NotFoundError
-from pictograph.server.store.blobs import BlobFacts, StoredBlob, validate_key, write_all
+from pictograph.server.store.blobs import (
+    BlobFacts,
+    HeldBlob,
+    StoredBlob,
+    is_key,
+    validate_key,
+    write_all,
+)
 
 #: Bytes of a blob held in memory before spooling spills to a temporary file.
 _SPOOL = 8 * 1024 * 1024
@@ -91,6 +98,23 @@ class S3BlobStore:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.object_name(key))
+
+    def iter_blobs(self) -> Iterator[HeldBlob]:
+        """The blobs under our prefix, with the time each was written (``list_objects_v2``).
+        Objects that are not blobs (``derived/`` thumbnails) are not listed; nothing is ever
+        spooled to a replica's disk, so there are no temporary files to list."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                key = str(item["Key"])[len(self.prefix) :]
+                if is_key(key):
+                    yield HeldBlob(key, item["LastModified"])
+
+    def remove(self, held: HeldBlob) -> None:
+        if not held.temporary:
+            self.delete(held.key)
 
     def new_key(self) -> str:
         """A fresh blob key for a client to upload to."""
