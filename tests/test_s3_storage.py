@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from pictograph import Client, ConfigurationError, NotFoundError
 from pictograph.server.store.blob_registry import open_blob_store
@@ -254,3 +256,41 @@ def test_the_s3_store_lists_its_blobs_with_their_times_for_gc_and_leaves_derived
     assert set(held) == {kept.key, orphan}
     assert all(blob.modified.tzinfo is not None and not blob.temporary for blob in held.values())
     assert {blob.key for blob in store.iter_blobs()} == {kept.key}
+
+
+def _noise(path: Path, size: tuple[int, int]) -> Path:
+    """A photo-sized image (random pixels do not compress): larger than register's first read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    noise = random.Random(path.name).randbytes(size[0] * size[1] * 3)
+    Image.frombytes("RGB", size, noise).save(path)
+    return path
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_large_objects_are_checked_by_their_header_and_checksum_or_read_once_without_one(
+    database_url: str, s3: S3Server, s3_env: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "big"
+    ours = [_noise(folder / "a.jpg", (400, 300)), _noise(folder / "b.png", (120, 90))]
+    theirs = _noise(tmp_path / "c.png", (90, 120))
+    key = create_key(("--home", str(tmp_path / "keys"), "--database-url", database_url), "acme")
+    with (
+        _replica(database_url, s3_env, s3.env, tmp_path / "home") as replica,
+        Client(api_key=key, base_url=replica.base_url) as client,
+    ):
+        report = upload_dataset_from_folder(client, "big", folder)
+        api = httpx.Client(base_url=f"{replica.base_url}{P}", headers={"X-API-Key": key})
+        body = {"dataset": "big", "filename": "c.png", "content_type": "image/png"}
+        url = api.post("/images/upload-url", json=body).json()["data"]["upload_url"]
+        httpx.put(url, content=theirs.read_bytes(), headers={"Content-Type": "image/png"})
+        registered = api.post("/images/register", json={"dataset": "big", "filename": "c.png"})
+        images = {image.filename: image for image in client.images.list("big")}
+
+    assert report.images_uploaded == 2 and not report.failures
+    assert registered.status_code == 201, registered.text
+    assert all(path.stat().st_size > 4096 for path in [*ours, theirs])
+    assert {name: (i.width, i.height, i.sha256) for name, i in images.items()} == {
+        "a.jpg": (400, 300, sha256_of(ours[0])),
+        "b.png": (120, 90, sha256_of(ours[1])),
+        "c.png": (90, 120, sha256_of(theirs)),
+    }
