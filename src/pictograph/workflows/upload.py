@@ -3,8 +3,10 @@
 The upload runs in batches. For each batch one request asks the server for signed upload URLs and
 learns which names are already there (those are skipped without sending a byte); each new file's
 bytes then go to its URL through a thread pool, and that PUT registers the image: one request
-per new file. On the embedded store the in-process server reads groups of files itself, one call
-per group. Every
+per new file. A server with ``s3://`` storage answers with presigned URLs straight to its bucket
+instead: the files' SHA-256 are sent with the question so the URLs are bound to the bytes, many
+PUTs run at once, and one ``bulk-register`` per batch follows (``direct_upload``). On the
+embedded store the in-process server reads groups of files itself, one call per group. Every
 per-file problem becomes an :class:`UploadFailure`; nothing is raised because of one file.
 The progress callback always runs on the calling thread, once per file.
 """
