@@ -86,6 +86,7 @@ def _stored(found: Deployment, database_url: str) -> list[dict[str, Any]]:
     return rows
 
 
+@pytest.mark.timeout(900)  # a whole deployment, on a machine that may be busy
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_three_replicas_behind_haproxy_lose_one_mid_upload_and_every_image_lands_once(
     database_url: str, tmp_path: Path
@@ -141,6 +142,8 @@ def test_three_replicas_behind_haproxy_lose_one_mid_upload_and_every_image_lands
     assert len(killed) == 1
     assert (len(lost), duplicated, len(mismatched)) == (0, 0, 0), (lost, mismatched)
     assert not second.failures, second.failures
-    assert first.images_uploaded + second.images_uploaded == len(ours)
+    # A batch registered by the killed replica whose answer was lost counts as failed in the
+    # first run and as already there in the second: every file is one or the other.
+    assert second.images_uploaded + second.images_skipped == len(ours), second
     uploaded, skipped, failed = (int(n) for n in official_second.split()[:3])
     assert failed == 0 and uploaded + skipped == len(theirs), official_second
