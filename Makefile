@@ -7,8 +7,10 @@ STAMP  := $(VENV)/.installed
 OFFICIAL := .venv-official/.installed
 # The gallery's browser tests drive Debian's Chromium (installed by .ci/browser when missing).
 BROWSER := /usr/bin/chromium
+# The reference deployment's test runs Debian's HAProxy (installed by .ci/deploy-deps when missing).
+HAPROXY := /usr/sbin/haproxy
 
-.PHONY: install demo test lint typecheck unit bench bench-export soak serve clean
+.PHONY: install demo test lint typecheck unit bench bench-export bench-scaled soak deploy serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,19 +27,22 @@ $(OFFICIAL):
 $(BROWSER):
 	bash .ci/browser
 
-install: $(STAMP) $(OFFICIAL) $(BROWSER)
+$(HAPROXY):
+	bash .ci/deploy-deps
+
+install: $(STAMP) $(OFFICIAL) $(BROWSER) $(HAPROXY)
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests scripts bench
-	$(BIN)/ruff format --check src tests scripts bench
+	$(BIN)/ruff check src tests scripts bench deploy
+	$(BIN)/ruff format --check src tests scripts bench deploy
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
 
-unit: $(STAMP) $(OFFICIAL) $(BROWSER)
+unit: $(STAMP) $(OFFICIAL) $(BROWSER) $(HAPROXY)
 	$(BIN)/pytest
 
 test: lint typecheck unit
@@ -53,6 +58,13 @@ soak: $(STAMP)
 # A 20,000-image export: the server's memory growth (must stay under 100 MB).
 bench-export: $(STAMP)
 	$(BIN)/python bench/export_memory.py
+
+bench-scaled: $(STAMP) $(OFFICIAL) $(HAPROXY)
+	$(BIN)/python bench/scaled.py
+
+# The reference deployment on loopback (deploy/README in docs/deploying.md); Ctrl-C stops it.
+deploy: $(STAMP) $(HAPROXY)
+	$(BIN)/python deploy/run.py
 
 serve: $(STAMP)
 	$(BIN)/pictograph serve

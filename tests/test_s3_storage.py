@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from pictograph import Client, ConfigurationError, NotFoundError
 from pictograph.server.store.blob_registry import open_blob_store
@@ -189,4 +191,106 @@ def test_both_sdks_upload_straight_to_the_bucket_unmodified(
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"scenario {scenario}: ok" in result.stdout
-    assert _objects(s3, s3_env.split("/", 3)[3] + "/")  # the bytes are in the bucket
+    assert not (tmp_path / "home" / "blobs").exists()  # no byte was kept on the replica
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_downloads_and_thumbnails_come_straight_from_the_bucket_and_replicas_keep_nothing(
+    database_url: str, s3: S3Server, s3_env: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "birds"
+    paths = [make_image(folder / f"{n}.jpg", size=(300, 200), seed=n) for n in range(4)]
+    key = create_key(("--home", str(tmp_path / "keys"), "--database-url", database_url), "acme")
+    with (
+        _replica(database_url, s3_env, s3.env, tmp_path / "first") as first,
+        Client(api_key=key, base_url=first.base_url) as client,
+    ):
+        assert upload_dataset_from_folder(client, "birds", folder).images_uploaded == 4
+    assert not (tmp_path / "first").exists()  # the replica kept nothing on its own disk
+    with _replica(database_url, s3_env, s3.env, tmp_path / "second") as second:
+        with Client(api_key=key, base_url=second.base_url) as client:
+            listing = client.datasets.download("birds", tmp_path / "back", mode="images_only")
+            image_id = client.images.get("birds", "0.jpg").id
+        raw = httpx.get(
+            f"{second.base_url}{P}/datasets/birds/download", headers={"X-API-Key": key}
+        ).json()["data"]["items"]
+        browser = httpx.Client(base_url=second.base_url, headers={"Origin": second.base_url})
+        assert browser.post("/login", data={"api_key": key}).status_code == 303  # signed in
+        original = browser.get(f"/images/{image_id}/file")
+        thumbnail = browser.get(f"/images/{image_id}/thumbnail")
+        fetched_original = httpx.get(original.headers["location"])
+        fetched_thumbnail = httpx.get(thumbnail.headers["location"])
+        again = browser.get(f"/images/{image_id}/thumbnail")
+
+    assert not listing.failures
+    assert {p.name: sha256_of(tmp_path / "back" / p.name) for p in paths} == {
+        p.name: sha256_of(p) for p in paths
+    }
+    assert all(item["image_url"].startswith(s3.endpoint) for item in raw)
+    assert original.status_code == 307 and original.headers["location"].startswith(s3.endpoint)
+    assert hashlib.sha256(fetched_original.content).hexdigest() == sha256_of(folder / "0.jpg")
+    assert thumbnail.status_code == 307 and fetched_thumbnail.status_code == 200
+    assert fetched_thumbnail.content[:2] == b"\xff\xd8"  # a JPEG, made once, kept in the bucket
+    assert again.status_code == 307
+    prefix = s3_env.split("/", 3)[3] + "/"
+    assert any(name.startswith(f"{prefix}derived/thumbnails/") for name in _objects(s3, prefix))
+    assert not (tmp_path / "second" / "thumbnails").exists()
+
+
+def test_the_s3_store_lists_its_blobs_with_their_times_for_gc_and_leaves_derived_objects_out(
+    s3: S3Server, s3_env: str
+) -> None:
+    store: Any = open_blob_store(s3_env)
+    kept = store.write_stream([b"kept"])
+    orphan = store.new_key()  # a client that PUT and died before register
+    httpx.put(
+        store.upload_url(orphan, content_type="image/png", sha256=None, expires_in=60),
+        content=b"never registered",
+        headers={"Content-Type": "image/png"},
+    ).raise_for_status()
+    store.put_derived("thumbnails/ab/x-256.jpg", b"\xff\xd8", "image/jpeg")
+
+    held = {blob.key: blob for blob in store.iter_blobs()}
+    store.remove(held[orphan])
+
+    assert set(held) == {kept.key, orphan}
+    assert all(blob.modified.tzinfo is not None and not blob.temporary for blob in held.values())
+    assert {blob.key for blob in store.iter_blobs()} == {kept.key}
+
+
+def _noise(path: Path, size: tuple[int, int]) -> Path:
+    """A photo-sized image (random pixels do not compress): larger than register's first read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    noise = random.Random(path.name).randbytes(size[0] * size[1] * 3)
+    Image.frombytes("RGB", size, noise).save(path)
+    return path
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_large_objects_are_checked_by_their_header_and_checksum_or_read_once_without_one(
+    database_url: str, s3: S3Server, s3_env: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "big"
+    ours = [_noise(folder / "a.jpg", (400, 300)), _noise(folder / "b.png", (120, 90))]
+    theirs = _noise(tmp_path / "c.png", (90, 120))
+    key = create_key(("--home", str(tmp_path / "keys"), "--database-url", database_url), "acme")
+    with (
+        _replica(database_url, s3_env, s3.env, tmp_path / "home") as replica,
+        Client(api_key=key, base_url=replica.base_url) as client,
+    ):
+        report = upload_dataset_from_folder(client, "big", folder)
+        api = httpx.Client(base_url=f"{replica.base_url}{P}", headers={"X-API-Key": key})
+        body = {"dataset": "big", "filename": "c.png", "content_type": "image/png"}
+        url = api.post("/images/upload-url", json=body).json()["data"]["upload_url"]
+        httpx.put(url, content=theirs.read_bytes(), headers={"Content-Type": "image/png"})
+        registered = api.post("/images/register", json={"dataset": "big", "filename": "c.png"})
+        images = {image.filename: image for image in client.images.list("big")}
+
+    assert report.images_uploaded == 2 and not report.failures
+    assert registered.status_code == 201, registered.text
+    assert all(path.stat().st_size > 4096 for path in [*ours, theirs])
+    assert {name: (i.width, i.height, i.sha256) for name, i in images.items()} == {
+        "a.jpg": (400, 300, sha256_of(ours[0])),
+        "b.png": (120, 90, sha256_of(ours[1])),
+        "c.png": (90, 120, sha256_of(theirs)),
+    }

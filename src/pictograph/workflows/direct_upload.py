@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from pictograph.resources.images import Images, UploadSlot
     from pictograph.workflows.folder_plan import PlannedFile
 
-#: PUTs to the bucket in flight at once (measured: see docs/deploying.md).
-PUTS_IN_FLIGHT = 32
+#: PUTs to the bucket in flight per upload worker (``max_workers``; 8 by default, so 32 PUTs at
+#: once): a PUT waits on the network and the bucket, not on this machine (see bench/scaled.py).
+PUTS_PER_WORKER = 4
 
 
 def digests(files: Sequence[PlannedFile]) -> list[str | None]:

@@ -4,8 +4,11 @@ The upload runs in batches. For each batch one request asks the server for signe
 learns which names are already there (those are skipped without sending a byte); new files then go
 through a thread pool, small ones several per request to the server's batch route, large ones in a
 PUT each, and each of those requests registers its images. Embedded and served clients take this
-same path (embedded, the requests go to the app in this process). Every per-file problem becomes
-an :class:`UploadFailure`; nothing is raised because of one file.
+same path (embedded, the requests go to the app in this process). A server with ``s3://`` storage
+answers with presigned URLs straight to its bucket instead: the files' SHA-256 are sent with the
+question so the URLs are bound to the bytes, many PUTs run at once, and one ``bulk-register`` per
+batch follows (``direct_upload``). Every per-file problem becomes an :class:`UploadFailure`;
+nothing is raised because of one file.
 The progress callback always runs on the calling thread, once per file.
 """
 
@@ -143,7 +146,7 @@ def upload_folder(
     )
     dataset = _resolve_dataset(client, dataset_name, create_if_missing=create_if_missing)
     run = _Run(client, dataset, plan.total, skip_existing, progress)
-    run.put_workers = direct_upload.PUTS_IN_FLIGHT if parallel else 1
+    run.put_workers = direct_upload.PUTS_PER_WORKER * max_workers if parallel else 1
     for problem in plan.problems:
         run.fail(problem.path, problem.reason)
     workers = max_workers if parallel else 1
@@ -184,7 +187,7 @@ class _Run:
         self.images = client.images
         #: The server's upload URLs go straight to its bucket (learnt from its first answer).
         self.direct = False
-        self.put_workers = direct_upload.PUTS_IN_FLIGHT
+        self.put_workers = direct_upload.PUTS_PER_WORKER
         self.dataset_id = dataset.id
         self.total = total
         self.skip_existing = skip_existing

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from typing import BinaryIO
 from urllib.parse import quote
 
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
+from pictograph.server.service import presigned
 from pictograph.server.service.context import Store
 from pictograph.server.service.images import ImageFile
 from pictograph.server.store.blobs import read_chunks
@@ -19,10 +20,24 @@ def blob_response(
     *,
     headers: dict[str, str] | None = None,
     disposition: str | None = None,
+    redirect: bool = False,
 ) -> Response:
     """The bytes of ``found`` streamed from the blob store; ``disposition`` (``inline`` or
     ``attachment``) adds a Content-Disposition with the filename. ``NotFoundError`` (raised
-    before answering) when the store has no such blob."""
+    before answering) when the store has no such blob.
+
+    With ``redirect``, a store clients reach directly (S3) answers with a 307 to a presigned GET
+    instead, so the bytes never pass through this replica.
+    """
+    direct = presigned.direct_store(store)
+    if redirect and direct is not None:
+        url = direct.download_url(
+            found.key,
+            content_type=found.content_type,
+            disposition=_disposition(disposition, found.filename) if disposition else None,
+            expires_in=store.settings.signed_url_ttl_seconds,
+        )
+        return RedirectResponse(url, status_code=307, headers={"cache-control": "no-store"})
     source = store.blobs.open(found.key)
     extra = dict(headers or {})
     extra["content-length"] = str(found.size)

@@ -74,4 +74,5 @@ router.add_route(
 def get_blob(store: StoreDep, token: str) -> Response:
     """The bytes of an image, for a signed download URL."""
     claims = uploads.verify_token(store, token, "blob")
-    return blob_response(store, images.image_file_by_id(store, str(claims["image"])))
+    found = images.image_file_by_id(store, str(claims["image"]))
+    return blob_response(store, found, redirect=True)

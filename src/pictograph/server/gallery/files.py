@@ -6,7 +6,7 @@ Every image route checks that the image belongs to the viewer's organisation.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 
 from pictograph.errors import NotFoundError
 from pictograph.server.api.blob_responses import blob_response
@@ -61,8 +61,11 @@ def _rendition(request: Request, image_id: str, size: int) -> Response:
         return Response(status_code=404)
     # Private: the bytes are only for this viewer's organisation; an image's bytes never change.
     headers = {"etag": found.etag, "cache-control": "private, max-age=86400", **_NOSNIFF}
+    if found.url is not None:  # in the bucket: the browser fetches it from there
+        return RedirectResponse(found.url, status_code=307, headers=_NOSNIFF)
     if request.headers.get("if-none-match") == found.etag:
         return Response(status_code=304, headers=headers)
+    assert found.path is not None
     return FileResponse(found.path, media_type="image/jpeg", headers=headers)
 
 
@@ -91,5 +94,9 @@ def _original(store: Store, found: images.ImageFile, download: str | None) -> Re
         **_NOSNIFF,
     }
     return blob_response(
-        store, found, headers=headers, disposition="attachment" if download else "inline"
+        store,
+        found,
+        headers=headers,
+        disposition="attachment" if download else "inline",
+        redirect=True,
     )

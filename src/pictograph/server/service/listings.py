@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pictograph.models import Dataset
+from pictograph.server.service import presigned
 from pictograph.server.service.context import Links, Store, clamp
 from pictograph.server.service.datasets import counts, resolve
 from pictograph.server.service.images import ImageFilters, page_of_images
@@ -57,7 +58,7 @@ def download_listing(
             "id": row["id"],
             "filename": row["filename"],
             "directory_path": row["directory_path"],
-            "image_url": links.blob_url(row["id"]),
+            "image_url": presigned.download_url(store, row) or links.blob_url(row["id"]),
             "annotation_url": links.annotation_url(
                 row["dataset_id"], row["directory_path"], row["filename"]
             ),

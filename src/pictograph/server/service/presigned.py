@@ -2,9 +2,10 @@
 is registered (with ``s3://`` storage; a local store has no presigned URLs).
 
 An upload URL is announced as a pending upload with no size or SHA-256 yet; ``settle`` (called by
-register) looks at the object: its size from a HEAD, its SHA-256 from the checksum the store
-verified on arrival (our SDK binds one into the URL), its format and dimensions from its first
-bytes. Only an object uploaded without a checksum (the official SDK's) is read whole, to hash it.
+register) looks at the object: a ranged GET of its first 4 KiB gives its size, and its format and
+dimensions; a file that small came whole and is hashed and decoded here. A larger one's SHA-256
+is the checksum the store verified on arrival (our SDK binds one into the URL; a HEAD reads it);
+only a larger object uploaded without one (the official SDK's) is read whole, to hash it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import io
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -118,6 +120,20 @@ def direct_answer(
     return answer | {"direct_upload": {"register": "bulk-register"}}
 
 
+def download_url(store: Store, image: Any) -> str | None:
+    """A presigned GET of an image row's bytes straight from the bucket; ``None`` when the
+    store is not reached directly (the replica's own signed URL serves them then)."""
+    blobs = direct_store(store)
+    if blobs is None:
+        return None
+    return blobs.download_url(
+        image["blob_key"],
+        content_type=image["content_type"] or "application/octet-stream",
+        disposition=None,
+        expires_in=store.settings.signed_url_ttl_seconds,
+    )
+
+
 def check_sha256(value: str | None) -> str | None:
     """A client's SHA-256 (64 hex digits, any case) in lower case; ``ValidationError`` else."""
     if value is None:
@@ -188,27 +204,30 @@ def _checked(
     path = join(row["directory_path"], row["filename"])
     key, content_type = row["blob_key"], row["content_type"]
     try:
-        facts = blobs.facts(key)
+        start, size = blobs.read_start(key, _FIRST)
     except NotFoundError:
         return ValidationError(
             f"no bytes were uploaded for {path}: PUT the file to its upload_url first"
         )
     limit = store.settings.max_upload_bytes
-    if facts.size == 0:
+    if size == 0:
         return ValidationError(f"{path}: file is empty (0 bytes)")
-    if facts.size > limit:
+    if size > limit:
         return ValidationError(f"{path}: the file is larger than the {limit}-byte upload limit")
     try:
-        if facts.sha256 is None:
+        if len(start) == size:  # a small file came whole: hash it and decode it fully here
+            sha256 = hashlib.sha256(start).hexdigest()
+            info = inspect_image(io.BytesIO(start), content_type, store.decoding)
+        elif (verified := blobs.facts(key).sha256) is None:
             sha256, info = _read_whole(blobs, key, content_type, store.decoding)
         else:
-            sha256, info = facts.sha256, _read_header(blobs, key, content_type, facts.size)
+            sha256, info = verified, _read_header(blobs, key, content_type, size, start)
             store.decoding.check_pixels(info.width, info.height)
     except ValidationError as error:
         return ValidationError(f"{path}: {error.message}")
     except NotFoundError:
         return ValidationError(f"{path}: the uploaded object disappeared before it was checked")
-    return {"sha256": sha256, "file_size": facts.size, "width": info.width, "height": info.height}
+    return {"sha256": sha256, "file_size": size, "width": info.width, "height": info.height}
 
 
 def _read_whole(
@@ -222,17 +241,20 @@ def _read_whole(
         return digest.hexdigest(), inspect_image(source, content_type, budget)
 
 
-def _read_header(blobs: DirectBlobStore, key: str, content_type: str, size: int) -> ImageInfo:
-    """Format and displayed size from the object's first bytes, read a little at a time."""
-    wanted = _FIRST
+def _read_header(
+    blobs: DirectBlobStore, key: str, content_type: str, size: int, start: bytes
+) -> ImageInfo:
+    """Format and displayed size from the object's first bytes (``start`` already read), more
+    of them only while the header goes on."""
+    wanted = len(start)
     while True:
-        start = blobs.read_start(key, min(wanted, size))
         try:
             return inspect_header(start, content_type)
         except ValidationError:
             if len(start) >= size or wanted >= _MOST:
                 raise
             wanted *= 8
+            start, _ = blobs.read_start(key, min(wanted, size))
 
 
 def _record(

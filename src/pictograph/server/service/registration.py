@@ -243,8 +243,11 @@ def _lookups(
     wanted = set(places)
     if not names:
         return {}, set()
+    # An announced upload (presigned, not yet checked: no SHA-256) has no bytes to register.
     pending_rows = conn.execute(
-        sa.select(_P).where(_P.c.dataset_id == dataset_id, _P.c.filename.in_(names))
+        sa.select(_P).where(
+            _P.c.dataset_id == dataset_id, _P.c.filename.in_(names), _P.c.sha256.is_not(None)
+        )
     )
     pending = {(r.directory_path, r.filename): dict(r._mapping) for r in pending_rows}
     return {k: v for k, v in pending.items() if k in wanted}, _taken(conn, dataset_id, places)

@@ -6,6 +6,7 @@ image's rendition never goes stale (stored bytes are never replaced in place).
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import tempfile
@@ -19,8 +20,9 @@ from PIL import ImageOps, UnidentifiedImageError
 
 from pictograph.errors import NotFoundError, ValidationError
 from pictograph.server.imaging import DecodeBudget, prepare_decoders
-from pictograph.server.service import images
+from pictograph.server.service import images, presigned
 from pictograph.server.service.context import Links, Store
+from pictograph.server.store.blobs import DirectBlobStore
 
 THUMBNAIL = 256
 PREVIEW = 1280
@@ -32,10 +34,12 @@ _RENDERING = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
 
 @dataclass(frozen=True)
 class Rendition:
-    """A cached JPEG file and the tag that names its content."""
+    """A cached JPEG (a file here, or a presigned URL of an object in the bucket) and the tag
+    that names its content."""
 
-    path: Path
+    path: Path | None
     etag: str
+    url: str | None = None
 
 
 def rendition(
@@ -43,12 +47,15 @@ def rendition(
 ) -> Rendition:
     """The JPEG of the organisation's image ``image_id`` fitting ``size`` x ``size`` pixels.
 
-    Made on first request and kept under ``<home>/thumbnails``. ``NotFoundError`` when the image
-    is not the organisation's or its bytes are missing.
+    Made on first request and kept under ``<home>/thumbnails``, or with ``s3://`` storage in the
+    bucket (so no replica needs a disk of its own). ``NotFoundError`` when the image is not the
+    organisation's or its bytes are missing.
     """
     image = images.get_by_id(store, organization_id, image_id, links)
     if image.sha256 is None or not _SHA256.match(image.sha256):
         raise NotFoundError(f"image {image_id!r} has no stored bytes")
+    if (direct := presigned.direct_store(store)) is not None:
+        return _in_bucket(store, direct, image.id, image.sha256, size)
     target = store.settings.home / "thumbnails" / image.sha256[:2] / f"{image.sha256}-{size}.jpg"
     etag = f'"{image.sha256}-{size}"'
     if not target.is_file():
@@ -58,6 +65,25 @@ def rendition(
                 with store.blobs.open(source.key) as opened:
                     _write(_decoded(opened, size, store.decoding), target)
     return Rendition(path=target, etag=etag)
+
+
+def _in_bucket(
+    store: Store, blobs: DirectBlobStore, image_id: str, sha256: str, size: int
+) -> Rendition:
+    """The rendition as an object in the bucket, made and put there on first request."""
+    name = f"thumbnails/{sha256[:2]}/{sha256}-{size}.jpg"
+    ttl = store.settings.signed_url_ttl_seconds
+    url = blobs.derived_url(name, expires_in=ttl)
+    if url is None:
+        source = images.image_file_by_id(store, image_id)
+        with _RENDERING, store.blobs.open(source.key) as opened:
+            encoded = io.BytesIO()
+            _decoded(opened, size, store.decoding).save(encoded, "JPEG", quality=82, optimize=True)
+        blobs.put_derived(name, encoded.getvalue(), "image/jpeg")
+        url = blobs.derived_url(name, expires_in=ttl)
+        if url is None:
+            raise NotFoundError("the rendition could not be stored")
+    return Rendition(path=None, etag=f'"{sha256}-{size}"', url=url)
 
 
 def _decoded(source: BinaryIO, size: int, budget: DecodeBudget) -> PILImage.Image:

