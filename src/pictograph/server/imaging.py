@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -58,7 +59,8 @@ def _register_heif() -> None:
 
 
 def inspect_image(source: BinaryIO, declared_type: str) -> ImageInfo:
-    """Fully decode the seekable file ``source`` and check it holds an image of ``declared_type``.
+    """Check the seekable file ``source`` holds an image of ``declared_type``: JPEGs by their
+    structure (segments, scan markers, end of image), other formats by a full decode.
 
     Raises ``ValidationError`` when the file is empty, not decodable, truncated, or of another type.
     """
@@ -71,10 +73,12 @@ def inspect_image(source: BinaryIO, declared_type: str) -> ImageInfo:
             detected = img.format or "unknown"
             width, height = img.size
             if detected == "JPEG":
-                # Decode at 1/8 scale: every byte of the scan is still read and checked, so a
-                # truncated or corrupt file is still caught, at a fraction of the cost.
-                img.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-            img.load()
+                # Structure instead of pixels: header (Pillow, above), every segment up to the
+                # scan, no invalid marker inside it, and an end-of-image marker after it. A
+                # truncated file is caught; decoding the scan cost 3-10x more (make bench).
+                _check_jpeg_structure(source)
+            else:
+                img.load()
             orientation = img.getexif().get(_ORIENTATION)
     except UnidentifiedImageError:
         raise ValidationError("not a valid image: cannot identify image file") from None
@@ -88,6 +92,36 @@ def inspect_image(source: BinaryIO, declared_type: str) -> ImageInfo:
     if orientation in _SWAPPED_ORIENTATIONS:
         width, height = height, width
     return ImageInfo(width=width, height=height, format=detected)
+
+
+#: A marker byte that may never follow 0xFF inside entropy-coded data (reserved markers).
+_BAD_SCAN_MARKER = re.compile(rb"\xff[\x01-\xbf]")
+
+
+def _check_jpeg_structure(source: BinaryIO) -> None:
+    """``SyntaxError`` unless ``source`` is a JPEG whose segments chain from SOI to its first
+    scan (SOS), whose scan holds no reserved marker, and which has an EOI marker after it."""
+    source.seek(0)
+    data = source.read()
+    offset = 2  # after SOI, which Pillow has checked
+    while True:
+        if offset + 4 > len(data) or data[offset] != 0xFF:
+            raise SyntaxError("JPEG segments do not chain to a scan")
+        marker = data[offset + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            offset += 1
+            continue
+        length = int.from_bytes(data[offset + 2 : offset + 4], "big")
+        if length < 2:
+            raise SyntaxError("JPEG segment with a bad length")
+        offset += 2 + length
+        if marker == 0xDA:  # start of scan: entropy-coded data follows
+            break
+    end = data.find(b"\xff\xd9", offset)  # 0xFFD9 cannot occur inside a scan
+    if end < offset:
+        raise SyntaxError("JPEG has no end-of-image marker after its scan (truncated)")
+    if _BAD_SCAN_MARKER.search(data, offset, end):
+        raise SyntaxError("JPEG scan data holds an invalid marker")
 
 
 def inspect_header(start: bytes, declared_type: str) -> ImageInfo:
