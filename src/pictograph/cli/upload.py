@@ -180,18 +180,29 @@ def report_data(report: UploadReport) -> dict[str, Any]:
         "images_attempted": report.images_attempted,
         "images_uploaded": report.images_uploaded,
         "images_skipped": report.images_skipped,
+        "bytes_uploaded": report.bytes_uploaded,
         "failures": [{"path": str(f.path), "reason": f.reason} for f in report.failures],
         "success": report.success,
     }
 
 
 def show_summary(report: UploadReport, plan: FolderPlan, elapsed: float) -> None:
-    """The closing summary: counts, then every failure with its reason."""
+    """The closing summary: counts; then, as rclone shows them, what was transferred (skipped
+    files count no bytes), what was checked and found already there, and the elapsed time;
+    then every failure with its reason."""
     click.echo(
         f"{report.dataset_name}: {report.images_uploaded} uploaded, "
         f"{report.images_skipped} skipped, {len(report.failures)} failed "
         f"of {report.images_attempted} files in {human_seconds(elapsed)}"
     )
+    seconds = max(elapsed, 1e-6)
+    sent, files = report.bytes_uploaded, report.images_uploaded
+    click.echo(
+        f"Transferred:   {human_bytes(sent)}, {files} files, "
+        f"{human_bytes(sent / seconds)}/s, {files / seconds:.0f} files/s"
+    )
+    click.echo(f"Checks:        {report.images_skipped} files already there, not sent")
+    click.echo(f"Elapsed time:  {human_seconds(elapsed)}")
     if report.failures:
         click.echo("Failed:")
     for failure in report.failures:

@@ -72,6 +72,8 @@ class UploadReport:
     images_uploaded: int
     images_skipped: int
     failures: list[UploadFailure] = field(default_factory=list)
+    #: Bytes of the files uploaded by this run (our addition); skipped files count none.
+    bytes_uploaded: int = 0
 
     @property
     def success(self) -> bool:
@@ -191,6 +193,7 @@ class _Run:
         self.progress = progress
         self.done = 0
         self.uploaded = 0
+        self.bytes_uploaded = 0
         self.skipped = 0
         self.failures: list[UploadFailure] = []
 
@@ -199,6 +202,7 @@ class _Run:
             dataset_name=dataset_name,
             images_attempted=self.total,
             images_uploaded=self.uploaded,
+            bytes_uploaded=self.bytes_uploaded,
             images_skipped=self.skipped,
             failures=self.failures,
         )
@@ -301,6 +305,7 @@ class _Run:
     def _settle_one(self, planned: PlannedFile, error: BaseException | None) -> None:
         if error is None:
             self.uploaded += 1
+            self.bytes_uploaded += _size_of(planned.local)
             self._tick(planned.filename)
         elif isinstance(error, ConflictError):
             self.already_there(planned)  # taken since the pre-flight, by another run
@@ -323,6 +328,13 @@ class _Run:
         self.done += 1
         if self.progress is not None:
             self.progress(self.done, self.total, filename)
+
+
+def _size_of(local: str) -> int:
+    try:
+        return os.path.getsize(local)
+    except OSError:  # gone since it was sent: its bytes were still transferred, but unknown
+        return 0
 
 
 def _reason(error: BaseException) -> str:
