@@ -45,6 +45,8 @@ __all__ = [
 ]
 
 ProgressCallback = Callable[[int, int, "str | None"], None]
+#: Requests submitted to the pool, each with the files it carries.
+_Jobs = dict[Future[list[BaseException | None]], list[PlannedFile]]
 
 #: Caps on one batch request to a server (within the limits it advertises): files, bytes.
 _BATCH_FILES = 32
@@ -155,8 +157,13 @@ def upload_folder(
             run.already_there(planned)
         files = []
     with _executor(parallel, workers) as pool:
+        waiting: _Jobs = {}
         for batch in _chunks(files, MAX_BULK_IMAGES):
-            run.upload_batch(batch, pool)
+            # This batch's pre-flight runs while the previous batch's files are still sending.
+            submitted = run.upload_batch(batch, pool)
+            run.settle(waiting)
+            waiting = submitted
+        run.settle(waiting)
     return run.report(dataset_name)
 
 
@@ -234,13 +241,15 @@ class _Run:
             return self.preflight(batch)
         return plan
 
-    def upload_batch(self, batch: Sequence[PlannedFile], pool: Executor) -> None:
+    def upload_batch(self, batch: Sequence[PlannedFile], pool: Executor) -> _Jobs:
+        """Pre-flight ``batch``, settle what needs no sending, and submit the rest to ``pool``:
+        the requests still running (settle them with :meth:`settle`)."""
         try:
             plan = self.preflight(batch)
         except PictographError as exc:
             for planned in batch:
                 self.fail(planned.path, _reason(exc))
-            return
+            return {}
         to_send: list[tuple[PlannedFile, UploadSlot]] = []
         for planned, slot in zip(batch, plan.slots, strict=True):
             if slot.existing is None:
@@ -251,20 +260,24 @@ class _Run:
             failed = direct_upload.send(self.images, self.dataset_id, to_send, self.put_workers)
             for planned, _ in to_send:
                 self._settle_one(planned, failed.get(planned.dataset_path))
-        else:
-            self._send(to_send, plan.batch, pool)
+            return {}
+        return self._send(to_send, plan.batch, pool)
 
     def _send(
         self, items: list[tuple[PlannedFile, UploadSlot]], batch: UploadBatch | None, pool: Executor
-    ) -> None:
+    ) -> _Jobs:
         """Small files go several per request when the server offers it; the rest one PUT each."""
         groups, singles = request_groups(items, batch)
-        jobs: dict[Future[list[BaseException | None]], list[PlannedFile]] = {}
+        jobs: _Jobs = {}
         for group in groups:
             assert batch is not None
             jobs[pool.submit(self._put_group, batch, group)] = [f for f, _ in group]
         for planned, slot in singles:
             jobs[pool.submit(self._put_one, planned, slot)] = [planned]
+        return jobs
+
+    def settle(self, jobs: _Jobs) -> None:
+        """Wait for ``jobs`` and count each file's outcome, on the calling thread."""
         for future in as_completed(jobs):
             files = jobs[future]
             try:
