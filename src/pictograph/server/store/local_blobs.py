@@ -67,15 +67,16 @@ class LocalBlobStore:
     def write_many(self, payloads: Sequence[bytes]) -> list[StoredBlob]:
         """Each payload as a blob, all durable when this returns, with one sync round for the
         group: every file written, then each one's data synced (``fdatasync``), renamed into
-        place, and each shard folder synced once. An fsync per file in turn cost a disk flush
-        per file; here the flushes of a group overlap. Nothing is kept when any step fails."""
+        place, and each shard folder synced once, so the disk flushes of a group overlap
+        instead of one file waiting for the last. (One ``syncfs`` for the group measured no
+        faster here, and it would wait for every other writer of the filesystem.) Nothing is
+        kept when any step fails."""
         keys = [secrets.token_hex(16) for _ in payloads]
         finals = [self._file(key) for key in keys]
         temps = [final.with_name(f".upload-{final.name}.tmp") for final in finals]
         try:
             for payload, temp in zip(payloads, temps, strict=True):
-                temp.parent.mkdir(exist_ok=True)
-                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                fd = self._create(temp)
                 try:
                     view = memoryview(payload)
                     while view:
@@ -99,6 +100,16 @@ class LocalBlobStore:
             StoredBlob(key=key, size=len(payload), sha256=hashlib.sha256(payload).hexdigest())
             for key, payload in zip(keys, payloads, strict=True)
         ]
+
+    def _create(self, path: Path) -> int:
+        """A new file at ``path``, open for writing; its shard folder is made when missing (not
+        asked first: a mkdir per file cost 4% of a batch upload's server CPU)."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        try:
+            return os.open(path, flags, 0o644)
+        except FileNotFoundError:
+            path.parent.mkdir(exist_ok=True)
+            return os.open(path, flags, 0o644)
 
     def open(self, key: str) -> BinaryIO:
         try:
