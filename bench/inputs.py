@@ -1,20 +1,23 @@
-"""Benchmark inputs, generated once and cached under bench/.data (random pixels, real JPEGs)."""
+"""Benchmark inputs: photo-like JPEGs (smooth shapes plus fine detail, never solid colours),
+generated deterministically once and cached under the temp dir (``$TMPDIR/pictograph-bench``)."""
 
 from __future__ import annotations
 
-import os
+import io
 import random
+import tempfile
 from pathlib import Path
 
 from PIL import Image
 
-DATA = Path(__file__).resolve().parent / ".data"
+DATA = Path(tempfile.gettempdir()) / "pictograph-bench"
 
-#: name -> (file count, class folders, (min, max) side in pixels, JPEG quality)
-SETS: dict[str, tuple[int, int, tuple[int, int], int]] = {
-    "5k": (5_000, 10, (125, 250), 90),  # about 15-60 KB each
-    "large": (200, 4, (1450, 2250), 92),  # about 2-5 MB each
-    "50k": (50_000, 10, (17, 22), 75),  # about 1 KB each
+#: name -> (file count, class folders, (width, height), detail 0..1, JPEG quality)
+SETS: dict[str, tuple[int, int, tuple[int, int], float, int]] = {
+    "50KB": (5_000, 10, (300, 300), 0.28, 90),  # about 50 KB each
+    "300KB": (500, 5, (1024, 768), 0.17, 89),  # about 300 KB each
+    "3MB": (40, 4, (4000, 3000), 0.11, 87),  # about 3 MB each
+    "50k": (50_000, 10, (20, 20), 0.5, 75),  # about 1 KB each: the re-run set
 }
 
 
@@ -28,11 +31,24 @@ def folder_for(name: str) -> Path:
     return folder
 
 
-def _generate(folder: Path, count: int, classes: int, sides: tuple[int, int], quality: int) -> None:
-    rng = random.Random(count)
+def photo(rng: random.Random, size: tuple[int, int], detail: float, quality: int) -> bytes:
+    """JPEG bytes of a photo-like picture: bicubic-smoothed colour fields blended with noise."""
+    width, height = size
+    coarse = (max(2, width // 40), max(2, height // 40))
+    base = Image.frombytes("RGB", coarse, rng.randbytes(coarse[0] * coarse[1] * 3))
+    noise = Image.frombytes("RGB", size, rng.randbytes(width * height * 3))
+    out = io.BytesIO()
+    Image.blend(base.resize(size, Image.Resampling.BICUBIC), noise, detail).save(
+        out, "JPEG", quality=quality
+    )
+    return out.getvalue()
+
+
+def _generate(
+    folder: Path, count: int, classes: int, size: tuple[int, int], detail: float, quality: int
+) -> None:
+    rng = random.Random(f"{count}:{size}")
     for n in range(count):
-        side = rng.randint(*sides)
         path = folder / f"class{n % classes:02d}" / f"img{n:06d}.jpg"
         path.parent.mkdir(parents=True, exist_ok=True)
-        pixels = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
-        pixels.save(path, "JPEG", quality=quality)
+        path.write_bytes(photo(rng, size, detail, quality))

@@ -1,9 +1,10 @@
-"""One measured run in its own process: prints a JSON line with time, volume and peak RSS.
+"""One measured run in its own process: prints a JSON line with time, volume, CPU and peak RSS.
 
 python bench/worker.py walk FOLDER
-python bench/worker.py embedded FOLDER HOME
-python bench/worker.py http FOLDER BASE_URL API_KEY
-python bench/worker.py baseline FOLDER BASE_URL API_KEY WORKERS
+python bench/worker.py embedded FOLDER HOME                (A, and its re-run)
+python bench/worker.py http FOLDER BASE_URL API_KEY        (B, and its re-run)
+python bench/worker.py ceiling-http FOLDER BASE_URL        (K: bench/ceiling.py on BASE_URL)
+python bench/worker.py ceiling-local FOLDER ROOT           (L: the same work as function calls)
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+#: What our client does too: files up to 1 MiB go up to 32 and 4 MiB per request, 8 at a time.
+GROUP_FILES, GROUP_BYTES, SMALL_FILE, REQUESTS_IN_FLIGHT = 32, 4 * 1024 * 1024, 1024 * 1024, 8
 
 
 def walk(folder: Path) -> dict[str, Any]:
@@ -46,53 +51,57 @@ def ours(folder: Path, **client_args: str) -> dict[str, Any]:
     }
 
 
-def baseline(folder: Path, base_url: str, key: str, workers: int) -> dict[str, Any]:
-    """A plain loop PUTting the files' bytes to signed URLs with urllib3 (URLs fetched untimed)."""
-    import urllib3
-
-    files = sorted(folder.rglob("*.jpg"))
-    urls = _signed_urls(base_url, key, files)
-    pool = urllib3.PoolManager(maxsize=workers)
-
-    def put(pair: tuple[Path, str]) -> int:
-        path, url = pair
-        reply = pool.request(
-            "PUT", url, body=path.read_bytes(), headers={"Content-Type": "image/jpeg"}
-        )
-        return int(reply.status)
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(workers) as executor:
-        statuses = list(executor.map(put, zip(files, urls, strict=True)))
-    return {"seconds": time.perf_counter() - started, "failed": sum(s != 200 for s in statuses)}
+def groups(folder: Path) -> Iterator[list[Path]]:
+    """The folder's files as our client groups them: small ones together, large ones alone."""
+    current: list[Path] = []
+    used = 0
+    for path in sorted(folder.rglob("*.jpg")):
+        size = path.stat().st_size
+        if size > SMALL_FILE:
+            yield [path]
+            continue
+        if current and (len(current) >= GROUP_FILES or used + size > GROUP_BYTES):
+            yield current
+            current, used = [], 0
+        current.append(path)
+        used += size
+    if current:
+        yield current
 
 
-def _signed_urls(base_url: str, key: str, files: list[Path]) -> list[str]:
+def in_parallel(work: Callable[[list[Path]], int], folder: Path, threads: int) -> dict[str, Any]:
+    with ThreadPoolExecutor(threads) as pool:
+        stored = sum(pool.map(work, groups(folder)))
+    return {"uploaded": stored, "skipped": 0, "failed": 0}
+
+
+def ceiling_http(folder: Path, base_url: str) -> dict[str, Any]:
     import httpx
 
-    headers = {"X-API-Key": key}
-    api = f"{base_url}/api/v1/developer"
-    httpx.post(f"{api}/datasets/", json={"name": "baseline"}, headers=headers).raise_for_status()
-    urls: list[str] = []
-    for start in range(0, len(files), 500):
-        batch = files[start : start + 500]
-        images = [
-            {
-                "filename": f.name,
-                "directory_path": "/" + f.parent.name,
-                "content_type": "image/jpeg",
-            }
-            for f in batch
-        ]
-        reply = httpx.post(
-            f"{api}/images/bulk-upload-url",
-            json={"dataset": "baseline", "images": images},
-            headers=headers,
-            timeout=60,
-        )
-        reply.raise_for_status()
-        urls += [entry["upload_url"] for entry in reply.json()["data"]["upload_urls"]]
-    return urls
+    client = httpx.Client(base_url=base_url, timeout=120)
+
+    def send(group: list[Path]) -> int:
+        if len(group) == 1 and group[0].stat().st_size > SMALL_FILE:
+            with group[0].open("rb") as body:
+                client.put("/put", content=body).raise_for_status()
+            return 1
+        files = [(str(n), (p.name, p.read_bytes(), "image/jpeg")) for n, p in enumerate(group)]
+        client.post("/batch", files=files).raise_for_status()
+        return len(group)
+
+    return in_parallel(send, folder, REQUESTS_IN_FLIGHT)
+
+
+def ceiling_local(folder: Path, root: Path) -> dict[str, Any]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from ceiling import store_group
+
+    root.mkdir(parents=True, exist_ok=True)
+
+    def store(group: list[Path]) -> int:
+        return len(store_group(root, [path.read_bytes() for path in group]))
+
+    return in_parallel(store, folder, 2 * (os.cpu_count() or 1))
 
 
 def main() -> None:
@@ -105,12 +114,16 @@ def main() -> None:
         result = ours(folder)
     elif kind == "http":
         result = ours(folder, base_url=sys.argv[3], api_key=sys.argv[4])
-    elif kind == "baseline":
-        result = baseline(folder, sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    elif kind == "ceiling-http":
+        result = ceiling_http(folder, sys.argv[3])
+    elif kind == "ceiling-local":
+        result = ceiling_local(folder, Path(sys.argv[3]))
     else:
         raise SystemExit(f"unknown kind {kind}")
-    result.setdefault("seconds", time.perf_counter() - started)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["seconds"] = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024
     print(json.dumps(result))
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from pictograph import Client, NotFoundError
+from pictograph.protocol import names_digest
 from pictograph.workflows import UploadFailure, UploadReport, upload_dataset_from_folder
 from tests.conftest import fresh_database
 from tests.images import FORMATS, make_image, sha256_of
@@ -135,6 +136,24 @@ def test_a_hundred_images_upload_then_a_rerun_skips_all_hundred(
     assert second.images_uploaded == 0 and second.images_skipped == 100
     assert second.failures == [] and second.success is False
     assert client.datasets.get("road-signs").image_count == 100
+
+
+def test_a_rerun_trusts_the_names_digest_only_while_it_matches_the_folder(
+    client: Client, tmp_path: Path
+) -> None:
+    folder = tmp_path / "photos"
+    for n in range(3):
+        make_image(folder / "cats" / f"{n}.png", seed=n)
+    upload_dataset_from_folder(client, "digest", folder)
+    count, digest = client.images.names_digest("digest")
+    assert count == 3 and digest == names_digest([("/cats", f"{n}.png") for n in range(3)])
+
+    make_image(folder / "dogs" / "new.png")  # the digest no longer matches: every name is asked
+    changed = upload_dataset_from_folder(client, "digest", folder)
+    assert (changed.images_uploaded, changed.images_skipped, changed.failures) == (1, 3, [])
+    unchanged = upload_dataset_from_folder(client, "digest", folder)
+    assert (unchanged.images_uploaded, unchanged.images_skipped, unchanged.failures) == (0, 4, [])
+    assert client.images.names_digest("digest")[0] == 4
 
 
 def test_first_level_folders_become_virtual_folders_and_nested_ones_collapse(

@@ -6,7 +6,9 @@ request. Nothing here imports the rest of the package.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Iterable
 from pathlib import PurePath
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "MAX_BULK_IMAGES",
     "content_type_for",
     "looks_like_id",
+    "names_digest",
 ]
 
 #: Every developer API route lives under this prefix.
@@ -75,3 +78,15 @@ def content_type_for(path: PurePath) -> str:
         supported = ", ".join(sorted(CONTENT_TYPES))
         raise ValueError(f"unsupported image type {suffix or '(none)'!r}; supported: {supported}")
     return CONTENT_TYPES[suffix]
+
+
+def names_digest(places: Iterable[tuple[str, str]]) -> str:
+    """SHA-256 (hex) of a set of (folder, filename) places, independent of their order.
+
+    Our extension ``GET $P/images/names-digest`` answers it for every image of a dataset; a
+    client whose folder gives the same digest and count knows every name is already there.
+    """
+    digest = hashlib.sha256()
+    for folder, filename in sorted(places):
+        digest.update(f"{folder}\0{filename}\0".encode())
+    return digest.hexdigest()

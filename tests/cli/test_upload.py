@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pictograph.cli.output import human_bytes
 from pictograph.cli.progress import PlainLines
 from tests.cli.runner import Pictograph, expect, one_error_line
 from tests.images import make_image
@@ -50,6 +51,22 @@ def test_an_explicit_by_class_with_three_workers_uploads_the_same_layout_as_the_
     }
     again = pictograph.json("upload", road_signs, "-d", "signs", "--by-class", "-w", "3", "-q")
     assert (again["images_skipped"], again["images_uploaded"], again["failures"]) == (6, 0, [])
+
+
+def test_the_summary_shows_bytes_transferred_checks_and_elapsed_and_skips_count_no_bytes(
+    pictograph: Pictograph, road_signs: Path
+) -> None:
+    sizes = sum(p.stat().st_size for p in road_signs.rglob("*") if p.suffix in {".jpg", ".png"})
+    first = expect(pictograph("upload", road_signs, "-d", "summary", "-q"), 0).stdout
+    again = expect(pictograph("upload", road_signs, "-d", "summary", "-q"), 0).stdout
+
+    assert f"Transferred:   {human_bytes(sizes)}, 6 files, " in first
+    assert "Checks:        0 files already there, not sent" in first
+    assert "Transferred:   0 B, 0 files, 0 B/s, 0 files/s" in again
+    assert "Checks:        6 files already there, not sent" in again
+    assert "Elapsed time:  " in again
+    report = pictograph.json("upload", road_signs, "-d", "summary-json", "-q")
+    assert report["bytes_uploaded"] == sizes
 
 
 def test_flat_and_preserve_structure_choose_where_images_land(

@@ -269,6 +269,7 @@ def report_data(report: UploadReport, plan: FolderPlan) -> dict[str, Any]:
         "images_attempted": report.images_attempted,
         "images_uploaded": report.images_uploaded,
         "images_skipped": report.images_skipped,
+        "bytes_uploaded": report.bytes_uploaded,
         "failures": [
             {"path": _shown(f.path, plan.root), "reason": f.reason} for f in report.failures
         ],
@@ -278,7 +279,9 @@ def report_data(report: UploadReport, plan: FolderPlan) -> dict[str, Any]:
 
 
 def show_summary(report: UploadReport, plan: FolderPlan, elapsed: float) -> None:
-    """The closing summary: counts, files left behind, then every failure with its reason."""
+    """The closing summary: counts, files left behind; then, as rclone shows them, what was
+    transferred (skipped files count no bytes), what was checked and found already there, and the
+    elapsed time; then every failure with its reason."""
     click.echo(
         f"{report.dataset_name}: {report.images_uploaded} uploaded, "
         f"{report.images_skipped} skipped, {len(report.failures)} failed "
@@ -286,6 +289,14 @@ def show_summary(report: UploadReport, plan: FolderPlan, elapsed: float) -> None
     )
     if plan.unsupported:
         click.echo(unsupported_line(plan))
+    seconds = max(elapsed, 1e-6)
+    sent, files = report.bytes_uploaded, report.images_uploaded
+    click.echo(
+        f"Transferred:   {human_bytes(sent)}, {files} files, "
+        f"{human_bytes(sent / seconds)}/s, {files / seconds:.0f} files/s"
+    )
+    click.echo(f"Checks:        {report.images_skipped} files already there, not sent")
+    click.echo(f"Elapsed time:  {human_seconds(elapsed)}")
     if report.failures:
         click.echo("Failed:")
     for failure in report.failures:

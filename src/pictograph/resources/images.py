@@ -265,6 +265,18 @@ class Images(Resource):
         """
         return self.plan_uploads(dataset, items, register_on_upload=register_on_upload).slots
 
+    def names_digest(self, dataset: str) -> tuple[int, str]:
+        """How many images ``dataset`` holds and :func:`pictograph.protocol.names_digest` of their
+        (folder, filename) places: our extension, one request however big the dataset."""
+        body = data_of(
+            self._transport.request_json(
+                "GET", f"{_API_PATH}/names-digest", params={"dataset": dataset}
+            )
+        )
+        if not isinstance(body, Mapping) or not isinstance(body.get("count"), int):
+            raise ServerError("Backend response did not match expected names-digest schema")
+        return int(body["count"]), str(body.get("names_sha256"))
+
     def plan_uploads(
         self,
         dataset: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -27,10 +28,22 @@ def get_links(request: Request) -> Links:
 
 
 def _path_for(request: Request) -> Callable[..., str]:
+    app = request.app
+
     def path_for(name: str, **params: str) -> str:
-        return str(request.app.url_path_for(name, **params))
+        path = _path_template(app, name, tuple(sorted(params)))
+        for key, value in params.items():
+            path = path.replace(f"\0{key}\0", value)
+        return path
 
     return path_for
+
+
+@functools.lru_cache(maxsize=256)
+def _path_template(app: Any, name: str, keys: tuple[str, ...]) -> str:
+    """The path of route ``name`` with a placeholder per parameter: finding a route by name walks
+    every route, which cost 7% of a batch upload's server CPU when done for each image."""
+    return str(app.url_path_for(name, **{key: f"\0{key}\0" for key in keys}))
 
 
 StoreDep = Annotated[Store, Depends(get_store)]

@@ -51,6 +51,12 @@ def list_images(
     return paged(page, [dump(item) for item in page.items])
 
 
+@route(router, "/images/names-digest", "GET")
+def names_digest(store: StoreDep, org: OrgDep, dataset: str) -> Any:
+    """Our extension: count and digest of every image's (folder, filename) in ``dataset``."""
+    return envelope(uploads.names_digest(store, org, dataset))
+
+
 @route(router, "/images/upload-url", "POST")
 def upload_url(store: StoreDep, org: OrgDep, links: LinksDep, body: UploadUrlRequest) -> Any:
     target = uploads.UploadTarget(body.filename, body.directory_path, body.content_type)

@@ -18,7 +18,6 @@ from pictograph.protocol import MAX_BATCH_BYTES, MAX_BATCH_FILES
 from pictograph.server.service.context import Links, Store
 from pictograph.server.service.registration import register_received_files
 from pictograph.server.service.uploads import nonce_of, store_checked, target_of, verify_token
-from pictograph.server.store.blobs import read_chunks
 
 
 @dataclass(frozen=True)
@@ -47,14 +46,21 @@ def receive_batch(store: Store, parts: list[BatchPart], links: Links) -> list[di
     if len(parts) > MAX_BATCH_FILES:
         raise ValidationError(f"at most {MAX_BATCH_FILES} files per upload batch, got {len(parts)}")
     outcomes: list[dict[str, Any]] = [{} for _ in parts]
-    jobs: list[tuple[str, dict[str, Any]]] = []
-    stored_at: list[int] = []
+    received: list[tuple[int, str, dict[str, Any], bytes]] = []
     for index, part in enumerate(parts):
         try:
-            jobs.append(_store_part(store, part))
-            stored_at.append(index)
+            received.append((index, *_read_part(store, part)))
         except ApiError as error:
             outcomes[index] = _error(error)
+    stored = store_checked(store, [(target_of(claims), data) for _, _, claims, data in received])
+    jobs: list[tuple[str, dict[str, Any]]] = []
+    stored_at: list[int] = []
+    for (index, dataset, claims, _), fields in zip(received, stored, strict=True):
+        if isinstance(fields, ApiError):
+            outcomes[index] = _error(fields)
+        else:
+            jobs.append((dataset, fields | nonce_of(claims)))
+            stored_at.append(index)
     for index, outcome in zip(stored_at, register_received_files(store, jobs, links), strict=True):
         if isinstance(outcome, ApiError):
             outcomes[index] = _error(outcome)
@@ -65,7 +71,8 @@ def receive_batch(store: Store, parts: list[BatchPart], links: Links) -> list[di
     return outcomes
 
 
-def _store_part(store: Store, part: BatchPart) -> tuple[str, dict[str, Any]]:
+def _read_part(store: Store, part: BatchPart) -> tuple[str, dict[str, Any], bytes]:
+    """The dataset, token claims and bytes of one part; ``ApiError`` for a bad token or size."""
     claims = verify_token(store, part.token, "upload")
     if not claims.get("register"):
         raise ValidationError(
@@ -75,8 +82,7 @@ def _store_part(store: Store, part: BatchPart) -> tuple[str, dict[str, Any]]:
     if part.size > limit:
         raise PayloadTooLargeError(f"the file is larger than the {limit}-byte upload limit")
     part.body.seek(0)
-    fields = store_checked(store, target_of(claims), read_chunks(part.body))
-    return str(claims["dataset"]), fields | nonce_of(claims)
+    return str(claims["dataset"]), claims, part.body.read()
 
 
 def _error(error: ApiError) -> dict[str, Any]:

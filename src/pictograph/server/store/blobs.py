@@ -7,7 +7,7 @@ scheme in ``blob_registry``. Readers never see a file path: they ``open`` a blob
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Protocol, runtime_checkable
@@ -120,6 +120,23 @@ def write_all(writer: BlobWriter, chunks: Iterable[bytes]) -> StoredBlob:
         writer.abort()
         raise
     return writer.commit()
+
+
+@runtime_checkable
+class GroupCommitStore(BlobStore, Protocol):
+    """A store that makes several blobs durable in one sync round (the local store)."""
+
+    def write_many(self, payloads: Sequence[bytes]) -> list[StoredBlob]: ...
+
+
+def write_many(blobs: BlobStore, payloads: Sequence[bytes]) -> list[StoredBlob]:
+    """Each payload stored as a blob, in order, every one durable when this returns: in one sync
+    round when the store can (``GroupCommitStore``), one committed write each otherwise."""
+    if not payloads:
+        return []
+    if isinstance(blobs, GroupCommitStore):
+        return blobs.write_many(payloads)
+    return [blobs.write_stream([payload]) for payload in payloads]
 
 
 def read_chunks(source: BinaryIO, size: int = 1024 * 1024) -> Iterator[bytes]:

