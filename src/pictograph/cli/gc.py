@@ -39,7 +39,12 @@ def gc(
     signed_url_ttl: int,
 ) -> None:
     """Remove temporary files, blobs no image refers to, pending uploads older than their URL's
-    lifetime, and expired idempotency records. Blobs of committed images are never touched."""
+    lifetime, and expired idempotency records. Blobs of committed images are never touched.
+
+    \b
+    Example:
+      pictograph gc --home /srv/pictograph --dry-run
+    """
     from pictograph.server.service import gc as service
     from pictograph.server.service.context import Store
 

@@ -38,6 +38,10 @@ def verify(
     (--home, --database-url and --storage-url name the store, as for serve).
 
     Exit status 0 only when everything matches, 10 otherwise.
+
+    \b
+    Example:
+      pictograph verify ./road_signs --dataset road-signs
     """
     if whole_store:
         _verify_store(connection.home, database_url, storage_url)
