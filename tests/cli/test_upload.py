@@ -100,6 +100,7 @@ def test_the_json_report_carries_every_documented_field(
         "images_attempted",
         "images_uploaded",
         "images_skipped",
+        "bytes_uploaded",
         "failures",
         "success",
     }
