@@ -49,8 +49,7 @@ def test_keys_are_shown_once_listed_by_prefix_stored_hashed_and_revocable(
     engine.dispose()
     assert all(key not in (row.key_hash + row.prefix) for row in stored)
 
-    [row] = [line for line in listing.splitlines() if key[:14] in line]
-    key_id = row.split()[0]
+    key_id = next(line for line in listing.splitlines() if key[:14] in line).split()[0]
     subprocess.run([PICTOGRAPH, "keys", "revoke", key_id, *server.store_args], check=True)
     with client_for(server, key) as client, pytest.raises(AuthError):
         client.datasets.list()
