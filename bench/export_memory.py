@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pictograph.server.service import keys  # noqa: E402
-from pictograph.server.service.context import Store  # noqa: E402
+from pictograph.server.service.context import AppContext  # noqa: E402
 from pictograph.server.settings import ServerSettings  # noqa: E402
 from pictograph.server.store import tables as t  # noqa: E402
 from tests.served import serve  # noqa: E402
@@ -40,7 +40,7 @@ def seed(home: Path, database_url: str) -> str:
     """Create organisation, dataset and ``COUNT`` images; return an API key."""
     settings = ServerSettings(home=home, database_url=database_url,
                               storage_url=f"file://{home}/blobs")  # fmt: skip
-    store = Store.open(settings)
+    store = AppContext.open(settings)
     _, raw_key = keys.create_key(store, "bench")
     buffer = io.BytesIO()
     Image.effect_noise((64, 48), 64).convert("RGB").save(buffer, "JPEG", quality=80)

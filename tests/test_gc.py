@@ -15,7 +15,7 @@ import httpx
 import sqlalchemy as sa
 
 from pictograph.server.service import gc
-from pictograph.server.service.context import Store, now
+from pictograph.server.service.context import AppContext, now
 from pictograph.server.settings import ServerSettings
 from pictograph.server.store import tables as t
 from tests.images import make_image, sha256_of
@@ -36,7 +36,7 @@ def leave_litter(home: Path, database_url: str, key: str, base_url: str) -> dict
     temporary = blobs / "ab" / ".upload-crashed1.tmp"
     temporary.parent.mkdir(parents=True, exist_ok=True)
     temporary.write_bytes(b"half an image")
-    store = Store.open(ServerSettings.embedded(home, database_url=database_url))
+    store = AppContext.open(ServerSettings.embedded(home, database_url=database_url))
     try:
         orphan = store.blobs.write_stream([b"bytes whose row never committed"])
     finally:
@@ -128,7 +128,7 @@ def test_gc_never_removes_a_blob_a_committed_image_uses_while_uploads_run(
 
     def sweep_again_and_again() -> None:
         nonlocal sweeps
-        store = Store.open(ServerSettings.embedded(tmp_path, database_url=database_url))
+        store = AppContext.open(ServerSettings.embedded(tmp_path, database_url=database_url))
         try:
             while not stop.is_set():
                 gc.sweep(store, grace=timedelta(seconds=1))

@@ -12,7 +12,7 @@ import pytest
 
 from pictograph.server import ServerSettings, create_app
 from pictograph.server.service import keys
-from pictograph.server.service.context import Store
+from pictograph.server.service.context import AppContext
 from tests.images import make_image
 from tests.server import flows
 
@@ -31,8 +31,8 @@ class Gallery:
     _clients: list[TestClient] = field(default_factory=list)
 
     @property
-    def store(self) -> Store:
-        store: Store = self.browser.app.state.store  # type: ignore[attr-defined]
+    def store(self) -> AppContext:
+        store: AppContext = self.browser.app.state.store  # type: ignore[attr-defined]
         return store
 
     def create_key(self, organization: str) -> tuple[str, str]:

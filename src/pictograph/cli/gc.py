@@ -46,12 +46,12 @@ def gc(
       pictograph gc --dry-run
     """
     from pictograph.server.service import gc as service
-    from pictograph.server.service.context import Store
+    from pictograph.server.service.context import AppContext
 
     settings = settings_for(
         connection.home, database_url, storage_url, signed_url_ttl_seconds=signed_url_ttl
     )
-    store = Store.open(settings)
+    store = AppContext.open(settings)
     try:
         report = service.sweep(store, dry_run=dry_run, grace=timedelta(seconds=grace))
     finally:

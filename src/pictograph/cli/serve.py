@@ -235,10 +235,10 @@ def ensure_port_free(host: str, port: int) -> None:
 
 def show_organizations(settings: ServerSettings) -> None:
     """One line per organisation of the store, with its dataset count."""
-    from pictograph.server.service.context import Store
+    from pictograph.server.service.context import AppContext
     from pictograph.server.service.organizations import dataset_counts
 
-    store = Store.open(settings)
+    store = AppContext.open(settings)
     try:
         counts = dataset_counts(store)
     finally:

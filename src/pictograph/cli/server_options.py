@@ -18,7 +18,7 @@ from pictograph.config import DEFAULT_HOME
 from pictograph.server.settings import ServerSettings
 
 if TYPE_CHECKING:
-    from pictograph.server.service.context import Store
+    from pictograph.server.service.context import AppContext
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,11 +58,11 @@ def settings_for(
 @contextmanager
 def opened_store(
     home: Path | None, database_url: str | None, storage_url: str | None
-) -> Iterator[Store]:
+) -> Iterator[AppContext]:
     """The store the options name, migrated and open for the duration of a command."""
-    from pictograph.server.service.context import Store
+    from pictograph.server.service.context import AppContext
 
-    store = Store.open(settings_for(home, database_url, storage_url))
+    store = AppContext.open(settings_for(home, database_url, storage_url))
     try:
         yield store
     finally:

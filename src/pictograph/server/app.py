@@ -35,7 +35,7 @@ from pictograph.server.api.middleware import (
 )
 from pictograph.server.gallery import router as gallery_router
 from pictograph.server.service import gc
-from pictograph.server.service.context import Store
+from pictograph.server.service.context import AppContext
 from pictograph.server.service.export_jobs import ExportWorker
 from pictograph.server.service.keys import Principal
 from pictograph.server.service.limits import open_rate_limiter
@@ -53,7 +53,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     Opens (and migrates) the database at once, so the app also works without lifespan events
     (for example under httpx's in-process ASGI transport). ``app.state.store.close()`` releases it.
     """
-    store = Store.open(settings)
+    store = AppContext.open(settings)
     worker = ExportWorker(store)
 
     @asynccontextmanager

@@ -9,13 +9,13 @@ from urllib.parse import quote
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from pictograph.server.service import presigned
-from pictograph.server.service.context import Store
+from pictograph.server.service.context import AppContext
 from pictograph.server.service.images import ImageFile
 from pictograph.server.store.blobs import read_chunks
 
 
 def blob_response(
-    store: Store,
+    store: AppContext,
     found: ImageFile,
     *,
     headers: dict[str, str] | None = None,
@@ -46,7 +46,7 @@ def blob_response(
     return StreamingResponse(_closing(source), media_type=found.content_type, headers=extra)
 
 
-def archive_response(store: Store, key: str, filename: str) -> Response:
+def archive_response(store: AppContext, key: str, filename: str) -> Response:
     """A ZIP archive's bytes streamed from the blob store, as an attachment named ``filename``."""
     source = store.blobs.open(key)
     headers = {"content-disposition": _disposition("attachment", filename)}

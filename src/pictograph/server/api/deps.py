@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from pictograph.server.service.context import Links, Page, Store
+from pictograph.server.service.context import AppContext, Links, Page
 
 
-def get_store(request: Request) -> Store:
-    store: Store = request.app.state.store
+def get_store(request: Request) -> AppContext:
+    store: AppContext = request.app.state.store
     return store
 
 
@@ -46,7 +46,7 @@ def _path_template(app: Any, name: str, keys: tuple[str, ...]) -> str:
     return str(app.url_path_for(name, **{key: f"\0{key}\0" for key in keys}))
 
 
-StoreDep = Annotated[Store, Depends(get_store)]
+StoreDep = Annotated[AppContext, Depends(get_store)]
 OrgDep = Annotated[str, Depends(get_organization)]
 LinksDep = Annotated[Links, Depends(get_links)]
 

@@ -19,7 +19,7 @@ from pictograph.server.api.bodies import (
 )
 from pictograph.server.api.deps import LinksDep, OrgDep, StoreDep, envelope, paged, route
 from pictograph.server.service import batch_uploads, images, registration, uploads
-from pictograph.server.service.context import Store
+from pictograph.server.service.context import AppContext
 
 router = APIRouter(redirect_slashes=False)
 
@@ -109,7 +109,7 @@ def image_metadata(store: StoreDep, org: OrgDep, links: LinksDep, image_id: str)
         raise
 
 
-def _bytes(store: Store, org: str, dataset: str, image_path: str) -> Response:
+def _bytes(store: AppContext, org: str, dataset: str, image_path: str) -> Response:
     return blob_response(store, images.image_file(store, org, dataset, image_path))
 
 

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pictograph.errors import ApiError, PayloadTooLargeError
 from pictograph.protocol import API_PREFIX, KEYS_PREFIX
 from pictograph.server.service import idempotency, keys, limits
-from pictograph.server.service.context import Store
+from pictograph.server.service.context import AppContext
 
 #: Largest JSON body an API route accepts (image bytes go to the signed URLs, not here).
 MAX_API_BODY = 10 * 1024 * 1024
@@ -77,7 +77,7 @@ class AccessMiddleware:
     def __init__(
         self,
         app: ASGIApp,
-        store: Store,
+        store: AppContext,
         local: keys.Principal | None,
         limiter: limits.RateLimiter | None,
     ) -> None:
@@ -135,7 +135,7 @@ def _check_declared_size(scope: Scope) -> None:
 class IdempotencyMiddleware:
     """A retried POST/PUT/PATCH with the same ``Idempotency-Key`` replays the first answer."""
 
-    def __init__(self, app: ASGIApp, store: Store) -> None:
+    def __init__(self, app: ASGIApp, store: AppContext) -> None:
         self.app = app
         self.store = store
 

@@ -14,7 +14,7 @@ from pictograph.server.api.deps import get_links, get_store
 from pictograph.server.gallery.rendering import KEYS_SCRIPT, STYLESHEET
 from pictograph.server.gallery.viewer import current_viewer
 from pictograph.server.service import images, thumbnails
-from pictograph.server.service.context import Store
+from pictograph.server.service.context import AppContext
 
 router = APIRouter(include_in_schema=False)
 
@@ -87,7 +87,7 @@ def original(request: Request, image_id: str, download: str | None = None) -> Re
         return Response(status_code=404)
 
 
-def _original(store: Store, found: images.ImageFile, download: str | None) -> Response:
+def _original(store: AppContext, found: images.ImageFile, download: str | None) -> Response:
     headers = {
         "cache-control": "private, max-age=3600",
         "content-security-policy": "default-src 'none'; sandbox",

@@ -11,7 +11,7 @@ from urllib.parse import unquote
 from pictograph.models import Dataset, Image
 from pictograph.server.service import class_edits, exports, images, search
 from pictograph.server.service.annotations import get_annotations
-from pictograph.server.service.context import Links, Store, image_segment
+from pictograph.server.service.context import AppContext, Links, image_segment
 
 log = logging.getLogger("pictograph.gallery")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{3,8}$")
@@ -60,7 +60,9 @@ def _points(ring: list[dict[str, Any]]) -> str:
     return " ".join(f"{float(p['x']):g},{float(p['y']):g}" for p in ring)
 
 
-def similar(store: Store, organization_id: str, image: Image, links: Links) -> list[dict[str, Any]]:
+def similar(
+    store: AppContext, organization_id: str, image: Image, links: Links
+) -> list[dict[str, Any]]:
     """Up to ``SIMILAR_SHOWN`` images of the same folder that look most like ``image``; none for
     folders over ``SIMILAR_FOLDER_CAP`` images, whose first comparison (descriptors are made on
     first use) would hold the page too long."""
@@ -80,7 +82,7 @@ def similar(store: Store, organization_id: str, image: Image, links: Links) -> l
 
 
 def image_context(
-    store: Store, organization_id: str, image: Image, dataset: Dataset, links: Links
+    store: AppContext, organization_id: str, image: Image, dataset: Dataset, links: Links
 ) -> dict[str, Any]:
     """The labels part of the image page."""
     segment = image_segment(image.directory_path or "/", image.filename)
@@ -93,7 +95,7 @@ def image_context(
 
 
 def dataset_context(
-    store: Store, organization_id: str, dataset: Dataset, links: Links
+    store: AppContext, organization_id: str, dataset: Dataset, links: Links
 ) -> dict[str, Any]:
     """The labels part of the dataset page: classes with counts, the dataset's exports."""
     listed = exports.list_exports(store, organization_id, links, dataset=dataset.id, limit=20)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from pictograph.errors import ApiError, ValidationError
 from pictograph.server.service.annotation_shapes import check, readable
-from pictograph.server.service.context import Store, now, row_dict
+from pictograph.server.service.context import AppContext, now, row_dict
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.images import find_by_path
 from pictograph.server.service.paths import canonical_uuid, is_uuid
@@ -19,7 +19,9 @@ from pictograph.server.store import tables as t
 MAX_BULK = 200
 
 
-def get_annotations(store: Store, organization_id: str, ref: str, segment: str) -> dict[str, Any]:
+def get_annotations(
+    store: AppContext, organization_id: str, ref: str, segment: str
+) -> dict[str, Any]:
     """``{"image_id", "annotations"}``; an image without annotations gives ``[]``."""
     with store.read() as conn:
         row = find_by_path(conn, organization_id, ref, segment)
@@ -60,7 +62,7 @@ def write(conn: sa.Connection, image: dict[str, Any], annotations: list[Any]) ->
 
 
 def replace_annotations(
-    store: Store, organization_id: str, ref: str, segment: str, annotations: list[Any]
+    store: AppContext, organization_id: str, ref: str, segment: str, annotations: list[Any]
 ) -> dict[str, Any]:
     """Replace all annotations; ``{"image_id", "previous_count", "new_count", "status"}`` with
     the image's (unchanged) status. ``ValidationError`` for an unknown class or a bad shape."""
@@ -70,7 +72,9 @@ def replace_annotations(
         return write(conn, row, checked(annotations, list(dataset["classes"] or [])))
 
 
-def clear_annotations(store: Store, organization_id: str, ref: str, segment: str) -> dict[str, Any]:
+def clear_annotations(
+    store: AppContext, organization_id: str, ref: str, segment: str
+) -> dict[str, Any]:
     """Remove every annotation of the image; ``{"image_id", "deleted_count"}``."""
     with store.write() as conn:
         row = find_by_path(conn, organization_id, ref, segment)
@@ -79,7 +83,7 @@ def clear_annotations(store: Store, organization_id: str, ref: str, segment: str
 
 
 def bulk_save(
-    store: Store, organization_id: str, saves: list[tuple[str, list[Any]]]
+    store: AppContext, organization_id: str, saves: list[tuple[str, list[Any]]]
 ) -> dict[str, Any]:
     """Replace the annotations of many images (ids anywhere in the organisation), in one
     transaction: ``{"saved": [...], "failed": [{"image_id", "error"}]}``. An unknown id or a

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pictograph.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from pictograph.server.service.context import Store, aware, new_id, now, row_dict
+from pictograph.server.service.context import AppContext, aware, new_id, now, row_dict
 from pictograph.server.service.keys import KEY_PREFIX, SHOWN_PREFIX_LENGTH, Principal, hash_key
 from pictograph.server.service.paths import canonical_uuid, is_uuid
 from pictograph.server.store import tables as t
@@ -37,13 +37,13 @@ def require_role(principal: Principal, role: str, action: str) -> None:
         )
 
 
-def ceiling(store: Store) -> int:
+def ceiling(store: AppContext) -> int:
     """The server-wide limit in requests per minute (``UNLIMITED`` when there is none)."""
     limit = store.settings.rate_limit
     return max(1, int(limit.per_second * 60)) if limit is not None else UNLIMITED
 
 
-def to_wire(store: Store, row: dict[str, Any]) -> dict[str, Any]:
+def to_wire(store: AppContext, row: dict[str, Any]) -> dict[str, Any]:
     """The ``ApiKey`` object the SDK parses."""
     top = ceiling(store)
     return {
@@ -60,7 +60,7 @@ def to_wire(store: Store, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def list_keys(store: Store, principal: Principal, organization_id: str | None) -> list[Any]:
+def list_keys(store: AppContext, principal: Principal, organization_id: str | None) -> list[Any]:
     """The organisation's keys, oldest first; ``ForbiddenError`` for another organisation."""
     _own(principal, organization_id)
     query = sa.select(_K).where(_K.c.organization_id == principal.organization_id)
@@ -80,7 +80,7 @@ def _check_limit(rate_limit: int | None) -> None:
 
 
 def create_key(
-    store: Store,
+    store: AppContext,
     principal: Principal,
     *,
     organization_id: str | None,
@@ -133,7 +133,7 @@ def _find(conn: sa.Connection, principal: Principal, key_id: str) -> dict[str, A
     return row_dict(row)
 
 
-def get_key(store: Store, principal: Principal, key_id: str) -> dict[str, Any]:
+def get_key(store: AppContext, principal: Principal, key_id: str) -> dict[str, Any]:
     """One key of the organisation; ``NotFoundError`` otherwise."""
     with store.read() as conn:
         return to_wire(store, _find(conn, principal, key_id))
@@ -153,7 +153,7 @@ def _last_manager(conn: sa.Connection, row: dict[str, Any]) -> bool:
 
 
 def update_key(
-    store: Store, principal: Principal, key_id: str, changes: dict[str, Any]
+    store: AppContext, principal: Principal, key_id: str, changes: dict[str, Any]
 ) -> dict[str, Any]:
     """Rename, cap (``rate_limit``; None clears the cap), deactivate or reactivate a key.
     ``ValidationError`` for a ``role`` (immutable), ``ConflictError`` for deactivating the last
@@ -182,7 +182,7 @@ def update_key(
         return to_wire(store, {**row, **values})
 
 
-def delete_key(store: Store, principal: Principal, key_id: str) -> None:
+def delete_key(store: AppContext, principal: Principal, key_id: str) -> None:
     """Delete a key (401 from its next request on); ``ConflictError`` for the last admin key."""
     require_role(principal, "admin", "deleting API keys")
     with store.write() as conn:

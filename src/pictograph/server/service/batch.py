@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pictograph.errors import ConflictError, NotFoundError, ValidationError
-from pictograph.server.service.context import Store, new_id, now, row_dict
+from pictograph.server.service.context import AppContext, new_id, now, row_dict
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.directories import ensure_folders
 from pictograph.server.service.paths import canonical_uuid, is_uuid, join, normalize_directory
@@ -96,7 +96,7 @@ def free_name(name: str, taken: dict[str, str] | set[str]) -> str:
 
 
 def update(
-    store: Store, organization_id: str, ref: str, image_ids: list[str], updates: dict[str, Any]
+    store: AppContext, organization_id: str, ref: str, image_ids: list[str], updates: dict[str, Any]
 ) -> dict[str, Any]:
     """Set ``status`` and/or ``is_archived`` (False restores); ``display_name`` is accepted and
     not stored. ``ValidationError`` for an unknown status or no field at all."""
@@ -126,7 +126,7 @@ def update(
 
 
 def delete(
-    store: Store, organization_id: str, ref: str, image_ids: list[str], permanent: bool
+    store: AppContext, organization_id: str, ref: str, image_ids: list[str], permanent: bool
 ) -> dict[str, Any]:
     """Archive the images (restorable with ``update(is_archived=False)``), or with ``permanent``
     remove rows and bytes."""
@@ -149,7 +149,7 @@ def delete(
 
 
 def move(
-    store: Store,
+    store: AppContext,
     organization_id: str,
     ref: str,
     image_ids: list[str],
@@ -195,7 +195,7 @@ def move(
 
 
 @contextmanager
-def _copied_blobs(store: Store) -> Iterator[list[str]]:
+def _copied_blobs(store: AppContext) -> Iterator[list[str]]:
     """Keys of blobs copied inside the block; deleted again when the block fails."""
     made: list[str] = []
     try:
@@ -207,7 +207,7 @@ def _copied_blobs(store: Store) -> Iterator[list[str]]:
 
 
 def _copy_row(
-    store: Store, row: dict[str, Any], made: list[str], place: tuple[str, str, str]
+    store: AppContext, row: dict[str, Any], made: list[str], place: tuple[str, str, str]
 ) -> dict[str, Any]:
     dataset_id, folder, name = place
     with store.blobs.open(row["blob_key"]) as source:
@@ -226,7 +226,7 @@ def _clean(copy: dict[str, Any]) -> dict[str, Any]:
 
 
 def copy(
-    store: Store,
+    store: AppContext,
     organization_id: str,
     ref: str,
     image_ids: list[str],
@@ -269,7 +269,7 @@ def copy(
 
 
 def copy_to_dataset(
-    store: Store,
+    store: AppContext,
     organization_id: str,
     ref: str,
     image_ids: list[str],

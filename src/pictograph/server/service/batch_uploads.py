@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 from pictograph.errors import ApiError, PayloadTooLargeError, ValidationError
 from pictograph.models import dump
 from pictograph.protocol import MAX_BATCH_BYTES, MAX_BATCH_FILES
-from pictograph.server.service.context import Links, Store
+from pictograph.server.service.context import AppContext, Links
 from pictograph.server.service.registration import register_received_files
 from pictograph.server.service.uploads import nonce_of, store_checked, target_of, verify_token
 
@@ -38,7 +38,7 @@ def limits(links: Links) -> dict[str, Any]:
     }
 
 
-def receive_batch(store: Store, parts: list[BatchPart], links: Links) -> list[dict[str, Any]]:
+def receive_batch(store: AppContext, parts: list[BatchPart], links: Links) -> list[dict[str, Any]]:
     """One outcome per part, in order: ``{"image": {...}}`` or ``{"error": {code, message,
     status}}``. ``ValidationError`` only for a batch that is empty or has too many files."""
     if not parts:
@@ -71,7 +71,7 @@ def receive_batch(store: Store, parts: list[BatchPart], links: Links) -> list[di
     return outcomes
 
 
-def _read_part(store: Store, part: BatchPart) -> tuple[str, dict[str, Any], bytes]:
+def _read_part(store: AppContext, part: BatchPart) -> tuple[str, dict[str, Any], bytes]:
     """The dataset, token claims and bytes of one part; ``ApiError`` for a bad token or size."""
     claims = verify_token(store, part.token, "upload")
     if not claims.get("register"):

@@ -15,7 +15,7 @@ from typing import Any, get_args
 import sqlalchemy as sa
 
 from pictograph.models import ImageSplit, ImageStatus
-from pictograph.server.service.context import Links, Page, Store, clamp
+from pictograph.server.service.context import AppContext, Links, Page, clamp
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.paths import canonical_uuid, is_uuid, normalize_directory
 from pictograph.server.service.views import to_image
@@ -114,7 +114,7 @@ def _escaped(text: str) -> str:
 
 
 def view_page(
-    store: Store,
+    store: AppContext,
     organization_id: str,
     ref: str,
     view: ImageView,
@@ -135,7 +135,7 @@ def view_page(
 
 
 def neighbours(
-    store: Store, organization_id: str, ref: str, view: ImageView, image_id: str
+    store: AppContext, organization_id: str, ref: str, view: ImageView, image_id: str
 ) -> Neighbours | None:
     """Where ``image_id`` sits in the view, or None when the view does not hold it."""
     if not is_uuid(image_id):
@@ -178,7 +178,7 @@ def _before(view: ImageView, row: Any) -> sa.ColumnElement[bool]:
     return sa.or_(*alternatives)
 
 
-def facets(store: Store, organization_id: str, ref: str, *, sample: int = 1000) -> Facets:
+def facets(store: AppContext, organization_id: str, ref: str, *, sample: int = 1000) -> Facets:
     """The statuses and splits an image can have, and the tags of the newest ``sample`` images
     (read with a LIMIT, so a large dataset costs no more than a small one)."""
     with store.read() as conn:
@@ -193,7 +193,9 @@ def facets(store: Store, organization_id: str, ref: str, *, sample: int = 1000) 
     return Facets(sorted(tags), list(get_args(ImageStatus)), list(get_args(ImageSplit)))
 
 
-def dataset_cards(store: Store, dataset_ids: list[str], covers: int = 3) -> dict[str, DatasetCard]:
+def dataset_cards(
+    store: AppContext, dataset_ids: list[str], covers: int = 3
+) -> dict[str, DatasetCard]:
     """Cover image ids (newest first), folder counts and last upload time, per dataset id.
 
     Callers pass ids already scoped to the viewer's organisation (a page of its datasets). Each

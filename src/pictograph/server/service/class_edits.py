@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from pictograph.errors import ConflictError, NotFoundError
 from pictograph.server.service.annotations import min_confidence
-from pictograph.server.service.context import Store, now
+from pictograph.server.service.context import AppContext, now
 from pictograph.server.service.datasets import resolve
 from pictograph.server.store import tables as t
 
@@ -70,7 +70,7 @@ def _class(classes: list[dict[str, Any]], name: str, dataset: str) -> dict[str, 
 
 
 def rename_class(
-    store: Store, organization_id: str, ref: str, old_name: str, new_name: str
+    store: AppContext, organization_id: str, ref: str, old_name: str, new_name: str
 ) -> dict[str, Any]:
     """Rename a class and its annotations. ``NotFoundError`` when there is no such class,
     ``ConflictError`` when a class of that name and type exists."""
@@ -94,7 +94,7 @@ def rename_class(
 
 
 def merge_class(
-    store: Store, organization_id: str, ref: str, source_name: str, target_name: str
+    store: AppContext, organization_id: str, ref: str, source_name: str, target_name: str
 ) -> dict[str, Any]:
     """Give the source class's annotations the target's name and drop the source class.
     ``NotFoundError`` when either class is missing."""
@@ -116,7 +116,7 @@ def merge_class(
 
 
 def delete_class(
-    store: Store,
+    store: AppContext,
     organization_id: str,
     ref: str,
     name: str,
@@ -159,7 +159,7 @@ def _is_of(annotation: dict[str, Any], name: str, class_type: str | None) -> boo
     return class_type is None or kind == class_type or {kind, class_type} == {"bbox", "box"}
 
 
-def class_counts(store: Store, organization_id: str, ref: str) -> list[dict[str, Any]]:
+def class_counts(store: AppContext, organization_id: str, ref: str) -> list[dict[str, Any]]:
     """Each class of the dataset with how many annotations and images use it."""
     counts: dict[str, list[int]] = {}
     with store.read() as conn:

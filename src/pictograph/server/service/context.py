@@ -1,4 +1,5 @@
-"""The ``Store`` bundle handed to every service call, and small shared helpers (time, ids)."""
+"""The ``AppContext`` handed to every service call (the metadata database, the blob store, settings
+and signing), and small shared helpers (time, ids)."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def aware(value: datetime | None) -> datetime | None:
 
 
 @dataclass
-class Store:
+class AppContext:
     """Everything a service call needs: metadata engine, blob store, settings, URL signer."""
 
     engine: sa.Engine
@@ -71,7 +72,7 @@ class Store:
             return self._groups[name]
 
     @classmethod
-    def open(cls, settings: ServerSettings) -> Store:
+    def open(cls, settings: ServerSettings) -> AppContext:
         """Open (and migrate) the database and the blob store named by ``settings``."""
         engine = open_database(settings.database_url, pool_size=settings.database_pool_size)
         blobs = open_blob_store(settings.storage_url)

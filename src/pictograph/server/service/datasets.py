@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from pictograph.errors import ConflictError, NotFoundError
 from pictograph.models import Dataset, DatasetClass
 from pictograph.server.service import classes as cls
-from pictograph.server.service.context import Page, Store, clamp, new_id, now, row_dict
+from pictograph.server.service.context import AppContext, Page, clamp, new_id, now, row_dict
 from pictograph.server.service.paths import canonical_uuid, is_uuid, validate_dataset_name
 from pictograph.server.service.views import to_dataset
 from pictograph.server.store import tables as t
@@ -64,7 +64,7 @@ def view(conn: sa.Connection, row: Mapping[str, Any]) -> Dataset:
 
 
 def list_datasets(
-    store: Store, organization_id: str, *, limit: int, offset: int, archived: bool
+    store: AppContext, organization_id: str, *, limit: int, offset: int, archived: bool
 ) -> Page:
     """A page of the organisation's datasets, newest first; ``archived`` lists archived ones."""
     limit, offset = clamp(limit, offset, 1000)
@@ -78,14 +78,14 @@ def list_datasets(
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
-def get_dataset(store: Store, organization_id: str, ref: str) -> Dataset:
+def get_dataset(store: AppContext, organization_id: str, ref: str) -> Dataset:
     """The dataset ``ref`` names; ``NotFoundError`` when none."""
     with store.read() as conn:
         return view(conn, resolve(conn, organization_id, ref))
 
 
 def create_dataset(
-    store: Store,
+    store: AppContext,
     organization_id: str,
     *,
     name: str,
@@ -143,7 +143,7 @@ class DatasetChanges:
 
 
 def update_dataset(
-    store: Store, organization_id: str, ref: str, changes: DatasetChanges
+    store: AppContext, organization_id: str, ref: str, changes: DatasetChanges
 ) -> Dataset:
     """Apply ``changes``; ``ConflictError`` when ``new_name`` is taken, ``NotFoundError``."""
     try:
@@ -180,7 +180,7 @@ def _changed_values(
     return values
 
 
-def set_archived(store: Store, organization_id: str, ref: str, archived: bool) -> Dataset:
+def set_archived(store: AppContext, organization_id: str, ref: str, archived: bool) -> Dataset:
     """Archive or unarchive (idempotent). ``NotFoundError`` when the dataset does not exist."""
     with store.write() as conn:
         row = resolve(conn, organization_id, ref)
@@ -193,7 +193,7 @@ def set_archived(store: Store, organization_id: str, ref: str, archived: bool) -
         return view(conn, row)
 
 
-def delete_dataset(store: Store, organization_id: str, ref: str) -> dict[str, Any]:
+def delete_dataset(store: AppContext, organization_id: str, ref: str) -> dict[str, Any]:
     """Delete the dataset, its images, folders and bytes; a summary of what went."""
     with store.write() as conn:
         row = resolve(conn, organization_id, ref)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from PIL import Image, ImageOps
 
 from pictograph.server.imaging import DecodeBudget, prepare_decoders
-from pictograph.server.service.context import Store
+from pictograph.server.service.context import AppContext
 from pictograph.server.store import tables as t
 
 _D = t.image_descriptors
@@ -48,7 +48,7 @@ def similarity(a: str, b: str) -> float:
     return min(1.0, max(0.0, 0.5 * shape + 0.5 * colour))
 
 
-def descriptors(store: Store, rows: Iterable[dict[str, Any]]) -> dict[str, str]:
+def descriptors(store: AppContext, rows: Iterable[dict[str, Any]]) -> dict[str, str]:
     """Image id -> descriptor for ``rows`` (each with ``id`` and ``blob_key``), computing and
     storing the missing ones. An image whose bytes cannot be read is left out."""
     wanted = {row["id"]: row["blob_key"] for row in rows}

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from pictograph.errors import ConflictError, NotFoundError, ValidationError
 from pictograph.models import Directory, DirectoryStats, DirectoryTreeNode
-from pictograph.server.service.context import Store, new_id, now, row_dict
+from pictograph.server.service.context import AppContext, new_id, now, row_dict
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.paths import (
     join,
@@ -97,7 +97,7 @@ def _views(conn: sa.Connection, dataset: dict[str, Any]) -> list[Directory]:
 
 
 def list_directories(
-    store: Store, organization_id: str, ref: str, parent_path: str | None
+    store: AppContext, organization_id: str, ref: str, parent_path: str | None
 ) -> list[Directory]:
     """Every folder of the dataset, or only the direct children of ``parent_path`` when given."""
     with store.read() as conn:
@@ -109,7 +109,7 @@ def list_directories(
     return [folder for folder in folders if parent_of(folder.full_path) == parent]
 
 
-def tree(store: Store, organization_id: str, ref: str) -> list[DirectoryTreeNode]:
+def tree(store: AppContext, organization_id: str, ref: str) -> list[DirectoryTreeNode]:
     """Root-level folders with their subfolders nested under ``children``."""
     with store.read() as conn:
         folders = _views(conn, resolve(conn, organization_id, ref))
@@ -124,7 +124,7 @@ def tree(store: Store, organization_id: str, ref: str) -> list[DirectoryTreeNode
 
 
 def stats(
-    store: Store, organization_id: str, ref: str, path: str, include_subdirectories: bool
+    store: AppContext, organization_id: str, ref: str, path: str, include_subdirectories: bool
 ) -> DirectoryStats:
     """Image, byte and folder totals for ``path`` (and its subtree when asked)."""
     path = normalize_directory(path)
@@ -176,7 +176,7 @@ def _not_root(path: str, action: str) -> None:
         raise ValidationError(f"cannot {action} the root folder '/'", status_code=400)
 
 
-def create_directory(store: Store, organization_id: str, ref: str, path: str) -> Directory:
+def create_directory(store: AppContext, organization_id: str, ref: str, path: str) -> Directory:
     """Create ``path`` and its parents; an existing folder is returned as is. ``/`` gives 400."""
     path = normalize_directory(path)
     _not_root(path, "create")
@@ -187,7 +187,7 @@ def create_directory(store: Store, organization_id: str, ref: str, path: str) ->
 
 
 def rename_directory(
-    store: Store, organization_id: str, ref: str, path: str, new_name: str
+    store: AppContext, organization_id: str, ref: str, path: str, new_name: str
 ) -> Directory:
     """Rename the folder's last segment, rewriting descendant folders and image paths.
 
@@ -233,7 +233,7 @@ def _move_subtree(conn: sa.Connection, dataset_id: str, old: str, new: str) -> N
 
 
 def delete_directory(
-    store: Store, organization_id: str, ref: str, path: str, cascade: bool
+    store: AppContext, organization_id: str, ref: str, path: str, cascade: bool
 ) -> dict[str, Any]:
     """Delete an empty folder, or with ``cascade`` first move its images to the parent.
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pictograph.errors import NotFoundError
-from pictograph.server.service.context import Store
+from pictograph.server.service.context import AppContext
 
 _COPY_CHUNK = 1024 * 1024
 
@@ -29,7 +29,7 @@ def _info(name: str, compress: int) -> zipfile.ZipInfo:
 class Archive:
     """Members go straight to disk; only the member being written is ever in hand."""
 
-    def __init__(self, path: Path, store: Store) -> None:
+    def __init__(self, path: Path, store: AppContext) -> None:
         self._zip = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
         self._store = store
         #: Images whose bytes vanished (deleted permanently) while the export was built.

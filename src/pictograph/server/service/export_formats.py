@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, Any
 
-from pictograph.server.service.context import Store, aware
+from pictograph.server.service.context import AppContext, aware
 from pictograph.server.service.export_archive import Archive, Spool
 from pictograph.server.service.export_rows import Selection, images, relative_path
 
@@ -17,7 +17,7 @@ from pictograph.server.service.export_rows import Selection, images, relative_pa
 class Job:
     """One export being built: its row, its dataset row, and what it has written so far."""
 
-    store: Store
+    store: AppContext
     export: dict[str, Any]
     dataset: dict[str, Any]
     #: Called once per image: keeps the job's heartbeat, raises when the job must stop.

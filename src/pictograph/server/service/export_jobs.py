@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pictograph.server.service.context import Store, now, row_dict
+from pictograph.server.service.context import AppContext, now, row_dict
 from pictograph.server.service.export_archive import Archive
 from pictograph.server.service.export_formats import BUILDERS, Job
 from pictograph.server.service.exports import KEEP_FOR
@@ -43,7 +43,7 @@ class Cancelled(Exception):
 class ExportWorker:
     """One per app. ``kick()`` after queueing a job; ``stop()`` when the app shuts down."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: AppContext) -> None:
         self._store = store
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -96,13 +96,13 @@ class ExportWorker:
             self._wake.wait(POLL)
 
 
-def unfinished(store: Store) -> bool:
+def unfinished(store: AppContext) -> bool:
     query = sa.select(_E.c.id).where(_E.c.status.in_(("pending", "processing"))).limit(1)
     with store.read() as conn:
         return conn.execute(query).first() is not None
 
 
-def reap_stale(store: Store) -> None:
+def reap_stale(store: AppContext) -> None:
     """Requeue (or fail, after ``MAX_ATTEMPTS``) jobs whose builder stopped beating."""
     stale = sa.and_(_E.c.status == "processing", _E.c.heartbeat_at < now() - STALE_AFTER)
     reason = (
@@ -118,7 +118,7 @@ def reap_stale(store: Store) -> None:
         conn.execute(_E.update().where(stale).values(status="pending", heartbeat_at=None))
 
 
-def claim(store: Store) -> dict[str, Any] | None:
+def claim(store: AppContext) -> dict[str, Any] | None:
     """Take the oldest pending job (``processing`` now, attempts + 1); None when there is none."""
     oldest = (
         sa.select(_E.c.id)
@@ -149,7 +149,9 @@ def _mine(export: dict[str, Any]) -> sa.ColumnElement[bool]:
 
 
 class _Heartbeat:
-    def __init__(self, store: Store, export: dict[str, Any], stopping: threading.Event) -> None:
+    def __init__(
+        self, store: AppContext, export: dict[str, Any], stopping: threading.Event
+    ) -> None:
         self._store, self._export, self._stopping = store, export, stopping
         self._last = time.monotonic()
 
@@ -165,7 +167,7 @@ class _Heartbeat:
             raise Cancelled("the export was deleted or taken over")
 
 
-def build(store: Store, export: dict[str, Any], stopping: threading.Event) -> None:
+def build(store: AppContext, export: dict[str, Any], stopping: threading.Event) -> None:
     """Build one claimed job and record its outcome."""
     beat = _Heartbeat(store, export, stopping)
     with store.read() as conn:
@@ -196,7 +198,7 @@ def build(store: Store, export: dict[str, Any], stopping: threading.Event) -> No
     _complete(store, export, job, blob.key, blob.size)
 
 
-def _complete(store: Store, export: dict[str, Any], job: Job, key: str, size: int) -> None:
+def _complete(store: AppContext, export: dict[str, Any], job: Job, key: str, size: int) -> None:
     finished = now()
     values = {
         "status": "completed",
@@ -214,7 +216,7 @@ def _complete(store: Store, export: dict[str, Any], job: Job, key: str, size: in
         store.blobs.delete(key)
 
 
-def _fail(store: Store, export: dict[str, Any], reason: str) -> None:
+def _fail(store: AppContext, export: dict[str, Any], reason: str) -> None:
     with store.write() as conn:
         conn.execute(
             _E.update()
@@ -223,7 +225,7 @@ def _fail(store: Store, export: dict[str, Any], reason: str) -> None:
         )
 
 
-def _requeue(store: Store, export: dict[str, Any], reason: str) -> None:
+def _requeue(store: AppContext, export: dict[str, Any], reason: str) -> None:
     log.info("export %s put back in the queue: %s", export["id"], reason)
     with store.write() as conn:
         conn.execute(_E.update().where(_mine(export)).values(status="pending", heartbeat_at=None))

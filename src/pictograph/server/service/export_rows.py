@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pictograph.server.service.context import Store, row_dict
+from pictograph.server.service.context import AppContext, row_dict
 from pictograph.server.store import tables as t
 
 _I = t.images
@@ -33,7 +33,7 @@ class Selection:
 
 
 def images(
-    store: Store, selection: Selection, split_folder: str | None = None
+    store: AppContext, selection: Selection, split_folder: str | None = None
 ) -> Iterator[dict[str, Any]]:
     """The selected images (not archived), ordered by id, each with its kept ``annotations``.
 

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 
 from pictograph.errors import ConflictError, NotFoundError, ValidationError
 from pictograph.server.service.context import (
+    AppContext,
     Links,
     Page,
-    Store,
     aware,
     clamp,
     new_id,
@@ -72,7 +72,7 @@ def _check(request: ExportRequest, classes: list[dict[str, Any]]) -> None:
 
 
 def create_export(
-    store: Store, organization_id: str, request: ExportRequest, links: Links
+    store: AppContext, organization_id: str, request: ExportRequest, links: Links
 ) -> dict[str, Any]:
     """Queue an export; its wire form (status ``pending``).
 
@@ -167,7 +167,7 @@ def find(
 
 
 def get_export(
-    store: Store, organization_id: str, ref: str, dataset: str | None, links: Links
+    store: AppContext, organization_id: str, ref: str, dataset: str | None, links: Links
 ) -> dict[str, Any]:
     """One export's wire form (see ``find`` for addressing and errors)."""
     with store.read() as conn:
@@ -176,7 +176,7 @@ def get_export(
 
 
 def list_exports(
-    store: Store,
+    store: AppContext,
     organization_id: str,
     links: Links,
     *,
@@ -209,7 +209,7 @@ def list_exports(
 
 
 def download_url(
-    store: Store, organization_id: str, ref: str, dataset: str | None, links: Links
+    store: AppContext, organization_id: str, ref: str, dataset: str | None, links: Links
 ) -> dict[str, Any]:
     """``{"download_url"}`` for a completed export; ``ConflictError`` while it is not done."""
     with store.read() as conn:
@@ -220,11 +220,11 @@ def download_url(
     return {"download_url": export_url(links, row["id"]), "expires_in": _ttl(store)}
 
 
-def _ttl(store: Store) -> int:
+def _ttl(store: AppContext) -> int:
     return store.settings.signed_url_ttl_seconds
 
 
-def archive_key(store: Store, export_id: str) -> str:
+def archive_key(store: AppContext, export_id: str) -> str:
     """The blob key of a completed export's archive (for a verified download token)."""
     query = sa.select(_E.c.blob_key, _E.c.status).where(_E.c.id == export_id)
     with store.read() as conn:
@@ -234,7 +234,7 @@ def archive_key(store: Store, export_id: str) -> str:
     return str(row.blob_key)
 
 
-def delete_export(store: Store, organization_id: str, ref: str, dataset: str | None) -> None:
+def delete_export(store: AppContext, organization_id: str, ref: str, dataset: str | None) -> None:
     """Delete the export and its archive; ``NotFoundError`` when unknown."""
     with store.write() as conn:
         row = find(conn, organization_id, ref, dataset)
@@ -243,7 +243,7 @@ def delete_export(store: Store, organization_id: str, ref: str, dataset: str | N
         store.blobs.delete(row["blob_key"])
 
 
-def bulk_delete(store: Store, organization_id: str, export_ids: list[str]) -> dict[str, Any]:
+def bulk_delete(store: AppContext, organization_id: str, export_ids: list[str]) -> dict[str, Any]:
     """Delete exports by id: ``{"succeeded", "not_found", "count"}``."""
     ids = {canonical_uuid(item): item for item in export_ids if is_uuid(item)}
     query = sa.select(_E.c.id, _E.c.blob_key).where(

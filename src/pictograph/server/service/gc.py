@@ -19,7 +19,7 @@ import anyio
 import sqlalchemy as sa
 
 from pictograph.server.service import idempotency
-from pictograph.server.service.context import Store, now
+from pictograph.server.service.context import AppContext, now
 from pictograph.server.store import tables as t
 from pictograph.server.store.blobs import HeldBlob
 
@@ -50,7 +50,9 @@ class GcReport:
         )
 
 
-def sweep(store: Store, *, dry_run: bool = False, grace: timedelta = DEFAULT_GRACE) -> GcReport:
+def sweep(
+    store: AppContext, *, dry_run: bool = False, grace: timedelta = DEFAULT_GRACE
+) -> GcReport:
     """Remove crash litter from ``store`` (list it only, with ``dry_run``); the report says what."""
     report = GcReport(dry_run=dry_run)
     _expire_pending_uploads(store, report)
@@ -77,7 +79,7 @@ def sweep(store: Store, *, dry_run: bool = False, grace: timedelta = DEFAULT_GRA
     return report
 
 
-def _expire_pending_uploads(store: Store, report: GcReport) -> None:
+def _expire_pending_uploads(store: AppContext, report: GcReport) -> None:
     """Pending uploads older than their URL's lifetime can never be registered: drop them and
     their bytes (the blobs become orphans, removed below or by the next sweep)."""
     pending = t.pending_uploads
@@ -97,7 +99,7 @@ def _expire_pending_uploads(store: Store, report: GcReport) -> None:
             store.blobs.remove(held)
 
 
-def _unreferenced(store: Store, blobs: Sequence[HeldBlob]) -> list[HeldBlob]:
+def _unreferenced(store: AppContext, blobs: Sequence[HeldBlob]) -> list[HeldBlob]:
     """The blobs of ``blobs`` no image and no pending upload refers to (read now)."""
     keys = [blob.key for blob in blobs]
     used: set[str] = set()
@@ -128,7 +130,7 @@ def _thumbnail_temporaries(home: Path, cutoff: datetime, dry_run: bool) -> list[
     return found
 
 
-def _count_expired_records(store: Store) -> int:
+def _count_expired_records(store: AppContext) -> int:
     records = t.idempotency_records
     with store.read() as conn:
         return int(
@@ -140,7 +142,7 @@ def _count_expired_records(store: Store) -> int:
         )
 
 
-async def sweep_periodically(store: Store, interval: float) -> None:
+async def sweep_periodically(store: AppContext, interval: float) -> None:
     """Sweep now and then every ``interval`` seconds, until cancelled; a failed sweep is logged
     and the next one still runs."""
     while True:

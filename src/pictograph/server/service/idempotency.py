@@ -17,7 +17,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from pictograph.errors import ConflictError, ValidationError
-from pictograph.server.service.context import Store, aware, now
+from pictograph.server.service.context import AppContext, aware, now
 from pictograph.server.store import tables as t
 
 RETENTION = timedelta(hours=24)
@@ -49,7 +49,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
 
 
-def begin(store: Store, scope: str, key: str, request_hash: str) -> Replay | None:
+def begin(store: AppContext, scope: str, key: str, request_hash: str) -> Replay | None:
     """Claim ``key`` for this request, or return the answer of the request that claimed it.
 
     Raises ``StillRunningError`` (409) while that request holds a live lease and
@@ -91,7 +91,7 @@ def begin(store: Store, scope: str, key: str, request_hash: str) -> Replay | Non
     return Replay(status=found.status, body=bytes(found.body or b""))
 
 
-def renew(store: Store, scope: str, key: str) -> None:
+def renew(store: AppContext, scope: str, key: str) -> None:
     """Extend the running request's lease on ``key`` (its owner is alive)."""
     where = (_records.c.scope == scope, _records.c.idempotency_key == key)
     with store.write() as conn:
@@ -102,7 +102,7 @@ def renew(store: Store, scope: str, key: str) -> None:
         )
 
 
-def finish(store: Store, scope: str, key: str, status: int, body: bytes) -> None:
+def finish(store: AppContext, scope: str, key: str, status: int, body: bytes) -> None:
     """Keep the answer for replay, or release the key when the answer was a server error."""
     where = (_records.c.scope == scope, _records.c.idempotency_key == key)
     with store.write() as conn:
@@ -116,7 +116,7 @@ def finish(store: Store, scope: str, key: str, status: int, body: bytes) -> None
             )
 
 
-def purge_expired(store: Store) -> int:
+def purge_expired(store: AppContext) -> int:
     """Delete records older than the retention window; return how many went."""
     with store.write() as conn:
         done = conn.execute(_records.delete().where(_records.c.created_at < now() - RETENTION))

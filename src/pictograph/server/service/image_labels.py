@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pictograph.errors import ConflictError, ValidationError
-from pictograph.server.service.context import Store, now
+from pictograph.server.service.context import AppContext, now
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.images import find_by_path
 from pictograph.server.service.paths import canonical_uuid, is_uuid
@@ -21,7 +21,12 @@ MAX_TAG_IDS = 10_000
 
 
 def bulk_tag(
-    store: Store, organization_id: str, ref: str, image_ids: list[str], tags: list[str], add: bool
+    store: AppContext,
+    organization_id: str,
+    ref: str,
+    image_ids: list[str],
+    tags: list[str],
+    add: bool,
 ) -> dict[str, Any]:
     """Add (union) or remove ``tags`` on the dataset's images named by id: ``{"processed"}``.
     Ids of other datasets or organisations are not touched."""
@@ -48,7 +53,7 @@ def bulk_tag(
 
 
 def review(
-    store: Store, organization_id: str, ref: str, segment: str, action: str, note: str | None
+    store: AppContext, organization_id: str, ref: str, segment: str, action: str, note: str | None
 ) -> dict[str, Any]:
     """``approve`` sets status ``complete``; ``request_changes`` sets ``annotate`` and keeps the
     note. ``{"id", "status", "review_note"}``."""
@@ -64,7 +69,7 @@ def review(
 
 
 def set_split(
-    store: Store, organization_id: str, ref: str, segment: str, split: str | None
+    store: AppContext, organization_id: str, ref: str, segment: str, split: str | None
 ) -> dict[str, Any]:
     """Assign (or with None clear) one image's split: ``{"id", "split"}``."""
     if split is not None and split not in SPLITS:
@@ -77,7 +82,7 @@ def set_split(
 
 
 def assign_splits(
-    store: Store,
+    store: AppContext,
     organization_id: str,
     ref: str,
     weights: tuple[int, int, int],

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from pictograph.errors import NotFoundError
 from pictograph.models import Image
-from pictograph.server.service.context import Links, Page, Store, clamp, now, row_dict
+from pictograph.server.service.context import AppContext, Links, Page, clamp, now, row_dict
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.paths import (
     canonical_uuid,
@@ -71,7 +71,7 @@ def page_of_images(
 
 
 def list_images(
-    store: Store,
+    store: AppContext,
     organization_id: str,
     ref: str,
     filters: ImageFilters,
@@ -88,7 +88,7 @@ def list_images(
         return page_of_images(conn, dataset["id"], filters, links, limit=limit, offset=offset)
 
 
-def get_by_id(store: Store, organization_id: str, image_id: str, links: Links) -> Image:
+def get_by_id(store: AppContext, organization_id: str, image_id: str, links: Links) -> Image:
     """The image with this id in the organisation, archived or not; ``NotFoundError`` otherwise."""
     if not is_uuid(image_id):
         raise NotFoundError(f"image {image_id!r} not found")
@@ -132,14 +132,14 @@ class ImageFile:
     size: int
 
 
-def image_file(store: Store, organization_id: str, ref: str, segment: str) -> ImageFile:
+def image_file(store: AppContext, organization_id: str, ref: str, segment: str) -> ImageFile:
     """The stored file of the image at ``dir/filename``; ``NotFoundError`` when absent."""
     with store.read() as conn:
         row = find_by_path(conn, organization_id, ref, segment)
     return _file_of(store, row)
 
 
-def image_file_by_id(store: Store, image_id: str) -> ImageFile:
+def image_file_by_id(store: AppContext, image_id: str) -> ImageFile:
     """The stored file of an image by id (used by signed blob URLs)."""
     with store.read() as conn:
         row = conn.execute(sa.select(_I).where(_I.c.id == image_id)).first()
@@ -148,7 +148,7 @@ def image_file_by_id(store: Store, image_id: str) -> ImageFile:
     return _file_of(store, row_dict(row))
 
 
-def _file_of(store: Store, row: dict[str, Any]) -> ImageFile:
+def _file_of(store: AppContext, row: dict[str, Any]) -> ImageFile:
     return ImageFile(
         key=row["blob_key"],
         filename=row["filename"],
@@ -158,7 +158,7 @@ def _file_of(store: Store, row: dict[str, Any]) -> ImageFile:
 
 
 def delete_image(
-    store: Store, organization_id: str, ref: str, segment: str, permanent: bool
+    store: AppContext, organization_id: str, ref: str, segment: str, permanent: bool
 ) -> dict[str, Any]:
     """Archive the image (soft delete, idempotent) or, with ``permanent``, remove row and bytes."""
     with store.write() as conn:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from pictograph.errors import NotFoundError
-from pictograph.server.service.context import Store
+from pictograph.server.service.context import AppContext
 from pictograph.server.store import tables as t
 from pictograph.server.store.blobs import read_chunks
 
@@ -26,7 +26,7 @@ class StoreCheck:
         return not (self.missing or self.mismatched)
 
 
-def check_store(store: Store, *, batch: int = 1000) -> StoreCheck:
+def check_store(store: AppContext, *, batch: int = 1000) -> StoreCheck:
     """Read every image's blob and compare its SHA-256 with the recorded one."""
     images = t.images
     result = StoreCheck()

@@ -10,7 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from pictograph.errors import AuthError, NotFoundError
-from pictograph.server.service.context import Store, aware, new_id, now
+from pictograph.server.service.context import AppContext, aware, new_id, now
 from pictograph.server.service.organizations import ensure_organization
 from pictograph.server.store import tables as t
 
@@ -51,7 +51,7 @@ def hash_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.strip().encode()).hexdigest()
 
 
-def create_key(store: Store, organization: str, name: str = "default") -> tuple[KeyInfo, str]:
+def create_key(store: AppContext, organization: str, name: str = "default") -> tuple[KeyInfo, str]:
     """Create a key for ``organization`` (created if needed); return it with the raw key."""
     organization_id = ensure_organization(store, organization)
     raw_key = KEY_PREFIX + secrets.token_hex(32)
@@ -70,7 +70,7 @@ def create_key(store: Store, organization: str, name: str = "default") -> tuple[
     return info, raw_key
 
 
-def list_keys(store: Store, organization: str | None = None) -> list[KeyInfo]:
+def list_keys(store: AppContext, organization: str | None = None) -> list[KeyInfo]:
     """Every key (or one organisation's), oldest first."""
     query = (
         sa.select(t.api_keys, t.organizations.c.name.label("organization"))
@@ -94,7 +94,7 @@ def list_keys(store: Store, organization: str | None = None) -> list[KeyInfo]:
     ]
 
 
-def revoke_key(store: Store, key_id: str) -> None:
+def revoke_key(store: AppContext, key_id: str) -> None:
     """Revoke the key with id ``key_id``. Raises ``NotFoundError`` when there is no active one."""
     with store.write() as conn:
         done = conn.execute(
@@ -106,7 +106,7 @@ def revoke_key(store: Store, key_id: str) -> None:
         raise NotFoundError(f"no active API key with id {key_id}")
 
 
-def authenticate(store: Store, raw_key: str | None) -> Principal:
+def authenticate(store: AppContext, raw_key: str | None) -> Principal:
     """The principal a key stands for. Raises ``AuthError`` for a missing, wrong or revoked key."""
     if not raw_key or not raw_key.strip():
         raise AuthError("missing API key: send it in the X-API-Key header")

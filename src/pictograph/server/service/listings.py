@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from pictograph.models import Dataset
 from pictograph.server.service import presigned
-from pictograph.server.service.context import Links, Store, clamp
+from pictograph.server.service.context import AppContext, Links, clamp
 from pictograph.server.service.datasets import counts, resolve
 from pictograph.server.service.images import ImageFilters, page_of_images
 from pictograph.server.service.views import to_dataset
@@ -18,7 +18,7 @@ IMAGES_CAP = 10000
 
 
 def dataset_with_images(
-    store: Store, organization_id: str, ref: str, links: Links, *, limit: int, offset: int
+    store: AppContext, organization_id: str, ref: str, links: Links, *, limit: int, offset: int
 ) -> Dataset:
     """The dataset with a page of its (non-archived) images, newest first."""
     limit, offset = clamp(limit, offset, IMAGES_CAP)
@@ -29,7 +29,7 @@ def dataset_with_images(
 
 
 def download_listing(
-    store: Store,
+    store: AppContext,
     organization_id: str,
     ref: str,
     links: Links,

@@ -12,13 +12,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from pictograph.errors import ConflictError, NotFoundError, ValidationError
-from pictograph.server.service.context import Store, aware, new_id, now, row_dict
+from pictograph.server.service.context import AppContext, aware, new_id, now, row_dict
 from pictograph.server.store import tables as t
 
 LOCAL = "local"
 
 
-def ensure_organization(store: Store, name: str = LOCAL) -> str:
+def ensure_organization(store: AppContext, name: str = LOCAL) -> str:
     """The id of the organisation called ``name``, creating it on first use."""
     query = sa.select(t.organizations.c.id).where(t.organizations.c.name == name)
     with store.read() as conn:
@@ -37,7 +37,7 @@ def ensure_organization(store: Store, name: str = LOCAL) -> str:
     return str(found)
 
 
-def dataset_counts(store: Store) -> list[tuple[str, int]]:
+def dataset_counts(store: AppContext) -> list[tuple[str, int]]:
     """Every organisation of the store with its number of datasets (archived ones too), by name.
 
     The built-in organisation is always listed: it is the one embedded commands act for.
@@ -54,7 +54,9 @@ def dataset_counts(store: Store) -> list[tuple[str, int]]:
         return [(str(name), int(count)) for name, count in conn.execute(query)]
 
 
-def signed_in_as(store: Store, organization_id: str, key_id: str | None) -> tuple[str, str | None]:
+def signed_in_as(
+    store: AppContext, organization_id: str, key_id: str | None
+) -> tuple[str, str | None]:
     """The organisation's name, and the label of the key it was reached with (None: no key)."""
     with store.read() as conn:
         name = conn.execute(
@@ -102,7 +104,7 @@ def _row(conn: sa.Connection, organization_id: str) -> dict[str, Any]:
     return row_dict(row)
 
 
-def organization(store: Store, organization_id: str) -> dict[str, Any]:
+def organization(store: AppContext, organization_id: str) -> dict[str, Any]:
     """The ``Organization`` object: tier ``enterprise``, no credits, no caps."""
     with store.read() as conn:
         row = _row(conn, organization_id)
@@ -134,7 +136,7 @@ def organization(store: Store, organization_id: str) -> dict[str, Any]:
     }
 
 
-def update_organization(store: Store, organization_id: str, changes: dict[str, Any]) -> None:
+def update_organization(store: AppContext, organization_id: str, changes: dict[str, Any]) -> None:
     """Change name, description or public flag; ``ConflictError`` for a taken name."""
     values = {k: changes[k] for k in ("name", "description", "is_public") if k in changes}
     if "name" in values and not str(values["name"] or "").strip():
@@ -150,7 +152,7 @@ def update_organization(store: Store, organization_id: str, changes: dict[str, A
         raise ConflictError(f"an organization called {values.get('name')!r} exists") from None
 
 
-def members(store: Store, organization_id: str) -> list[dict[str, Any]]:
+def members(store: AppContext, organization_id: str) -> list[dict[str, Any]]:
     """The one member of a self-hosted organisation: its owner."""
     with store.read() as conn:
         row = _row(conn, organization_id)
@@ -189,7 +191,7 @@ def _invite_wire(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def invites(store: Store, organization_id: str, status: str | None) -> list[dict[str, Any]]:
+def invites(store: AppContext, organization_id: str, status: str | None) -> list[dict[str, Any]]:
     """The organisation's invites, newest first, optionally of one status."""
     if status is not None and status not in INVITE_STATES:
         raise ValidationError(f"status must be one of {', '.join(INVITE_STATES)}")
@@ -201,7 +203,7 @@ def invites(store: Store, organization_id: str, status: str | None) -> list[dict
 
 
 def invite(
-    store: Store, organization_id: str, email: str, role: str, invited_by: str | None
+    store: AppContext, organization_id: str, email: str, role: str, invited_by: str | None
 ) -> dict[str, Any]:
     """Record a pending invite (email trimmed, lower-cased). ``ValidationError`` for a bad email
     or role, ``ConflictError`` when that address already has a pending invite."""
@@ -229,7 +231,7 @@ def invite(
     return _invite_wire(row)
 
 
-def revoke_invite(store: Store, organization_id: str, invite_id: str) -> None:
+def revoke_invite(store: AppContext, organization_id: str, invite_id: str) -> None:
     """Revoke a pending invite; ``NotFoundError`` when unknown, 400 when not pending."""
     with store.write() as conn:
         found = conn.execute(

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from pictograph.errors import ApiError, NotFoundError, ValidationError
 from pictograph.server.imaging import DecodeBudget, ImageInfo, inspect_header, inspect_image
-from pictograph.server.service.context import Store, now
+from pictograph.server.service.context import AppContext, now
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.paths import join, normalize_directory, validate_filename
 from pictograph.server.store import tables as t
@@ -44,14 +44,14 @@ CHECKSUM_HEADER = "x-amz-checksum-sha256"
 Place = tuple[str, str]
 
 
-def direct_store(store: Store) -> DirectBlobStore | None:
+def direct_store(store: AppContext) -> DirectBlobStore | None:
     """The blob store when clients upload to it directly, else ``None``."""
     blobs = store.blobs
     return blobs if isinstance(blobs, DirectBlobStore) else None
 
 
 def announce(
-    store: Store,
+    store: AppContext,
     blobs: DirectBlobStore,
     dataset_id: str,
     targets: Sequence[tuple[str, str, str, str | None]],
@@ -88,7 +88,7 @@ def announce(
 
 
 def direct_answer(
-    store: Store,
+    store: AppContext,
     blobs: DirectBlobStore,
     dataset_id: str,
     answer: dict[str, Any],
@@ -120,7 +120,7 @@ def direct_answer(
     return answer | {"direct_upload": {"register": "bulk-register"}}
 
 
-def download_url(store: Store, image: Any) -> str | None:
+def download_url(store: AppContext, image: Any) -> str | None:
     """A presigned GET of an image row's bytes straight from the bucket; ``None`` when the
     store is not reached directly (the replica's own signed URL serves them then)."""
     blobs = direct_store(store)
@@ -145,7 +145,7 @@ def check_sha256(value: str | None) -> str | None:
 
 
 def settle(
-    store: Store, organization_id: str, ref: str, entries: Sequence[Registration]
+    store: AppContext, organization_id: str, ref: str, entries: Sequence[Registration]
 ) -> dict[Place, ApiError]:
     """Check the objects of the announced uploads ``entries`` name; fill in the pending upload
     of each good one (size, SHA-256, dimensions), and drop each bad one (row and object).
@@ -198,7 +198,7 @@ def _places(entries: Sequence[Registration]) -> set[Place]:
 
 
 def _checked(
-    store: Store, blobs: DirectBlobStore, row: dict[str, Any]
+    store: AppContext, blobs: DirectBlobStore, row: dict[str, Any]
 ) -> dict[str, Any] | ApiError:
     """The verified fields of an announced upload's object, or why it is refused."""
     path = join(row["directory_path"], row["filename"])
@@ -258,7 +258,7 @@ def _read_header(
 
 
 def _record(
-    store: Store,
+    store: AppContext,
     dataset_id: str,
     good: list[tuple[dict[str, Any], dict[str, Any]]],
     bad: list[dict[str, Any]],
@@ -298,7 +298,7 @@ def _record(
             conn.execute(_P.delete().where(*same), [where(row) for row in bad])
 
 
-def _replace_pending(store: Store, dataset_id: str, rows: list[dict[str, Any]]) -> list[str]:
+def _replace_pending(store: AppContext, dataset_id: str, rows: list[dict[str, Any]]) -> list[str]:
     """Insert the announced ``rows``, replacing pending uploads of the same names; the blob keys
     of those replaced."""
     places = {(row["directory_path"], row["filename"]) for row in rows}

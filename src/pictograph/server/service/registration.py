@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from pictograph.errors import ApiError, ConflictError, ValidationError
 from pictograph.models import BulkUploadFailure, BulkUploadResult, Image
 from pictograph.server.service import presigned
-from pictograph.server.service.context import Links, Store, check_batch_size, new_id, now
+from pictograph.server.service.context import AppContext, Links, check_batch_size, new_id, now
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.directories import ensure_folders
 from pictograph.server.service.paths import join, normalize_directory, validate_filename
@@ -53,7 +53,7 @@ class _Batch:
 
 
 def register_pending_upload(
-    store: Store, organization_id: str, ref: str, entry: Registration, links: Links
+    store: AppContext, organization_id: str, ref: str, entry: Registration, links: Links
 ) -> Image:
     """Turn the pending upload at (folder, filename) into an image with status ``new``.
 
@@ -70,7 +70,7 @@ def register_pending_upload(
 
 
 def register_pending_uploads(
-    store: Store, organization_id: str, ref: str, entries: list[Registration], links: Links
+    store: AppContext, organization_id: str, ref: str, entries: list[Registration], links: Links
 ) -> BulkUploadResult:
     """Register many files in one transaction; per-file problems are reported, never raised."""
     check_batch_size(len(entries))
@@ -94,7 +94,7 @@ def _failures(batch: _Batch) -> list[BulkUploadFailure]:
 
 
 def register_received_file(
-    store: Store, dataset_id: str, fields: dict[str, Any], links: Links
+    store: AppContext, dataset_id: str, fields: dict[str, Any], links: Links
 ) -> Image:
     """Register one stored file; ``ConflictError`` (its blob deleted) when the name is taken.
 
@@ -106,7 +106,7 @@ def register_received_file(
 
 
 def register_received_files(
-    store: Store, jobs: Sequence[tuple[str, dict[str, Any]]], links: Links
+    store: AppContext, jobs: Sequence[tuple[str, dict[str, Any]]], links: Links
 ) -> list[Image | Exception]:
     """Register stored, checked files, each ``(dataset_id, received fields)``, one transaction
     per dataset: the image or the error (a ``ConflictError`` for a taken name) of each, in order.
@@ -118,7 +118,7 @@ def register_received_files(
 
 
 def _register_received_group(
-    store: Store, jobs: Sequence[tuple[str, dict[str, Any]]]
+    store: AppContext, jobs: Sequence[tuple[str, dict[str, Any]]]
 ) -> list[dict[str, Any] | Exception]:
     """Register a group of stored files, one transaction per dataset; a row or error each."""
     outcomes: list[dict[str, Any] | Exception] = [ValidationError("not registered")] * len(jobs)
@@ -143,7 +143,7 @@ def _register_received_group(
 
 
 def _replayed(
-    store: Store, dataset_id: str, refused: dict[tuple[str, str], dict[str, Any]]
+    store: AppContext, dataset_id: str, refused: dict[tuple[str, str], dict[str, Any]]
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """The images that refused uploads had already become: same upload URL, same bytes.
 
@@ -174,7 +174,7 @@ def _place_of(fields: dict[str, Any]) -> tuple[str, str]:
 
 
 def _register_received(
-    store: Store,
+    store: AppContext,
     dataset_id: str,
     entries: list[Registration],
     received: dict[tuple[str, str], dict[str, Any]],
@@ -198,7 +198,7 @@ def _insert_with_folders(conn: sa.Connection, dataset_id: str, batch: _Batch) ->
 
 
 def _register_pending(
-    store: Store, organization_id: str, ref: str, entries: list[Registration]
+    store: AppContext, organization_id: str, ref: str, entries: list[Registration]
 ) -> _Batch:
     batch = _Batch()
     with store.write() as conn:

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pictograph.errors import NotFoundError, ValidationError
-from pictograph.server.service.context import Store, row_dict
+from pictograph.server.service.context import AppContext, row_dict
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.descriptors import descriptors, similarity
 from pictograph.server.service.paths import canonical_uuid, is_uuid, normalize_directory
@@ -33,7 +33,7 @@ def _hit(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def similar(
-    store: Store,
+    store: AppContext,
     organization_id: str,
     image_id: str,
     *,
@@ -92,7 +92,7 @@ def _image(conn: sa.Connection, organization_id: str, image_id: str) -> dict[str
 
 
 def by_tags(
-    store: Store,
+    store: AppContext,
     organization_id: str,
     tags: list[str],
     *,

@@ -13,7 +13,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from pictograph.errors import AuthError
 from pictograph.server.service import keys
-from pictograph.server.service.context import Store
+from pictograph.server.service.context import AppContext
 from pictograph.server.store import tables as t
 
 #: How long a session lasts before the key has to be entered again.
@@ -21,19 +21,19 @@ SESSION_SECONDS = 14 * 24 * 3600
 _SALT = "pictograph-gallery-session"
 
 
-def _serializer(store: Store) -> URLSafeTimedSerializer:
+def _serializer(store: AppContext) -> URLSafeTimedSerializer:
     # The storage signer's secret with a salt of its own: a signed URL token never passes as a
     # session, nor a session as a signed URL.
     return URLSafeTimedSerializer(store.signer.secret_key, salt=_SALT)
 
 
-def open_session(store: Store, raw_key: str) -> str:
+def open_session(store: AppContext, raw_key: str) -> str:
     """A session token for the active key ``raw_key``; ``AuthError`` for a wrong or revoked key."""
     principal = keys.authenticate(store, raw_key)
     return _serializer(store).dumps({"key": principal.key_id, "org": principal.organization_id})
 
 
-def principal_of(store: Store, token: str | None) -> keys.Principal:
+def principal_of(store: AppContext, token: str | None) -> keys.Principal:
     """Who the session ``token`` acts for.
 
     Raises ``AuthError`` when the token is missing, forged, expired, or its key was revoked.

@@ -21,7 +21,7 @@ from PIL import ImageOps, UnidentifiedImageError
 from pictograph.errors import NotFoundError, ValidationError
 from pictograph.server.imaging import DecodeBudget, prepare_decoders
 from pictograph.server.service import images, presigned
-from pictograph.server.service.context import Links, Store
+from pictograph.server.service.context import AppContext, Links
 from pictograph.server.store.blobs import DirectBlobStore
 
 THUMBNAIL = 256
@@ -43,7 +43,7 @@ class Rendition:
 
 
 def rendition(
-    store: Store, organization_id: str, image_id: str, links: Links, size: int
+    store: AppContext, organization_id: str, image_id: str, links: Links, size: int
 ) -> Rendition:
     """The JPEG of the organisation's image ``image_id`` fitting ``size`` x ``size`` pixels.
 
@@ -68,7 +68,7 @@ def rendition(
 
 
 def _in_bucket(
-    store: Store, blobs: DirectBlobStore, image_id: str, sha256: str, size: int
+    store: AppContext, blobs: DirectBlobStore, image_id: str, sha256: str, size: int
 ) -> Rendition:
     """The rendition as an object in the bucket, made and put there on first request."""
     name = f"thumbnails/{sha256[:2]}/{sha256}-{size}.jpg"

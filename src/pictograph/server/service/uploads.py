@@ -23,7 +23,7 @@ from pictograph.errors import (
 from pictograph.models import dump
 from pictograph.server.imaging import ImageInfo, check_content_type, inspect_image
 from pictograph.server.service import presigned
-from pictograph.server.service.context import Links, Store, check_batch_size, now
+from pictograph.server.service.context import AppContext, Links, check_batch_size, now
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.paths import join, normalize_directory, validate_filename
 from pictograph.server.service.registration import register_received_file
@@ -53,7 +53,7 @@ class UploadTarget:
 
 
 def _token(
-    store: Store,
+    store: AppContext,
     organization_id: str,
     dataset_id: str,
     target: UploadTarget,
@@ -72,7 +72,7 @@ def _token(
     return str(store.signer.dumps(claims))
 
 
-def verify_token(store: Store, token: str, kind: str) -> dict[str, Any]:
+def verify_token(store: AppContext, token: str, kind: str) -> dict[str, Any]:
     """The claims of a signed storage token; ``ForbiddenError`` when tampered with or expired."""
     try:
         claims = store.signer.loads(token, max_age=store.settings.signed_url_ttl_seconds)
@@ -86,7 +86,7 @@ def verify_token(store: Store, token: str, kind: str) -> dict[str, Any]:
 
 
 def upload_url(
-    store: Store, organization_id: str, ref: str, target: UploadTarget, links: Links
+    store: AppContext, organization_id: str, ref: str, target: UploadTarget, links: Links
 ) -> dict[str, Any]:
     """``{"upload_url", "expires_in"}`` for one file.
 
@@ -130,7 +130,7 @@ def _existing(
     return found
 
 
-def names_digest(store: Store, organization_id: str, ref: str) -> dict[str, Any]:
+def names_digest(store: AppContext, organization_id: str, ref: str) -> dict[str, Any]:
     """``{"dataset_id", "count", "names_sha256"}`` of the (folder, filename) of every image of a
     dataset, archived ones too: the places ``bulk-upload-url`` would call taken. One query
     instead of a pre-flight per 500 names lets a re-run of an unchanged folder skip them all."""
@@ -162,7 +162,7 @@ class UrlOptions:
 
 
 def bulk_upload_urls(
-    store: Store,
+    store: AppContext,
     organization_id: str,
     ref: str,
     targets: list[UploadTarget],
@@ -206,7 +206,7 @@ def bulk_upload_urls(
 
 
 async def receive_upload(
-    store: Store,
+    store: AppContext,
     token: str,
     body: AsyncIterable[bytes],
     declared_length: int | None,
@@ -237,7 +237,7 @@ class _Spill:
     """Holds a body in memory, spilling to a blob writer only past ``_BUFFER`` bytes, so a small
     image costs one trip to a worker thread instead of one per step."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: AppContext) -> None:
         self.store = store
         self.writer: BlobWriter | None = None
 
@@ -259,7 +259,7 @@ class _Spill:
 
 
 def store_checked(
-    store: Store, received: list[tuple[UploadTarget, bytes]]
+    store: AppContext, received: list[tuple[UploadTarget, bytes]]
 ) -> list[dict[str, Any] | ValidationError]:
     """Check each file's bytes are an image of its target's declared type, then store the good
     ones together, durable when this returns (one sync round for the group, see ``write_many``).
@@ -296,7 +296,7 @@ def target_of(claims: dict[str, Any]) -> UploadTarget:
 
 
 def _finish(
-    store: Store, claims: dict[str, Any], writer: BlobWriter | None, rest: bytes, links: Links
+    store: AppContext, claims: dict[str, Any], writer: BlobWriter | None, rest: bytes, links: Links
 ) -> dict[str, Any]:
     """Write the last bytes, commit the blob, check it, and keep or register it."""
     writer = writer or store.blobs.writer()
@@ -314,7 +314,7 @@ def _too_large(limit: int) -> PayloadTooLargeError:
     return PayloadTooLargeError(f"the file is larger than the {limit}-byte upload limit")
 
 
-def _checked(store: Store, content_type: str, blob: StoredBlob) -> ImageInfo:
+def _checked(store: AppContext, content_type: str, blob: StoredBlob) -> ImageInfo:
     try:
         with store.blobs.open(blob.key) as source:
             return inspect_image(source, content_type, store.decoding)
@@ -324,7 +324,7 @@ def _checked(store: Store, content_type: str, blob: StoredBlob) -> ImageInfo:
 
 
 def _register_now(
-    store: Store, claims: dict[str, Any], blob: StoredBlob, links: Links
+    store: AppContext, claims: dict[str, Any], blob: StoredBlob, links: Links
 ) -> dict[str, Any]:
     info = _checked(store, claims["type"], blob)
     fields = received_fields(claims["dir"], claims["file"], claims["type"], blob, info)
@@ -358,7 +358,7 @@ def _receipt(blob: StoredBlob, info: ImageInfo) -> dict[str, Any]:
 
 
 def _keep_pending(
-    store: Store, claims: dict[str, Any], blob: StoredBlob, _links: Links
+    store: AppContext, claims: dict[str, Any], blob: StoredBlob, _links: Links
 ) -> dict[str, Any]:
     info = _checked(store, claims["type"], blob)
     key = {
