@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.served import Served, serve
+from tests.server.flows import create_dataset, upload_url
 
 P = "/api/v1/developer"
 
@@ -131,3 +132,26 @@ def test_connections_over_the_limit_are_closed_and_the_server_recovers(served: S
     time.sleep(0.3)
     response = httpx.get(f"{served.base_url}{P}/datasets/", headers={"X-API-Key": key})
     assert response.status_code == 200
+
+
+def test_a_client_hanging_up_mid_upload_is_one_log_line_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    with serve(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}") as served:
+        key = served.create_key("acme")
+        with httpx.Client(base_url=served.base_url, headers={"X-API-Key": key}) as client:
+            create_dataset(client, "cut")
+            for index in range(3):
+                slot = upload_url(client, "cut", f"cut-{index}.jpg", "/", "image/jpeg")
+                target = httpx.URL(slot.json()["data"]["upload_url"]).raw_path
+                with connect(served) as sock:  # a PUT that hangs up after 10 of 100,000 bytes
+                    sock.sendall(
+                        b"PUT " + target + b" HTTP/1.1\r\nHost: x\r\n"
+                        b"Content-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n"
+                        + b"\xff\xd8" * 5
+                    )
+            time.sleep(0.5)
+            assert client.get(f"{P}/datasets/").status_code == 200
+    assert served.process.stdout is not None
+    output = served.process.stdout.read()
+    assert "Traceback" not in output and "unhandled error" not in output, output[-2000:]

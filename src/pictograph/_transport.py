@@ -36,6 +36,11 @@ MAX_RETRY_AFTER = 120.0
 #: Seconds of Retry-After waits (429s) one call sits through before giving up.
 RATE_LIMIT_PATIENCE = 300.0
 BACKOFF_CAP = 30.0
+#: A connection that broke mid-request (reset, cut off, closed before an answer) gets this many
+#: times ``max_retries``: a lossy link breaks many, and each retry is safe (writes carry an
+#: Idempotency-Key; a signed upload URL names one image, a second copy is a 409). A refused
+#: connection, a timeout or an error status keep ``max_retries``.
+BROKEN_CONNECTION_FACTOR = 3
 TRANSFER_TIMEOUT = 300.0
 CHUNK_SIZE = 1024 * 1024
 POOL = httpx.Limits(max_connections=64, max_keepalive_connections=32)
@@ -232,7 +237,8 @@ class Transport:
 
         Answers that say "later" (429, or 409 for a twin request still running, with
         ``Retry-After``) are waited out without using up ``max_retries``, for up to
-        ``RATE_LIMIT_PATIENCE`` seconds of waiting in all.
+        ``RATE_LIMIT_PATIENCE`` seconds of waiting in all. A connection broken mid-request may
+        be retried up to ``BROKEN_CONNECTION_FACTOR`` times as often.
         """
         attempt = 0
         waited_later = 0.0
@@ -248,7 +254,8 @@ class Transport:
                 attempt += 1
                 continue
             except httpx.RequestError as exc:
-                if last:
+                broken = not isinstance(exc, httpx.ConnectError)
+                if attempt >= self._max_retries * (BROKEN_CONNECTION_FACTOR if broken else 1):
                     raise NetworkError(f"{request.method} {request.url}: {exc!r}") from exc
                 self._pause(self._backoff(attempt), f"network error ({exc!r})")
                 attempt += 1

@@ -26,6 +26,8 @@ class FaultProxy:
     rate: float
     seed: int = 0
     stall_seconds: float = 2.0
+    #: The faults drawn from (all of ``FAULTS`` unless narrowed, e.g. to resets only).
+    kinds: tuple[str, ...] = FAULTS
     port: int = 0
     injected: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FAULTS, 0))
     connections: int = 0
@@ -80,7 +82,7 @@ class FaultProxy:
         """A new request's fault (or none) and after how many of its bytes a cut happens:
         within its first chunk (the header, and the body of a small request), so it happens."""
         with self._lock:
-            fault = self._rng.choice(FAULTS) if self._rng.random() < self.rate else None
+            fault = self._rng.choice(self.kinds) if self._rng.random() < self.rate else None
             return fault, self._rng.randint(1, max(1, first_chunk - 1))
 
     def _pipe(self, client: socket.socket) -> None:
@@ -159,8 +161,10 @@ def _close(sock: socket.socket) -> None:
 
 
 @contextmanager
-def fault_proxy(target_port: int, rate: float, seed: int = 0) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(target_port, rate, seed)
+def fault_proxy(
+    target_port: int, rate: float, seed: int = 0, kinds: tuple[str, ...] = FAULTS
+) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(target_port, rate, seed, kinds=kinds)
     proxy.serve()
     try:
         yield proxy

@@ -95,7 +95,15 @@ def running_server(home: Path, database_url: str, port: int, *extra: str) -> Ite
     command = ["serve", "--port", str(port), *store_args, *extra]
     # Generous: a restart after kill -9 on a loaded two-core CI machine can take half a minute.
     with launch(command, f"http://127.0.0.1:{port}", store_args, start_timeout=120) as served:
+        # Read its output as it comes: a full pipe would block the server's next log line.
+        threading.Thread(target=_drain, args=(served,), daemon=True).start()
         yield served
+
+
+def _drain(served: Served) -> None:
+    if served.process.stdout is not None:
+        for _ in served.process.stdout:
+            pass
 
 
 def upload(base_url: str, key: str, folder: Path) -> int:
@@ -198,6 +206,42 @@ def through_faulty_proxy(
     return measure(row, home, database_url, folder)
 
 
+def resets_per_file(
+    home: Path, database_url: str, folder: Path, rate: float, seed: int, threads: int = 8
+) -> Row:
+    """Per-file ``images.upload`` (pre-flight, PUT, register: three requests a file) through a
+    proxy that resets ``rate`` of the requests: the lossy link that beat three retries."""
+    started = time.monotonic()
+    port = free_port()
+    store_args = ("--home", str(home), "--database-url", database_url)
+    key = create_key(store_args, "acme")
+    with fault_proxy(port, rate, seed, kinds=("reset",)) as proxy:
+        with running_server(home, database_url, port, "--public-url", proxy.url):
+            failures = per_file_uploads(proxy.url, key, folder, threads)
+            proxy.stop()
+        faults = proxy.faults
+    row = Row(f"resets {rate:.0%}, per-file", 1, faults, count_files(folder), failures=failures)
+    row.seconds = time.monotonic() - started
+    return measure(row, home, database_url, folder)
+
+
+def per_file_uploads(base_url: str, key: str, folder: Path, threads: int) -> int:
+    """``images.upload`` of each file of ``folder`` from ``threads`` threads; the failures."""
+    files = sorted(path for path in folder.rglob("*.*") if path.is_file())
+    with Client(key, base_url=base_url) as client:
+        client.datasets.create(DATASET)
+
+        def one(path: Path) -> bool:
+            try:
+                client.images.upload(DATASET, path, directory_path="/" + path.parent.name)
+                return True
+            except PictographError:
+                return False
+
+        with ThreadPoolExecutor(threads) as pool:
+            return sum(1 for ok in pool.map(one, files) if not ok)
+
+
 def concurrent_uploaders(home: Path, database_url: str, folder: Path, uploaders: int) -> Row:
     """``uploaders`` clients upload the same folder to the same dataset at once; a re-run must
     then finish with no failures, and nothing may be duplicated."""
@@ -219,26 +263,11 @@ def rate_limit_storm(home: Path, database_url: str, folder: Path, threads: int) 
     started = time.monotonic()
     store_args = ("--home", str(home), "--database-url", database_url)
     key = create_key(store_args, "acme")
-    files = sorted(path for path in folder.rglob("*.*") if path.is_file())
     limits = ("--rate-limit", "20", "--rate-burst", "20")
-    rejected = 0
-    with (
-        running_server(home, database_url, free_port(), *limits) as served,
-        Client(key, base_url=served.base_url) as client,
-    ):
-        client.datasets.create(DATASET)
-
-        def one(path: Path) -> bool:
-            nonlocal rejected
-            try:
-                client.images.upload(DATASET, path, directory_path="/" + path.parent.name)
-                return True
-            except PictographError:
-                return False
-
-        with ThreadPoolExecutor(threads) as pool:
-            failures = sum(1 for ok in pool.map(one, files) if not ok)
-    row = Row(f"429 storm ({threads} threads, 20 req/s)", 1, 0, len(files), failures=failures)
+    with running_server(home, database_url, free_port(), *limits) as served:
+        failures = per_file_uploads(served.base_url, key, folder, threads)
+    row = Row(f"429 storm ({threads} threads, 20 req/s)", 1, 0, count_files(folder))
+    row.failures = failures
     row.seconds = time.monotonic() - started
     return measure(row, home, database_url, folder)
 

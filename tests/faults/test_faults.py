@@ -40,6 +40,18 @@ def test_resets_stalls_and_truncated_bodies_leave_no_failure_after_the_sdks_retr
     assert_intact(row)
 
 
+def test_per_file_uploads_through_25_percent_resets_all_succeed_after_the_sdks_retries(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    # 400 files are 1,200 requests: when a broken connection had only max_retries (3), this run
+    # lost 4 files to four resets of one request in a row; now it must lose none.
+    folder = scenarios.make_folder(tmp_path_factory.mktemp("resets") / "images", 400)
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    row = scenarios.resets_per_file(tmp_path, database_url, folder, 0.25, seed=1)
+    assert row.faults > 300
+    assert_intact(row)
+
+
 def test_four_uploaders_of_one_folder_at_once_store_each_file_once(
     tmp_path: Path, folder: Path
 ) -> None:

@@ -141,6 +141,23 @@ def test_a_connection_dropped_without_an_answer_is_retried_with_the_same_idempot
     assert all(keys) and len({match.group(1) for match in keys if match}) == 1
 
 
+def test_a_lossy_link_gets_three_times_the_retries_for_connections_broken_mid_request():
+    with hanging_up_server(drops=7) as (url, requests), fast(url) as transport:
+        body = transport.request_json("POST", "/api/anything", json={"a": 1})
+    assert body == {"data": {"answered": True}}
+    assert len(requests) == 8  # 7 broken, then answered: more than max_retries=3 allows
+
+
+def test_connections_broken_mid_request_still_give_up_after_three_times_the_retries():
+    with (
+        hanging_up_server(drops=100) as (url, requests),
+        fast(url) as transport,
+        pytest.raises(NetworkError),
+    ):
+        transport.request_json("POST", "/api/anything", json={"a": 1})
+    assert len(requests) == 1 + 3 * 3
+
+
 def test_every_retry_of_one_post_carries_the_same_idempotency_key(
     flaky_url: str, name: str, seen: Seen
 ):

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from pictograph.errors import ApiError
 from pictograph.protocol import API_PREFIX
@@ -122,6 +123,12 @@ def _install_error_handlers(app: FastAPI) -> None:
             error_body(code, message, {}), status_code=exc.status_code, headers=exc.headers
         )
 
+    async def on_client_gone(request: Request, _exc: Exception) -> JSONResponse:
+        # The client hung up mid-body (a reset, a cut link): nobody hears this answer, and a
+        # traceback per lost connection would flood the log on a lossy link.
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        return JSONResponse(error_body("client_disconnected", "client disconnected", {}), 400)
+
     async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         body = error_body("internal_error", "internal server error", {})
@@ -130,4 +137,5 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(ClientDisconnect, on_client_gone)
     app.add_exception_handler(Exception, on_unexpected)
