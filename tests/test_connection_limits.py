@@ -148,7 +148,8 @@ def test_a_client_hanging_up_mid_upload_is_one_log_line_not_a_traceback(
                     sock.sendall(
                         b"PUT " + target + b" HTTP/1.1\r\nHost: x\r\n"
                         b"Content-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n"
-                        + b"\xff\xd8" * 5
+                        + b"\xff\xd8"
+                        * 5
                     )
             time.sleep(0.5)
             assert client.get(f"{P}/datasets/").status_code == 200
