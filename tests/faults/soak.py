@@ -32,6 +32,7 @@ def main() -> int:
             ("postgres", lambda h, d: scenarios.kill_during_upload(h, d, folder, KILLS, seed=2)),
             ("sqlite", lambda h, d: scenarios.through_faulty_proxy(h, d, folder, 0.05, seed=3)),
             ("sqlite", lambda h, d: scenarios.through_faulty_proxy(h, d, folder, 0.25, seed=4)),
+            ("sqlite", lambda h, d: scenarios.resets_per_file(h, d, folder, 0.25, seed=5)),
             ("sqlite", lambda h, d: scenarios.concurrent_uploaders(h, d, folder, 2)),
             ("postgres", lambda h, d: scenarios.concurrent_uploaders(h, d, folder, 4)),
             ("sqlite", lambda h, d: scenarios.rate_limit_storm(h, d, folder, 32)),
