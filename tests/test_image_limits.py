@@ -59,6 +59,7 @@ def test_an_image_over_the_pixel_limit_is_a_422_naming_the_limit_before_decoding
     with serve(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}") as served:
         answers = upload_all(served, giant, 8)
         peak = peak_rss_mib(served)
+    print(f"peak RSS {peak:.0f} MiB, answers {[answer.status_code for answer in answers]}")
     for answer in answers:
         assert answer.status_code == 422, answer.text
         message = answer.json()["error"]["message"]

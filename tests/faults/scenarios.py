@@ -280,6 +280,7 @@ def hostile_clients(home: Path, database_url: str, header_mib: int) -> Row:
     key = create_key(store_args, "acme")
     port = free_port()
     slow_gets = 0
+    slowest = 0.0
     with running_server(home, database_url, port, "--header-timeout", "5") as served:
         stop = threading.Event()
         attackers = [
@@ -292,13 +293,16 @@ def hostile_clients(home: Path, database_url: str, header_mib: int) -> Row:
             for _ in range(40):
                 began = time.monotonic()
                 answered = client.get("/api/v1/developer/datasets/", timeout=10)
-                if answered.status_code != 200 or time.monotonic() - began >= 1.0:
+                took = time.monotonic() - began
+                slowest = max(slowest, took)
+                if answered.status_code != 200 or took >= 1.0:
                     slow_gets += 1
                 time.sleep(0.05)
         stop.set()
         for attacker in attackers:
             attacker.join(timeout=60)
-    row = Row(f"{header_mib} MiB + slow header", 1, 2, 0, failures=slow_gets)
+    label = f"{header_mib} MiB + slow header (slowest GET {slowest:.2f} s)"
+    row = Row(label, 1, 2, 0, failures=slow_gets)
     row.seconds = time.monotonic() - started
     return row
 
