@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import os
 import threading
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -20,6 +21,7 @@ import pytest
 from pictograph import Client, NotFoundError
 from pictograph.protocol import names_digest
 from pictograph.workflows import UploadFailure, UploadReport, upload_dataset_from_folder
+from pictograph.workflows.folder_plan import plan_folder
 from tests.conftest import fresh_database
 from tests.images import FORMATS, make_image, sha256_of
 from tests.served import Served, serve
@@ -154,6 +156,39 @@ def test_a_rerun_trusts_the_names_digest_only_while_it_matches_the_folder(
     unchanged = upload_dataset_from_folder(client, "digest", folder)
     assert (unchanged.images_uploaded, unchanged.images_skipped, unchanged.failures) == (0, 4, [])
     assert client.images.names_digest("digest")[0] == 4
+
+
+def test_a_rerun_skips_files_whose_local_names_are_nfd_and_stored_names_nfc(
+    client: Client, tmp_path: Path
+) -> None:
+    # macOS writes "café" decomposed (NFD); the server stores names in NFC.
+    folder = tmp_path / "photos"
+    make_image(
+        folder / unicodedata.normalize("NFD", "crème") / unicodedata.normalize("NFD", "café.png")
+    )
+    make_image(folder / "plain" / "x.png")
+    first = upload_dataset_from_folder(client, "accents", folder)
+    assert (first.images_uploaded, first.failures) == (2, [])
+    assert paths_in(client, "accents") == {"/crème/café.png", "/plain/x.png"}  # NFC literals
+
+    # The names digest matches the folder, so the re-run needs no pre-flight at all.
+    planned = [(f.directory_path, f.filename) for f in plan_folder(folder).files]
+    assert client.images.names_digest("accents") == (2, names_digest(planned))
+    again = upload_dataset_from_folder(client, "accents", folder)
+    assert (again.images_uploaded, again.images_skipped, again.failures) == (0, 2, [])
+    assert paths_in(client, "accents") == {"/crème/café.png", "/plain/x.png"}
+
+
+def test_a_local_name_in_nfc_and_in_nfd_is_one_dataset_name_and_the_second_a_collision(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "photos"
+    make_image(folder / "c" / "café.png", seed=1)
+    make_image(folder / "c" / unicodedata.normalize("NFD", "café.png"), seed=2)
+    plan = plan_folder(folder)
+    assert [(f.directory_path, f.filename) for f in plan.files] == [("/c", "café.png")]
+    (problem,) = plan.problems
+    assert "both map to /c/café.png" in problem.reason
 
 
 def test_first_level_folders_become_virtual_folders_and_nested_ones_collapse(

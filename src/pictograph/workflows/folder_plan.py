@@ -10,6 +10,8 @@ The rules, in one place:
 - Symbolic links are followed only while they stay inside the folder being uploaded. A link
   that leads outside it, a broken link, and a link back to a folder already being walked (a
   loop) are not followed, and each is reported as a problem so nothing leaves silently.
+- Dataset folder and file names are in NFC (as the server stores them), whatever form the local
+  file system uses (macOS: NFD).
 - Two files that map to the same dataset path (``stop/a/x.jpg`` and ``stop/b/x.jpg`` both land
   on ``/stop/x.jpg`` with class folders) are not merged: the first in sorted order is planned,
   each later one is a problem naming the file it collides with.
@@ -18,6 +20,7 @@ The rules, in one place:
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -180,11 +183,14 @@ def _assign_destinations(
     preserve_structure: bool,
 ) -> None:
     first_at: dict[str, PlannedFile] = {}
-    for local, parts in found:
+    for local, raw_parts in found:
+        # Names go to the dataset in NFC, as the server stores them (macOS writes NFD): a re-run
+        # then matches the stored names, and "café" in both forms is one name that collides.
+        parts = tuple(unicodedata.normalize("NFC", part) for part in raw_parts)
         filename = parts[-1]
         planned = PlannedFile(
             local=local,
-            relative="/".join(parts),
+            relative="/".join(raw_parts),
             directory_path=directory_for(
                 parts, organize_by_class=organize_by_class, preserve_structure=preserve_structure
             ),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,7 +38,8 @@ def compare_folder(
     preserve_structure: bool = False,
 ) -> FolderComparison:
     """Compare ``folder``, mapped to dataset paths as an upload with the same options maps it,
-    with ``dataset``'s (unarchived) images by SHA-256. Names compare in NFC, as stored.
+    with ``dataset``'s (unarchived) images by SHA-256. Names compare in NFC, as stored (the
+    plan's names are NFC).
 
     Raises ``FileNotFoundError`` for a missing folder and ``NotFoundError`` for an unknown
     dataset.
@@ -53,7 +53,7 @@ def compare_folder(
     }
     result = FolderComparison(unreadable=[str(problem.path) for problem in plan.problems])
     for planned in plan.files:
-        name = unicodedata.normalize("NFC", planned.dataset_path)
+        name = planned.dataset_path
         if name not in stored:
             result.missing.append(name)
             continue
