@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -128,7 +129,16 @@ _DEFAULTS = ServerSettings(home=Path(), database_url="", storage_url="")
     type=float,
     default=3600.0,
     show_default=True,
-    help="Sweep for crash litter at start and every this many seconds (0: never).",
+    help="Sweep for crash litter at start and every this many seconds (0: never); replicas on "
+    "one PostgreSQL database take turns.",
+)
+@click.option(
+    "--gc-grace",
+    envvar="PICTOGRAPH_GC_GRACE",
+    type=float,
+    default=_DEFAULTS.gc_grace_seconds,
+    show_default=True,
+    help="Seconds a blob or temporary file must be untouched before a sweep may remove it.",
 )
 @pass_connection
 def serve(
@@ -153,6 +163,7 @@ def serve(
     keep_alive: int,
     max_connections: int,
     gc_interval: float,
+    gc_grace: float,
 ) -> None:
     """Serve the Pictograph developer API (and the gallery) over HTTP.
 
@@ -185,6 +196,7 @@ def serve(
         keep_alive_seconds=keep_alive,
         max_connections=max_connections,
         gc_interval_seconds=gc_interval,
+        gc_grace_seconds=gc_grace,
     )
     _check_schema(settings.database_url)
     # Worker processes rebuild the same settings from this one serialised copy.
@@ -270,7 +282,19 @@ def app_from_environment() -> object:
     """The app factory each uvicorn worker calls."""
     from pictograph.server.app import create_app
 
+    _log_to_stderr()
     return create_app(ServerSettings.from_json(json.loads(os.environ[SETTINGS_ENV])))
+
+
+def _log_to_stderr() -> None:
+    """Our own INFO lines (a gc round's removals or skip, an export put back in the queue) go to
+    standard error next to uvicorn's; without a handler Python would drop them."""
+    logger = logging.getLogger("pictograph")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 @click.group()

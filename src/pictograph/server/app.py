@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import anyio
 from fastapi import FastAPI, Request
@@ -60,7 +61,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with anyio.create_task_group() as background:
             if settings.gc_interval_seconds > 0:
-                background.start_soon(gc.sweep_periodically, store, settings.gc_interval_seconds)
+                grace = timedelta(seconds=settings.gc_grace_seconds)
+                background.start_soon(
+                    gc.sweep_periodically, store, settings.gc_interval_seconds, grace
+                )
             yield
             background.cancel_scope.cancel()
         worker.stop()
