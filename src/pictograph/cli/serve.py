@@ -27,7 +27,8 @@ _DEFAULTS = ServerSettings(home=Path(), database_url="", storage_url="")
     envvar="PICTOGRAPH_PORT",
     default=8000,
     show_default=True,
-    type=click.IntRange(1, 65535),
+    type=click.IntRange(0, 65535),
+    help="0: a free port, chosen at start and printed with the URL.",
 )
 @click.option("--workers", envvar="PICTOGRAPH_WORKERS", default=1, show_default=True, type=int)
 @store_options
@@ -176,6 +177,7 @@ def serve(
     """
     import uvicorn
 
+    port = free_port_for(host, port)
     settings = settings_for(
         connection.home,
         database_url,
@@ -201,7 +203,6 @@ def serve(
     _check_schema(settings.database_url)
     # Worker processes rebuild the same settings from this one serialised copy.
     os.environ[SETTINGS_ENV] = json.dumps(settings.to_json())
-    ensure_port_free(host, port)
     shown = settings.public_base_url
     click.echo(f"Pictograph serving {settings.database_url.split('@')[-1]} on {shown}", err=True)
     show_organizations(settings)
@@ -228,10 +229,10 @@ def _check_schema(database_url: str) -> None:
     check_schema(database_url)
 
 
-def ensure_port_free(host: str, port: int) -> None:
-    """Raise ``OSError`` naming the port when something already listens there.
-
-    uvicorn would find out only after we announced the URL; this binds as it does
+def free_port_for(host: str, port: int) -> int:
+    """``port`` when nothing listens there yet (``--port 0``: a free port the system picks now,
+    so the URL we print and sign with is the one we serve on); ``OSError`` naming the port
+    otherwise. uvicorn would find out only after we announced the URL; this binds as it does
     (``SO_REUSEADDR``), then lets go for it.
     """
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
@@ -243,6 +244,8 @@ def ensure_port_free(host: str, port: int) -> None:
                 f"cannot listen on {host}:{port} ({error.strerror or error}): "
                 "stop what runs there or pass --port N",
             ) from None
+        bound: int = probe.getsockname()[1]
+        return bound
 
 
 def show_organizations(settings: ServerSettings) -> None:

@@ -34,7 +34,6 @@ from pictograph.server.api.middleware import (
     RequestIdMiddleware,
     error_body,
 )
-from pictograph.server.gallery import router as gallery_router
 from pictograph.server.service import gc
 from pictograph.server.service.context import AppContext
 from pictograph.server.service.export_jobs import ExportWorker
@@ -48,8 +47,10 @@ log = logging.getLogger("pictograph.server")
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
-def create_app(settings: ServerSettings) -> FastAPI:
-    """The ASGI app serving the developer API and signed storage URLs for ``settings``.
+def create_app(settings: ServerSettings, *, gallery: bool = True) -> FastAPI:
+    """The ASGI app serving the developer API and signed storage URLs for ``settings``, and
+    the web gallery unless ``gallery`` is False (the embedded client has no browser, and not
+    importing the pages is a tenth of its start-up).
 
     Opens (and migrates) the database at once, so the app also works without lifespan events
     (for example under httpx's in-process ASGI transport). ``app.state.store.close()`` releases it.
@@ -80,7 +81,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(access.keys_router)
     app.include_router(storage.router)
     app.include_router(exports.download_router)
-    app.include_router(gallery_router)
+    if gallery:
+        from pictograph.server.gallery import router as gallery_router
+
+        app.include_router(gallery_router)
     _install_error_handlers(app)
     openapi.install(app)
     local = None if settings.require_api_key else Principal(ensure_organization(store), None)
