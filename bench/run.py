@@ -303,8 +303,9 @@ S is the scaled-out deployment of docs/deploying.md, started by `deploy/loopback
 run on the whole 50KB set: three `pictograph serve` replicas on a PostgreSQL schema of their own,
 Redis, SeaweedFS (`weed mini`) as the S3 store and HAProxy in front; the same worker as B uploads
 through HAProxy, so each file is a presigned PUT straight to SeaweedFS (32 in flight), and
-each 100 of them that arrived a bulk-register. Its server columns are the three replicas' CPU summed and the largest peak RSS;
-SeaweedFS, HAProxy and PostgreSQL run on the same two cores but are in no column. "Share of
+each 100 of them that arrived a bulk-register. Its server columns are the three replicas' CPU
+summed and the largest peak RSS; SeaweedFS, HAProxy and PostgreSQL run on the same two cores
+but are in no column. "Share of
 bytes through replicas" sets what the three replicas moved during S against the set's bytes
 (the issue's target: under 5%), counted two ways. TCP: every byte sent and received on their
 connections (clients through HAProxy, the bucket, PostgreSQL, Redis), from the kernel's
