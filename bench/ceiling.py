@@ -3,9 +3,10 @@
 K (``python bench/ceiling.py ROOT PORT``): an HTTP endpoint on our server's stack (uvicorn,
 Starlette, python-multipart) that receives the same requests as our batch route and PUT route,
 hashes each file (SHA-256), writes the files of a request into one of 256 folders, makes them
-durable in one round (``fdatasync`` each, then ``fsync`` the folder) and only then answers; a
-PUT's body is written and hashed while it arrives. No image check, no token, no database. L (``store_group`` called directly, see ``worker.py``): the same work as plain
-function calls, the ceiling of an embedded upload.
+durable in one round (``fdatasync`` each, then ``fsync`` the folder) and only then answers; a PUT's
+body is written and hashed while it arrives. No image check, no token, no database. L
+(``store_group`` called directly, see ``worker.py``): the same work as plain function calls, the
+ceiling of an embedded upload.
 """
 
 from __future__ import annotations

@@ -290,16 +290,16 @@ def report(sets: dict[str, dict[str, Any]], checks: list[tuple[str, float, str, 
 
 NOTES = """
 K is the ceiling for B: `bench/ceiling.py`, an endpoint on our server's stack (uvicorn, Starlette,
-python-multipart) that receives the same requests (up to 32 files and 4 MiB per multipart
-request for files up to 1 MiB, a PUT per larger file, 8 requests in flight), hashes each file,
-writes a request's files into one of 256 folders (as our store does), `fdatasync`s each, `fsync`s
-the folder and only then answers, a PUT's body written and hashed while it arrives (until this
-round K buffered PUTs and wrote every file into one folder, and B beat it on 300 KB and 3 MB
-files: no ceiling); no image check, token or database. L is the ceiling for A: the same storing as function calls, two
-threads a core. C runs on a subset of the 50KB set (the official SDK makes a request per step
-of every file). CPU per file includes the client's imports and start-up; a server's CPU is
-read from /proc before and after each run against it. A runs client and server in one process,
-so its CPU is all in the client column.
+python-multipart) that receives the same requests (up to 32 files and 4 MiB per multipart request
+for files up to 1 MiB, a PUT per larger file, 8 requests in flight), hashes each file, writes a
+request's files into one of 256 folders (as our store does), `fdatasync`s each, `fsync`s the folder
+and only then answers, a PUT's body written and hashed while it arrives (until this round K buffered
+PUTs and wrote every file into one folder, and B beat it on 300 KB and 3 MB files: no ceiling); no
+image check, token or database. L is the ceiling for A: the same storing as function calls, two
+threads a core. C runs on a subset of the 50KB set (the official SDK makes a request per step of
+every file). CPU per file includes the client's imports and start-up; a server's CPU is read from
+/proc before and after each run against it. A runs client and server in one process, so its CPU is
+all in the client column.
 
 S is the scaled-out deployment of docs/deploying.md, started by `deploy/loopback.py` in the same
 run on the whole 50KB set: three `pictograph serve` replicas on a PostgreSQL schema of their own,
