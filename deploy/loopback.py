@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,6 @@ class Deployment:
     database_url: str
     env: dict[str, str]
     workdir: Path
-    _stack: ExitStack = field(repr=False, default_factory=ExitStack)
 
     @property
     def bucket(self) -> str:
