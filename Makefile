@@ -47,7 +47,7 @@ unit: $(STAMP) $(OFFICIAL) $(BROWSER) $(HAPROXY)
 
 test: lint typecheck unit
 
-bench: $(STAMP) $(OFFICIAL)
+bench: $(STAMP) $(OFFICIAL) $(HAPROXY)
 	$(BIN)/python bench/run.py
 
 # The fault suite at full size (server kills, faulty proxy, concurrent uploaders, 429 storm,

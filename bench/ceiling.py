@@ -2,10 +2,11 @@
 
 K (``python bench/ceiling.py ROOT PORT``): an HTTP endpoint on our server's stack (uvicorn,
 Starlette, python-multipart) that receives the same requests as our batch route and PUT route,
-hashes each file (SHA-256), writes the files of a request, makes them durable in one round
-(``fdatasync`` each, then ``fsync`` the folder) and only then answers. No image check, no token,
-no database. L (``store_group`` called directly, see ``worker.py``): the same work as plain
-function calls, the ceiling of an embedded upload.
+hashes each file (SHA-256), writes the files of a request into one of 256 folders, makes them
+durable in one round (``fdatasync`` each, then ``fsync`` the folder) and only then answers; a PUT's
+body is written and hashed while it arrives. No image check, no token, no database. L
+(``store_group`` called directly, see ``worker.py``): the same work as plain function calls, the
+ceiling of an embedded upload.
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ from starlette.routing import Route
 
 
 def store_group(root: Path, payloads: list[bytes]) -> list[str]:
-    """Write each payload as a new file under ``root``, make them all durable, return hashes."""
+    """Write each payload as a new file in a folder of its own under ``root`` (one of 256, so
+    concurrent groups do not queue on one folder's sync), make them all durable, return hashes."""
     digests = [hashlib.sha256(payload).hexdigest() for payload in payloads]
+    folder = root / secrets.token_hex(1)
+    folder.mkdir(exist_ok=True)
     fds = []
     try:
         for payload in payloads:
-            fd = os.open(root / secrets.token_hex(16), os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+            fd = os.open(folder / secrets.token_hex(16), os.O_WRONLY | os.O_CREAT | os.O_EXCL)
             fds.append(fd)
             view = memoryview(payload)
             while view:
@@ -41,8 +45,33 @@ def store_group(root: Path, payloads: list[bytes]) -> list[str]:
     finally:
         for fd in fds:
             os.close(fd)
-    sync_folder(root)
+    sync_folder(folder)
     return digests
+
+
+class StreamedFile:
+    """A large upload written while it arrives (1 MiB at a time, off the event loop) and hashed
+    as it goes; durable after ``finish``."""
+
+    def __init__(self, root: Path) -> None:
+        self.folder = root / secrets.token_hex(1)
+        self.folder.mkdir(exist_ok=True)
+        self.fd = os.open(self.folder / secrets.token_hex(16), os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        self.digest = hashlib.sha256()
+
+    def write(self, chunk: bytes) -> None:
+        self.digest.update(chunk)
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(self.fd, view) :]
+
+    def finish(self) -> str:
+        try:
+            os.fdatasync(self.fd)
+        finally:
+            os.close(self.fd)
+        sync_folder(self.folder)
+        return self.digest.hexdigest()
 
 
 def sync_folder(root: Path) -> None:
@@ -65,9 +94,15 @@ def app(root: Path) -> Starlette:
         return JSONResponse({"sha256": digests})
 
     async def put(request: Request) -> JSONResponse:
-        body = await request.body()
-        digests = await anyio.to_thread.run_sync(store_group, root, [body])
-        return JSONResponse({"sha256": digests[0]})
+        target = await anyio.to_thread.run_sync(StreamedFile, root)
+        buffer = bytearray()
+        async for chunk in request.stream():
+            buffer += chunk
+            if len(buffer) >= 1024 * 1024:
+                await anyio.to_thread.run_sync(target.write, bytes(buffer))
+                buffer.clear()
+        await anyio.to_thread.run_sync(target.write, bytes(buffer))
+        return JSONResponse({"sha256": await anyio.to_thread.run_sync(target.finish)})
 
     routes = [Route("/batch", batch, methods=["POST"]), Route("/put", put, methods=["PUT"])]
     return Starlette(routes=routes)

@@ -4,9 +4,10 @@ Redis, SeaweedFS) next to one replica with local files, measured in the same run
 S1: ours against one `pictograph serve` (SQLite, file://, the batch route), small files.
 S2: ours through the load balancer, s3:// storage, presigned PUTs, 32 in flight (8 workers).
 S3: the same with 8 PUTs in flight (2 workers).
-S4: 2,000 photo-sized images through the load balancer: bytes the replicas read and wrote
-    (/proc/PID/io rchar + wchar, summed over the three) against the images' bytes, and every
-    object in the bucket checked by SHA-256 against its local file.
+S4: 2,000 photo-sized images through the load balancer: bytes the replicas moved against the
+    images' bytes, over TCP (bench/sockets.py) and as /proc/PID/io rchar + wchar (which misses
+    the replicas' own client connections: the bucket, PostgreSQL, Redis), summed over the
+    three; and every object in the bucket checked by SHA-256 against its local file.
 
     python bench/scaled.py [--small N] [--large N]
 """
@@ -21,6 +22,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,14 +32,13 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from deploy.loopback import deployment, io_bytes  # noqa: E402
+from bench.sockets import SocketMeter  # noqa: E402
+from deploy.loopback import Deployment, deployment, io_bytes  # noqa: E402
 from pictograph import Client  # noqa: E402
 from pictograph.workflows import upload_dataset_from_folder  # noqa: E402
+from tests.conftest import fresh_database  # noqa: E402
 from tests.served import serve  # noqa: E402
 
-POSTGRES_URL = os.environ.get(
-    "PICTOGRAPH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 REDIS_URL = os.environ.get("PICTOGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -72,12 +74,15 @@ def timed_upload(base_url: str, key: str, folder: Path, workers: int) -> tuple[f
     return elapsed, report.images_uploaded
 
 
-def fresh_schema() -> tuple[str, sa.Engine]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", admin
+@contextmanager
+def scaled_deployment(work: Path) -> Iterator[Deployment]:
+    """deploy/'s three replicas behind HAProxy on a PostgreSQL schema of their own (dropped
+    after), Redis and SeaweedFS, with their files under ``work``."""
+    with (
+        fresh_database("postgres", work) as database_url,
+        deployment(work / "deploy", database_url=database_url, redis_url=REDIS_URL) as found,
+    ):
+        yield found
 
 
 def main() -> None:
@@ -96,8 +101,7 @@ def main() -> None:
             elapsed, count = timed_upload(one.base_url, key, small, 8)
             rows.append(f"S1 single replica, file://, batch route     {count / elapsed:8.1f} img/s")
 
-        database_url, admin = fresh_schema()
-        with deployment(work / "deploy", database_url=database_url, redis_url=REDIS_URL) as found:
+        with scaled_deployment(work / "scaled") as found:
             key = found.create_key("bench")
             elapsed, count = timed_upload(found.url, key, small, 8)
             rows.append(
@@ -110,30 +114,26 @@ def main() -> None:
 
             pids = [replica.process.pid for replica in found.replicas]
             before = sum(io_bytes(pid) for pid in pids)
-            elapsed, count = timed_upload(found.url, key, photos, 8)
+            with SocketMeter(pids) as tcp:
+                elapsed, count = timed_upload(found.url, key, photos, 8)
             through = sum(io_bytes(pid) for pid in pids) - before
             files = sorted(photos.rglob("*.jpg"))
             total = sum(path.stat().st_size for path in files)
-            mismatched = check_bucket(found, database_url, files)
+            mismatched = check_bucket(found, files)
             rows.append(
                 f"S4 {count} photos ({total / count / 1024:.0f} KiB each) through the LB: "
                 f"{count / elapsed:.1f} img/s, {total / elapsed / 2**20:.1f} MiB/s; replicas "
-                f"read+wrote {through / 2**20:.1f} MiB = {100 * through / total:.2f}% of "
+                f"sent+received over TCP {tcp.total / 2**20:.1f} MiB = "
+                f"{100 * tcp.total / total:.2f}%, read+wrote (/proc/PID/io) "
+                f"{through / 2**20:.1f} MiB = {100 * through / total:.2f}% of "
                 f"{total / 2**20:.1f} MiB of images; objects not matching their file: {mismatched}"
             )
-        schema = database_url.rsplit("%3D", 1)[1]
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
     print("\n".join(rows))
 
 
-def check_bucket(found: object, database_url: str, files: list[Path]) -> int:
+def check_bucket(found: Deployment, files: list[Path]) -> int:
     """How many photos' objects in the bucket differ from their local file (by SHA-256)."""
-    from deploy.loopback import Deployment
-
-    assert isinstance(found, Deployment)
-    engine = sa.create_engine(database_url)
+    engine = sa.create_engine(found.database_url)
     with engine.connect() as connection:
         keys = {
             row.filename: row.blob_key

@@ -11,49 +11,24 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from deploy.seaweed import S3Server, free_port, seaweedfs
+
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 PICTOGRAPH = str(BIN / "pictograph")
-WEED = shutil.which("weed", path=str(BIN)) or "weed"
 HAPROXY = shutil.which("haproxy", path="/usr/sbin:/usr/bin:/usr/local/sbin") or "haproxy"
 API = "/api/v1/developer"
-S3_ENV = {
-    "AWS_ACCESS_KEY_ID": "pictograph-deploy",
-    "AWS_SECRET_ACCESS_KEY": "pictograph-deploy-secret",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
-_WEED_PORTS = [
-    "master.port",
-    "master.port.grpc",
-    "volume.port",
-    "volume.port.grpc",
-    "filer.port",
-    "filer.port.grpc",
-    "s3.port",
-    "s3.port.grpc",
-    "s3.port.iceberg",
-    "s3.port.lance",
-    "admin.port",
-    "admin.port.grpc",
-]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -75,24 +50,18 @@ class Deployment:
 
     url: str
     replicas: list[Replica]
-    s3_endpoint: str
-    bucket: str
+    s3: S3Server
     storage_url: str
     database_url: str
     env: dict[str, str]
     workdir: Path
-    _stack: ExitStack = field(repr=False, default_factory=ExitStack)
+
+    @property
+    def bucket(self) -> str:
+        return self.s3.bucket
 
     def s3_client(self) -> Any:
-        import boto3
-
-        return boto3.client(
-            "s3",
-            endpoint_url=self.s3_endpoint,
-            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-            region_name=self.env["AWS_DEFAULT_REGION"],
-        )
+        return self.s3.client()
 
     def pictograph(self, *args: str) -> str:
         """Run a `pictograph` admin command on the shared store; its standard output."""
@@ -139,13 +108,12 @@ def deployment(
     front of them; stop everything when the block ends."""
     workdir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
-        endpoint = stack.enter_context(_seaweedfs(workdir / "seaweedfs", bucket))
-        env = S3_ENV | {"AWS_ENDPOINT_URL_S3": endpoint, "PICTOGRAPH_REDIS_URL": redis_url}
+        s3 = stack.enter_context(seaweedfs(workdir / "seaweedfs", bucket, "pictograph-deploy"))
+        env = s3.env | {"PICTOGRAPH_REDIS_URL": redis_url}
         found = Deployment(
             url=f"http://127.0.0.1:{port or free_port()}",
             replicas=[],
-            s3_endpoint=endpoint,
-            bucket=bucket,
+            s3=s3,
             storage_url=f"s3://{bucket}/images",
             database_url=database_url,
             env=env,
@@ -218,61 +186,6 @@ def _haproxy(found: Deployment) -> Iterator[None]:
         log.close()
 
 
-@contextmanager
-def _seaweedfs(data: Path, bucket: str) -> Iterator[str]:
-    """SeaweedFS (`weed mini`) with ``bucket``, on free loopback ports: its S3 endpoint."""
-    ports = {name: free_port() for name in _WEED_PORTS}
-    endpoint = f"http://127.0.0.1:{ports['s3.port']}"
-    data.mkdir(parents=True, exist_ok=True)
-    command = [
-        WEED,
-        "mini",
-        f"-dir={data}",
-        f"-bucket={bucket}",
-        "-ip=127.0.0.1",
-        "-ip.bind=127.0.0.1",
-        "-webdav=false",
-        "-admin.ui=false",
-        *(f"-{name}={port}" for name, port in ports.items()),
-    ]
-    log = (data / "weed.log").open("w")
-    env = os.environ | S3_ENV | {"AWS_ENDPOINT_URL_S3": endpoint}
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=data)
-    try:
-        _wait_for_bucket(endpoint, bucket, process)
-        yield endpoint
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _wait_for_bucket(endpoint: str, bucket: str, process: subprocess.Popen[bytes]) -> None:
-    import boto3
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
-        region_name=S3_ENV["AWS_DEFAULT_REGION"],
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("weed mini exited early (see its weed.log)")
-        try:
-            client.head_bucket(Bucket=bucket)
-            return
-        except Exception:  # not up yet: connection refused, or the bucket not made yet
-            time.sleep(0.2)
-    raise RuntimeError(f"SeaweedFS did not serve bucket {bucket!r} within 60 s")
-
-
 def _wait_for(url: str, process: subprocess.Popen[bytes], what: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -322,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ) as running:
         key = running.create_key("demo")
         print(f"Pictograph on {running.url} (HAProxy -> {len(running.replicas)} replicas)")
-        print(f"bucket {running.bucket} at {running.s3_endpoint}; logs in {running.workdir}")
+        print(f"bucket {running.bucket} at {running.s3.endpoint}; logs in {running.workdir}")
         print(f"an API key for organisation 'demo': {key}")
         print("Ctrl-C stops everything.")
         with suppress(KeyboardInterrupt):

@@ -4,10 +4,7 @@ two `pictograph serve` replicas sharing PostgreSQL and one bucket."""
 from __future__ import annotations
 
 import hashlib
-import os
 import random
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,38 +12,19 @@ import httpx
 import pytest
 from PIL import Image
 
+from deploy.seaweed import S3Server
 from pictograph import Client, ConfigurationError, NotFoundError
 from pictograph.server.store.blob_registry import open_blob_store
 from pictograph.workflows import upload_dataset_from_folder
 from tests.images import make_image, sha256_of
 from tests.official.test_official_sdk import OFFICIAL_PYTHON, OUR_PYTHON, run_official
-from tests.s3_server import S3Server, s3_server
 from tests.served import create_key, free_port, launch
 
 P = "/api/v1/developer"
 
 
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    with s3_server(tmp_path_factory.mktemp("seaweedfs")) as server:
-        yield server
-
-
-@pytest.fixture
-def s3_env(s3: S3Server) -> Iterator[str]:
-    """boto3's environment pointed at the test server; a fresh prefix's storage URL."""
-    saved = {name: os.environ.get(name) for name in s3.env}
-    os.environ.update(s3.env)
-    yield f"s3://{s3.bucket}/t-{uuid.uuid4().hex[:8]}"
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
 def _objects(s3: S3Server, prefix: str) -> list[str]:
-    client: Any = s3.client()
+    client = s3.client()
     answer = client.list_objects_v2(Bucket=s3.bucket, Prefix=prefix)
     return [item["Key"] for item in answer.get("Contents", [])]
 
@@ -174,7 +152,7 @@ def test_with_s3_storage_upload_urls_go_straight_to_the_bucket_and_register_chec
     assert [item["filename"] for item in listed] == ["good.png"]
     objects = _objects(s3, prefix)
     assert len(objects) == 1  # the refused object was deleted with its pending upload
-    body = s3.client().get_object(Bucket=s3.bucket, Key=objects[0])["Body"].read()  # type: ignore[attr-defined]
+    body = s3.client().get_object(Bucket=s3.bucket, Key=objects[0])["Body"].read()
     assert hashlib.sha256(body).hexdigest() == sha256_of(good)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import pytest
 from pictograph import Client
 from pictograph.server.settings import DEFAULT_RATE_LIMIT
 from tests.images import make_image, sha256_of
-from tests.served import Served, free_port, launch, serve, stop
+from tests.served import PICTOGRAPH, Served, free_port, launch, serve, stop
 
 P = "/api/v1/developer"
 
@@ -91,6 +92,34 @@ def test_serve_prints_the_url_it_serves_on(tmp_path: Path) -> None:
         assert served.process.stdout is not None
         first_line = served.process.stdout.readline()
     assert first_line.rstrip().endswith(f"on http://127.0.0.1:{port}"), first_line
+
+
+def test_serve_on_port_0_picks_a_free_port_and_prints_and_signs_with_it(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [PICTOGRAPH, "serve", "--port", "0", "--home", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    first_line = process.stdout.readline()
+    base_url = first_line.rsplit(" on ", 1)[-1].strip()
+    port = int(base_url.rsplit(":", 1)[-1])
+    served = Served(base_url, ("--home", str(tmp_path)), process)
+    try:
+        assert base_url == f"http://127.0.0.1:{port}" and port > 0, first_line
+        key = served.create_key("acme")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                url = signed_upload_url(served, key, "x.jpg")
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "serve --port 0 never answered"
+                time.sleep(0.1)
+        assert url.startswith(f"{base_url}/storage/upload/")
+    finally:
+        stop(served, signal.SIGTERM)
 
 
 def stored_files(folder: Path) -> dict[str, Path]:

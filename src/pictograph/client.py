@@ -103,4 +103,4 @@ def _embedded_transport(settings: ClientSettings) -> httpx.BaseTransport:
     store = ServerSettings.embedded(
         settings.home, database_url=settings.database_url, storage_url=settings.storage_url
     )
-    return EmbeddedTransport(create_app(store))
+    return EmbeddedTransport(create_app(store, gallery=False))

@@ -86,7 +86,5 @@ def names_digest(places: Iterable[tuple[str, str]]) -> str:
     Our extension ``GET $P/images/names-digest`` answers it for every image of a dataset; a
     client whose folder gives the same digest and count knows every name is already there.
     """
-    digest = hashlib.sha256()
-    for folder, filename in sorted(places):
-        digest.update(f"{folder}\0{filename}\0".encode())
-    return digest.hexdigest()
+    text = "".join([f"{folder}\0{filename}\0" for folder, filename in sorted(places)])
+    return hashlib.sha256(text.encode()).hexdigest()

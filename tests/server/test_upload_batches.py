@@ -162,3 +162,51 @@ def test_a_batch_over_the_advertised_limits_is_refused_whole(
     assert not_multipart.status_code == 400
     assert "multipart" in not_multipart.json()["error"]["message"]
     assert client.get(f"{P}/images/", params={"dataset": "big"}).json()["data"] == []
+
+
+def test_the_batch_route_holds_images_to_the_servers_pixel_limit(
+    make_client: MakeClient, tmp_path: Path
+) -> None:
+    client = make_client(max_image_pixels=1000)
+    create_dataset(client, "limits")
+    plan = _plan(client, "limits", ["small.png", "large.png"])
+    small = make_image(tmp_path / "small.png", size=(30, 30)).read_bytes()
+    large = make_image(tmp_path / "large.png", size=(40, 40)).read_bytes()
+    tokens = [_token(e) for e in plan["upload_urls"]]
+
+    results = _send(
+        client, plan["upload_batch"]["url"], list(zip(tokens, [small, large], strict=True))
+    )
+
+    ok, refused = results.json()["data"]["results"]
+    assert ok["image"]["width"] == 30
+    assert refused["error"]["status"] == 422
+    assert "1,600 pixels" in refused["error"]["message"] and "1,000" in refused["error"]["message"]
+
+
+def test_a_batch_body_cut_short_or_holding_a_plain_field_is_a_400_and_stores_nothing(
+    app_client: TestClient, tmp_path: Path, blob_root: Path
+) -> None:
+    create_dataset(app_client, "shapes")
+    plan = _plan(app_client, "shapes", ["a.png"])
+    url, token = plan["upload_batch"]["url"], _token(plan["upload_urls"][0])
+    data = make_image(tmp_path / "a.png").read_bytes()
+    whole = (
+        b'--b0\r\nContent-Disposition: form-data; name="' + token.encode() + b'"; '
+        b'filename="a.png"\r\nContent-Type: image/png\r\n\r\n' + data + b"\r\n--b0--\r\n"
+    )
+    field = b'--b0\r\nContent-Disposition: form-data; name="x"\r\n\r\nvalue\r\n--b0--\r\n'
+    kind = {"content-type": "multipart/form-data; boundary=b0"}
+
+    cut = app_client.post(url, content=whole[:-12], headers=kind)  # inside the file
+    plain = app_client.post(url, content=field, headers=kind)
+    no_boundary = app_client.post(
+        url, content=whole, headers={"content-type": "multipart/form-data"}
+    )
+
+    assert cut.status_code == 400 and "cut short" in cut.json()["error"]["message"]
+    assert plain.status_code == 400 and "is a file" in plain.json()["error"]["message"]
+    assert no_boundary.status_code == 400
+    assert not blob_root.exists() or not any(p.is_file() for p in blob_root.rglob("*"))
+    ok = app_client.post(url, content=whole, headers=kind).json()["data"]["results"]
+    assert ok[0]["image"]["filename"] == "a.png"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -26,7 +27,8 @@ _DEFAULTS = ServerSettings(home=Path(), database_url="", storage_url="")
     envvar="PICTOGRAPH_PORT",
     default=8000,
     show_default=True,
-    type=click.IntRange(1, 65535),
+    type=click.IntRange(0, 65535),
+    help="0: a free port, chosen at start and printed with the URL.",
 )
 @click.option("--workers", envvar="PICTOGRAPH_WORKERS", default=1, show_default=True, type=int)
 @store_options
@@ -128,7 +130,16 @@ _DEFAULTS = ServerSettings(home=Path(), database_url="", storage_url="")
     type=float,
     default=3600.0,
     show_default=True,
-    help="Sweep for crash litter at start and every this many seconds (0: never).",
+    help="Sweep for crash litter at start and every this many seconds (0: never); replicas on "
+    "one PostgreSQL database take turns.",
+)
+@click.option(
+    "--gc-grace",
+    envvar="PICTOGRAPH_GC_GRACE",
+    type=float,
+    default=_DEFAULTS.gc_grace_seconds,
+    show_default=True,
+    help="Seconds a blob or temporary file must be untouched before a sweep may remove it.",
 )
 @pass_connection
 def serve(
@@ -153,6 +164,7 @@ def serve(
     keep_alive: int,
     max_connections: int,
     gc_interval: float,
+    gc_grace: float,
 ) -> None:
     """Serve the Pictograph developer API (and the gallery) over HTTP.
 
@@ -165,6 +177,7 @@ def serve(
     """
     import uvicorn
 
+    port = free_port_for(host, port)
     settings = settings_for(
         connection.home,
         database_url,
@@ -185,11 +198,11 @@ def serve(
         keep_alive_seconds=keep_alive,
         max_connections=max_connections,
         gc_interval_seconds=gc_interval,
+        gc_grace_seconds=gc_grace,
     )
     _check_schema(settings.database_url)
     # Worker processes rebuild the same settings from this one serialised copy.
     os.environ[SETTINGS_ENV] = json.dumps(settings.to_json())
-    ensure_port_free(host, port)
     shown = settings.public_base_url
     click.echo(f"Pictograph serving {settings.database_url.split('@')[-1]} on {shown}", err=True)
     show_organizations(settings)
@@ -216,10 +229,10 @@ def _check_schema(database_url: str) -> None:
     check_schema(database_url)
 
 
-def ensure_port_free(host: str, port: int) -> None:
-    """Raise ``OSError`` naming the port when something already listens there.
-
-    uvicorn would find out only after we announced the URL; this binds as it does
+def free_port_for(host: str, port: int) -> int:
+    """``port`` when nothing listens there yet (``--port 0``: a free port the system picks now,
+    so the URL we print and sign with is the one we serve on); ``OSError`` naming the port
+    otherwise. uvicorn would find out only after we announced the URL; this binds as it does
     (``SO_REUSEADDR``), then lets go for it.
     """
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
@@ -231,6 +244,8 @@ def ensure_port_free(host: str, port: int) -> None:
                 f"cannot listen on {host}:{port} ({error.strerror or error}): "
                 "stop what runs there or pass --port N",
             ) from None
+        bound: int = probe.getsockname()[1]
+        return bound
 
 
 def show_organizations(settings: ServerSettings) -> None:
@@ -270,7 +285,19 @@ def app_from_environment() -> object:
     """The app factory each uvicorn worker calls."""
     from pictograph.server.app import create_app
 
+    _log_to_stderr()
     return create_app(ServerSettings.from_json(json.loads(os.environ[SETTINGS_ENV])))
+
+
+def _log_to_stderr() -> None:
+    """Our own INFO lines (a gc round's removals or skip, an export put back in the queue) go to
+    standard error next to uvicorn's; without a handler Python would drop them."""
+    logger = logging.getLogger("pictograph")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 @click.group()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import anyio
 from fastapi import FastAPI, Request
@@ -34,7 +35,6 @@ from pictograph.server.api.middleware import (
     RequestIdMiddleware,
     error_body,
 )
-from pictograph.server.gallery import router as gallery_router
 from pictograph.server.service import gc
 from pictograph.server.service.context import AppContext
 from pictograph.server.service.export_jobs import ExportWorker
@@ -48,8 +48,10 @@ log = logging.getLogger("pictograph.server")
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
-def create_app(settings: ServerSettings) -> FastAPI:
-    """The ASGI app serving the developer API and signed storage URLs for ``settings``.
+def create_app(settings: ServerSettings, *, gallery: bool = True) -> FastAPI:
+    """The ASGI app serving the developer API and signed storage URLs for ``settings``, and
+    the web gallery unless ``gallery`` is False (the embedded client has no browser, and not
+    importing the pages is a tenth of its start-up).
 
     Opens (and migrates) the database at once, so the app also works without lifespan events
     (for example under httpx's in-process ASGI transport). ``app.state.store.close()`` releases it.
@@ -61,7 +63,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with anyio.create_task_group() as background:
             if settings.gc_interval_seconds > 0:
-                background.start_soon(gc.sweep_periodically, store, settings.gc_interval_seconds)
+                grace = timedelta(seconds=settings.gc_grace_seconds)
+                background.start_soon(
+                    gc.sweep_periodically, store, settings.gc_interval_seconds, grace
+                )
             yield
             background.cancel_scope.cancel()
         worker.stop()
@@ -77,7 +82,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(access.keys_router)
     app.include_router(storage.router)
     app.include_router(exports.download_router)
-    app.include_router(gallery_router)
+    if gallery:
+        from pictograph.server.gallery import router as gallery_router
+
+        app.include_router(gallery_router)
     _install_error_handlers(app)
     openapi.install(app)
     local = None if settings.require_api_key else Principal(ensure_organization(store), None)

@@ -129,18 +129,15 @@ def prepare_decoders() -> None:
     _imaging.set_block_size(64 * 1024 * 1024)
 
 
-def inspect_image(
-    source: BinaryIO, declared_type: str, budget: DecodeBudget | None = None
-) -> ImageInfo:
+def inspect_image(source: BinaryIO, declared_type: str, budget: DecodeBudget) -> ImageInfo:
     """Check the seekable file ``source`` holds an image of ``declared_type``: JPEGs by their
     structure (segments, scan markers, end of image) after their size is checked against the
     budget's pixel limit, other formats by a full decode within ``budget``.
 
-    The decode waits for room in ``budget`` (a default one when not given). Raises
+    The decode waits for room in ``budget`` (the server's: ``AppContext.decoding``). Raises
     ``ValidationError`` when the file is empty, not decodable, truncated, of another type, or
     over the budget's limits.
     """
-    budget = budget or DecodeBudget()
     prepare_decoders()
     if source.seek(0, 2) == 0:
         raise ValidationError("file is empty (0 bytes)")

@@ -52,6 +52,9 @@ class ServerSettings:
     #: Sweep for crash litter (temporary files, orphan blobs, stale uploads) at start and then
     #: every this many seconds; 0 (the embedded default): never. ``pictograph serve``: 3600.
     gc_interval_seconds: float = 0.0
+    #: What a scheduled sweep leaves alone: anything written less than this many seconds ago
+    #: (an upload in flight may not have its row yet).
+    gc_grace_seconds: float = 900.0
     signed_url_ttl_seconds: int = 3600
     public_base_url: str | None = None
     rate_limit_per_second: float = 0.0

@@ -1,5 +1,6 @@
 """Uploading to a server whose upload URLs go straight to its bucket (``s3://`` storage): many
-presigned PUTs in flight, each bound to the file's SHA-256, then one ``bulk-register``.
+presigned PUTs in flight, each bound to the file's SHA-256, and a ``bulk-register`` for each
+group of them that arrived, while the next PUTs run.
 
 A small file costs less than the request that carries it, so instead of batching files into one
 request through a replica (which would route their bytes through it), many PUTs run at once.
@@ -15,12 +16,19 @@ from typing import TYPE_CHECKING
 from pictograph.errors import ConflictError, PictographError, ValidationError
 
 if TYPE_CHECKING:
+    from pictograph.models import BulkUploadResult
     from pictograph.resources.images import Images, UploadSlot
     from pictograph.workflows.folder_plan import PlannedFile
 
 #: PUTs to the bucket in flight per upload worker (``max_workers``; 8 by default, so 32 PUTs at
-#: once): a PUT waits on the network and the bucket, not on this machine (see bench/scaled.py).
+#: once): a PUT waits on the network and the bucket. On the loopback deployment 8 to 64 in
+#: flight upload equally fast (docs/deploying.md); a bucket far away needs many.
 PUTS_PER_WORKER = 4
+#: Files registered per ``bulk-register`` call, sent as soon as that many PUTs are done; up to
+#: ``REGISTERS_IN_FLIGHT`` at once, so replicas check objects while later PUTs run (one register
+#: after all of a batch's PUTs left the replicas idle during the PUTs, and the bucket idle after).
+REGISTER_GROUP = 100
+REGISTERS_IN_FLIGHT = 3
 
 
 def digests(files: Sequence[PlannedFile]) -> list[str | None]:
@@ -42,14 +50,18 @@ def send(
     items: Sequence[tuple[PlannedFile, UploadSlot]],
     workers: int,
 ) -> dict[str, BaseException]:
-    """PUT each file to its slot, ``workers`` at a time, then register those that arrived with
-    one ``bulk-register``. Returns the error of each file that did not become an image, by its
-    dataset path (a ``ConflictError`` when the name was taken meanwhile)."""
+    """PUT each file to its slot, ``workers`` at a time, and register those that arrived with a
+    ``bulk-register`` per ``REGISTER_GROUP`` of them, sent while later PUTs still run. Returns
+    the error of each file that did not become an image, by its dataset path (a
+    ``ConflictError`` when the name was taken meanwhile)."""
     errors: dict[str, BaseException] = {}
-    arrived: list[PlannedFile] = []
     if not items:
         return errors
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
+    registering: list[tuple[Future[BulkUploadResult], list[PlannedFile]]] = []
+    with (
+        ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool,
+        ThreadPoolExecutor(max_workers=REGISTERS_IN_FLIGHT) as registrar,
+    ):
         puts: dict[Future[object], PlannedFile] = {
             pool.submit(
                 images.put_file,
@@ -60,6 +72,7 @@ def send(
             ): planned
             for planned, slot in items
         }
+        arrived: list[PlannedFile] = []
         for future in as_completed(puts):
             planned = puts[future]
             try:
@@ -67,17 +80,30 @@ def send(
                 arrived.append(planned)
             except Exception as error:  # this file alone failed: unreadable, refused, ...
                 errors[planned.dataset_path] = error
-    if not arrived:
-        return errors
-    try:
-        result = images.register_many(
-            dataset_id, [(f.filename, f.directory_path, f.content_type) for f in arrived]
-        )
-    except PictographError as error:
-        return errors | {planned.dataset_path: error for planned in arrived}
-    for failure in result.failed:
-        where = f"{(failure.directory_path or '/').rstrip('/')}/{failure.filename}"
-        # bulk-register names each refusal only in words; a taken name is the one we count apart.
-        taken = "already exists" in failure.error.lower()
-        errors[where] = ConflictError(failure.error) if taken else ValidationError(failure.error)
+            if len(arrived) == REGISTER_GROUP:
+                registering.append(
+                    (registrar.submit(_register, images, dataset_id, arrived), arrived)
+                )
+                arrived = []
+        if arrived:
+            registering.append((registrar.submit(_register, images, dataset_id, arrived), arrived))
+    for registered, group in registering:
+        try:
+            result = registered.result()
+        except PictographError as error:
+            errors |= {planned.dataset_path: error for planned in group}
+            continue
+        for failure in result.failed:
+            where = f"{(failure.directory_path or '/').rstrip('/')}/{failure.filename}"
+            # bulk-register names each refusal only in words; a taken name is counted apart.
+            taken = "already exists" in failure.error.lower()
+            errors[where] = (
+                ConflictError(failure.error) if taken else ValidationError(failure.error)
+            )
     return errors
+
+
+def _register(images: Images, dataset_id: str, group: Sequence[PlannedFile]) -> BulkUploadResult:
+    return images.register_many(
+        dataset_id, [(f.filename, f.directory_path, f.content_type) for f in group]
+    )

@@ -7,11 +7,11 @@ import json
 
 import anyio
 from fastapi import APIRouter, Request
-from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from pictograph.errors import LengthRequiredError, PayloadTooLargeError, ValidationError
-from pictograph.protocol import MAX_BATCH_BYTES, MAX_BATCH_FILES
+from pictograph.errors import LengthRequiredError, PayloadTooLargeError
+from pictograph.protocol import MAX_BATCH_BYTES
+from pictograph.server.api import batch_body
 from pictograph.server.api.blob_responses import blob_response
 from pictograph.server.api.deps import StoreDep, get_links, get_store
 from pictograph.server.service import batch_uploads, images, uploads
@@ -51,17 +51,11 @@ async def post_upload_batch(request: Request) -> Response:
         raise LengthRequiredError("an upload batch needs a Content-Length header")
     if int(raw_length) > MAX_BATCH_BYTES:
         raise PayloadTooLargeError(f"an upload batch may carry at most {MAX_BATCH_BYTES} bytes")
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise ValidationError("an upload batch is a multipart/form-data body", status_code=400)
-    async with request.form(max_files=MAX_BATCH_FILES, max_fields=0) as form:
-        parts = [
-            batch_uploads.BatchPart(token=name, body=value.file, size=value.size or 0)
-            for name, value in form.multi_items()
-            if isinstance(value, UploadFile)
-        ]
-        outcomes = await anyio.to_thread.run_sync(
-            batch_uploads.receive_batch, store, parts, get_links(request)
-        )
+    boundary = batch_body.boundary_of(request.headers.get("content-type", ""))
+    parts = batch_body.split_parts(await request.body(), boundary)
+    outcomes = await anyio.to_thread.run_sync(
+        batch_uploads.receive_batch, store, parts, get_links(request)
+    )
     return Response(json.dumps({"data": {"results": outcomes}}), media_type="application/json")
 
 

@@ -8,6 +8,7 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
+from pictograph.errors import ApiError
 from pictograph.models import Dataset, Image
 from pictograph.server.service import class_edits, exports, images, search
 from pictograph.server.service.annotations import get_annotations
@@ -75,8 +76,8 @@ def similar(
     try:
         found = search.similar(store, organization_id, image.id, threshold=0.5,
                                limit=SIMILAR_SHOWN)  # fmt: skip
-    except Exception:  # a page still renders when the comparison cannot be made
-        log.exception("similar images of %s", image.id)
+    except ApiError as error:  # e.g. its own bytes unreadable: the page renders without them
+        log.warning("no similar images for %s: %s", image.id, error.message)
         return []
     return list(found["results"])
 

@@ -10,7 +10,7 @@ per dataset. Each file succeeds or fails on its own; a bad one never affects the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any
 
 from pictograph.errors import ApiError, PayloadTooLargeError, ValidationError
 from pictograph.models import dump
@@ -25,8 +25,7 @@ class BatchPart:
     """One file of a batch: the signed token of its upload URL and its bytes."""
 
     token: str
-    body: BinaryIO
-    size: int
+    data: bytes
 
 
 def limits(links: Links) -> dict[str, Any]:
@@ -79,10 +78,9 @@ def _read_part(store: AppContext, part: BatchPart) -> tuple[str, dict[str, Any],
             "this upload URL was made without register_on_upload: PUT the file to it instead"
         )
     limit = store.settings.max_upload_bytes
-    if part.size > limit:
+    if len(part.data) > limit:
         raise PayloadTooLargeError(f"the file is larger than the {limit}-byte upload limit")
-    part.body.seek(0)
-    return str(claims["dataset"]), claims, part.body.read()
+    return str(claims["dataset"]), claims, part.data
 
 
 def _error(error: ApiError) -> dict[str, Any]:

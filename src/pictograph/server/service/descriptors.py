@@ -21,13 +21,13 @@ _D = t.image_descriptors
 _HASH_HEX = 16
 
 
-def describe(source: Any, budget: DecodeBudget | None = None) -> str:
+def describe(source: Any, budget: DecodeBudget) -> str:
     """The descriptor of the image file ``source`` (a path or an open binary file): 16 hex digits
     of dHash + 96 of colour. The decode waits for room in ``budget``, as every decode does."""
     prepare_decoders()
     with Image.open(source) as image:
         image.draft("RGB", (64, 64))  # JPEG decodes at a fraction of its size: much faster
-        with (budget or DecodeBudget()).reserve(image):
+        with budget.reserve(image):
             rgb = ImageOps.exif_transpose(image).convert("RGB")
     grey = rgb.convert("L").resize((9, 8), Image.Resampling.LANCZOS)
     pixels = list(grey.getdata())

