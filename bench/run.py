@@ -46,6 +46,9 @@ OFFICIAL_PER_CLASS = 30
 
 def run(*args: str | Path, python: Path = Path(sys.executable)) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PICTOGRAPH_")}
+    # Every run starts with nothing left to write back: otherwise the previous run's gigabytes
+    # are flushed during this one, and an fsync-bound run (K above all) pays for them.
+    os.sync()
     out = subprocess.run(
         [str(python), *map(str, args)],
         capture_output=True,
@@ -315,6 +318,8 @@ per-connection counters sampled every 0.1 s (`bench/sockets.py`). /proc/PID/io: 
 wchar, which sees the HTTP server's sockets and files but not the connections a replica opens
 itself (boto3, libpq and redis-py use send()/recv(), which it does not count), so not the
 first bytes of each object register reads back from the bucket; it is the lower figure.
+
+Each run starts after `sync`, so no run pays for writing back the one before it.
 
 The machine is shared with other engineers' test runs (see the load average above): absolute
 figures move by +/-25% or more from run to run; the ratios compare runs of the same minutes.
