@@ -234,7 +234,7 @@ def test_a_base_url_with_the_api_path_still_reaches_the_server(served_instance: 
 
 def test_serve_refuses_a_port_out_of_range_before_announcing_anything(tmp_path: Path) -> None:
     result = expect(Pictograph.embedded(tmp_path)("serve", "--port", "99999"), 6)
-    assert "99999 is not in the range 1<=x<=65535" in result.stderr
+    assert "99999 is not in the range 0<=x<=65535" in result.stderr
     assert "serving" not in result.output
 
 
