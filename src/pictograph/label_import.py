@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pictograph.models import Image
+from pictograph.protocol import dataset_path
 
 
 @dataclass
@@ -35,7 +36,7 @@ class ImageIndex:
         self._names: dict[str, list[Image]] = {}
         self._stems: dict[str, list[Image]] = {}
         for image in images:
-            path = f"{(image.directory_path or '/').rstrip('/')}/{image.filename}".lstrip("/")
+            path = dataset_path(image.directory_path, image.filename).lstrip("/")
             self._paths[path] = image
             self._path_stems[PurePosixPath(path).with_suffix("").as_posix()] = image
             self._names.setdefault(image.filename, []).append(image)

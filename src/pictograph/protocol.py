@@ -21,6 +21,7 @@ __all__ = [
     "MAX_BATCH_FILES",
     "MAX_BULK_IMAGES",
     "content_type_for",
+    "dataset_path",
     "looks_like_id",
     "names_digest",
 ]
@@ -78,6 +79,11 @@ def content_type_for(path: PurePath) -> str:
         supported = ", ".join(sorted(CONTENT_TYPES))
         raise ValueError(f"unsupported image type {suffix or '(none)'!r}; supported: {supported}")
     return CONTENT_TYPES[suffix]
+
+
+def dataset_path(directory_path: str | None, filename: str) -> str:
+    """``/stop/001.jpg``: where an image sits in its dataset (no folder is the root)."""
+    return f"{(directory_path or '/').rstrip('/')}/{filename}"
 
 
 def names_digest(places: Iterable[tuple[str, str]]) -> str:

@@ -15,13 +15,13 @@ from pictograph.cli.client_options import (
     pass_connection,
 )
 from pictograph.cli.output import (
-    dataset_path,
     human_bytes,
     limit_note,
     print_json,
     print_table,
     without_embedded_urls,
 )
+from pictograph.protocol import dataset_path
 
 if TYPE_CHECKING:
     from pictograph.client import Client

@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 __all__ = [
-    "dataset_path",
     "folder_path",
     "human_bytes",
     "human_seconds",
@@ -71,11 +70,6 @@ def human_seconds(seconds: float) -> str:
 def folder_path(directory_path: str | None) -> str:
     """A dataset folder as shown to people: ``/`` for the root, never empty."""
     return directory_path or "/"
-
-
-def dataset_path(directory_path: str | None, filename: str) -> str:
-    """``/stop/001.jpg``: where an image sits in its dataset."""
-    return f"{folder_path(directory_path).rstrip('/')}/{filename}"
 
 
 def limit_note(shown: int, total: int | None) -> str | None:

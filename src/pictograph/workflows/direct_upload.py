@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING
 
 from pictograph.errors import ConflictError, PictographError, ValidationError
+from pictograph.protocol import dataset_path
 
 if TYPE_CHECKING:
     from pictograph.models import BulkUploadResult
@@ -94,7 +95,7 @@ def send(
             errors |= {planned.dataset_path: error for planned in group}
             continue
         for failure in result.failed:
-            where = f"{(failure.directory_path or '/').rstrip('/')}/{failure.filename}"
+            where = dataset_path(failure.directory_path, failure.filename)
             # bulk-register names each refusal only in words; a taken name is counted apart.
             taken = "already exists" in failure.error.lower()
             errors[where] = (

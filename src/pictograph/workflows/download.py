@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pictograph.errors import ApiError, PictographError
+from pictograph.protocol import dataset_path
 from pictograph.workflows.local_tree import UnsafePathError, is_current, local_path, sha256_of
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def plan_download(client: Client, dataset_name: str, folder: str | Path) -> Down
     plan = DownloadPlan(dataset_name, root, len(listed))
     claimed: dict[Path, str] = {}
     for image in listed:
-        where = dataset_path_of(image)
+        where = dataset_path(image.directory_path, image.filename)
         try:
             target = local_path(root, image)
         except UnsafePathError as error:
@@ -123,7 +124,11 @@ def run_download(
             try:
                 fetched = future.result()
             except (PictographError, OSError, ValueError) as error:
-                report.failures.append(DownloadFailure(dataset_path_of(image), _reason(error)))
+                report.failures.append(
+                    DownloadFailure(
+                        dataset_path(image.directory_path, image.filename), _reason(error)
+                    )
+                )
             else:
                 report.images_downloaded += fetched
                 report.images_skipped += not fetched
@@ -150,16 +155,13 @@ def _fetch(client: Client, dataset: str, image: Image, target: Path) -> bool:
     """Download one image unless it is already there; True when bytes were fetched."""
     if is_current(target, image):
         return False
-    client.images.download(dataset, dataset_path_of(image).lstrip("/"), target)
+    client.images.download(
+        dataset, dataset_path(image.directory_path, image.filename).lstrip("/"), target
+    )
     if image.sha256 is not None and sha256_of(target) != image.sha256.lower():
         target.unlink(missing_ok=True)
         raise ValueError("downloaded bytes do not match the image's SHA-256; removed")
     return True
-
-
-def dataset_path_of(image: Image) -> str:
-    """``/stop/001.jpg``: where an image sits in its dataset."""
-    return f"{(image.directory_path or '/').rstrip('/')}/{image.filename}"
 
 
 def _reason(error: BaseException) -> str:

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
-from pictograph.protocol import CONTENT_TYPES, FOLDER_SUFFIXES
+from pictograph.protocol import CONTENT_TYPES, FOLDER_SUFFIXES, dataset_path
 
 IGNORED_DIRECTORY_NAMES = frozenset({"__MACOSX"})
 #: Suffix -> content type of the files a folder upload takes.
@@ -190,18 +191,18 @@ def _assign_destinations(
     for local, raw_parts, content_type in found:
         # Names go to the dataset in NFC, as the server stores them (macOS writes NFD): a re-run
         # then matches the stored names, and "café" in both forms is one name that collides.
-        parts = raw_parts if local.isascii() else tuple(_nfc(part) for part in raw_parts)
+        parts = raw_parts if local.isascii() else tuple(_nfc(raw_parts))
         filename, parents = parts[-1], parts[:-1]
         directory = directories.get(parents)
         if directory is None:
             directory = directories[parents] = directory_for(
                 parts, organize_by_class=organize_by_class, preserve_structure=preserve_structure
             )
-        dataset_path = f"{directory.rstrip('/')}/{filename}"
-        earlier = first_at.get(dataset_path)
+        place = dataset_path(directory, filename)
+        earlier = first_at.get(place)
         if earlier is not None:
             reason = (
-                f"collides with {earlier.relative}: both map to {dataset_path} "
+                f"collides with {earlier.relative}: both map to {place} "
                 "in the dataset; rename one of them"
             )
             plan.problems.append(PlanProblem(Path(local), reason))
@@ -212,14 +213,14 @@ def _assign_destinations(
             directory,
             filename,
             content_type,
-            dataset_path,
+            place,
         )
-        first_at[dataset_path] = planned
+        first_at[place] = planned
         plan.files.append(planned)
 
 
-def _nfc(name: str) -> str:
-    return unicodedata.normalize("NFC", name)
+def _nfc(parts: tuple[str, ...]) -> Iterator[str]:
+    return (unicodedata.normalize("NFC", part) for part in parts)
 
 
 def _suffix(name: str) -> str:

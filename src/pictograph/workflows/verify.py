@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pictograph.protocol import dataset_path
 from pictograph.workflows.folder_plan import plan_folder
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def compare_folder(
         folder, organize_by_class=organize_by_class, preserve_structure=preserve_structure
     )
     stored = {
-        f"{(image.directory_path or '/').rstrip('/')}/{image.filename}": image.sha256
+        dataset_path(image.directory_path, image.filename): image.sha256
         for image in client.images.iter(dataset, page_size=1000)
     }
     result = FolderComparison(unreadable=[str(problem.path) for problem in plan.problems])

@@ -94,7 +94,7 @@ class LocalBlobStore:
             finally:
                 for fd in fds:
                     os.close(fd)
-            sync_folders({path.parent for path in paths})
+            sync_folders([self.root / shard])
         except BaseException:
             for path in paths:
                 path.unlink(missing_ok=True)
