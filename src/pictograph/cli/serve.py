@@ -177,7 +177,8 @@ def serve(
     """
     import uvicorn
 
-    port = free_port_for(host, port)
+    listener = listen_on(host, port)
+    port = listener.getsockname()[1]
     settings = settings_for(
         connection.home,
         database_url,
@@ -207,11 +208,9 @@ def serve(
     click.echo(f"Pictograph serving {settings.database_url.split('@')[-1]} on {shown}", err=True)
     show_organizations(settings)
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.run(
+    config = uvicorn.Config(
         "pictograph.cli.serve:app_from_environment",
         factory=True,
-        host=host,
-        port=port,
         workers=workers,
         log_level="warning",
         timeout_graceful_shutdown=30,
@@ -220,6 +219,20 @@ def serve(
         timeout_keep_alive=keep_alive,
         limit_concurrency=max_connections,
     )
+    server = uvicorn.Server(config)
+    # uvicorn serves the socket we bound above, so no other process can take the port between
+    # the URL we announced and the first request (uvicorn.run would bind it again).
+    try:
+        if workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            Multiprocess(config, sockets=[listener]).run()
+        else:
+            server.run(sockets=[listener])
+    except KeyboardInterrupt:  # Ctrl-C ends serving as SIGTERM does: status 0
+        pass
+    if workers == 1 and not server.started:
+        sys.exit(1)
 
 
 def _check_schema(database_url: str) -> None:
@@ -229,23 +242,23 @@ def _check_schema(database_url: str) -> None:
     check_schema(database_url)
 
 
-def free_port_for(host: str, port: int) -> int:
-    """``port`` when nothing listens there yet (``--port 0``: a free port the system picks now,
-    so the URL we print and sign with is the one we serve on); ``OSError`` naming the port
-    otherwise. uvicorn would find out only after we announced the URL; this binds as it does
-    (``SO_REUSEADDR``), then lets go for it.
+def listen_on(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (``--port 0``: a free port the system picks), bound as
+    uvicorn binds (``SO_REUSEADDR``) and kept for uvicorn to serve; ``OSError`` naming the port
+    when something listens there already.
     """
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise OSError(
-                f"cannot listen on {host}:{port} ({error.strerror or error}): "
-                "stop what runs there or pass --port N",
-            ) from None
-        bound: int = probe.getsockname()[1]
-        return bound
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise OSError(
+            f"cannot listen on {host}:{port} ({error.strerror or error}): "
+            "stop what runs there or pass --port N",
+        ) from None
+    listener.set_inheritable(True)  # the worker processes of --workers N serve it too
+    return listener
 
 
 def show_organizations(settings: ServerSettings) -> None:
