@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 from starlette.testclient import TestClient
 
 from tests.images import make_image, sha256_of
@@ -294,3 +295,25 @@ def test_a_register_on_upload_put_replayed_with_the_same_bytes_answers_with_its_
     listed = app_client.get(f"{P}/images/", params={"dataset": "replay"}).json()["data"]
     assert [image["id"] for image in listed] == [first.json()["image"]["id"]]
     assert len([p for p in blob_root.rglob("*") if p.is_file()]) == 1
+
+
+def test_an_upload_url_signed_by_the_stock_serializer_still_takes_its_bytes(
+    app_client: TestClient, tmp_path: Path
+) -> None:
+    """Tokens are signed without itsdangerous's zlib step now; a URL handed out before that
+    (compressed, by the stock serializer) still works, so an upgrade breaks no upload."""
+    create_dataset(app_client, "upgrade")
+    answer = upload_url(app_client, "upgrade", "a.jpg", "/", "image/jpeg").json()
+    url = answer["data"]["upload_url"]
+    token = url.rsplit("/", 1)[1]
+    signer = app_client.app.state.store.signer  # type: ignore[attr-defined]
+    stock = URLSafeTimedSerializer(signer.secret_key, salt="pictograph-storage")
+    old = stock.dumps(signer.loads(token))
+    assert old.startswith(".") and old != token  # compressed: as the stock serializer signs
+    image = make_image(tmp_path / "a.jpg")
+    put = app_client.put(
+        url.replace(token, old), content=image.read_bytes(), headers={"content-type": "image/jpeg"}
+    )
+    assert put.status_code == 200, put.text
+    assert put.json()["sha256"] == sha256_of(image)
+    assert stock.loads(token) == signer.loads(token)  # and the stock one reads ours

@@ -174,8 +174,10 @@ def inspect_image(source: BinaryIO, declared_type: str, budget: DecodeBudget) ->
     return ImageInfo(width=width, height=height, format=detected)
 
 
-#: A marker byte that may never follow 0xFF inside entropy-coded data (reserved markers).
-_BAD_SCAN_MARKER = re.compile(rb"\xff[\x01-\xbf]")
+#: After a scan starts, the first 0xFF followed by one of these ends the check: 0xD9 is the
+#: end-of-image marker (it cannot occur inside a scan); the others are reserved markers that
+#: may never occur inside entropy-coded data. One pass finds whichever comes first.
+_SCAN_END_OR_BAD_MARKER = re.compile(rb"\xff[\x01-\xbf\xd9]")
 
 
 def _check_jpeg_structure(source: BinaryIO) -> None:
@@ -197,10 +199,10 @@ def _check_jpeg_structure(source: BinaryIO) -> None:
         offset += 2 + length
         if marker == 0xDA:  # start of scan: entropy-coded data follows
             break
-    end = data.find(b"\xff\xd9", offset)  # 0xFFD9 cannot occur inside a scan
-    if end < offset:
+    found = _SCAN_END_OR_BAD_MARKER.search(data, offset)
+    if found is None:
         raise SyntaxError("JPEG has no end-of-image marker after its scan (truncated)")
-    if _BAD_SCAN_MARKER.search(data, offset, end):
+    if data[found.start() + 1] != 0xD9:
         raise SyntaxError("JPEG scan data holds an invalid marker")
 
 

@@ -48,8 +48,10 @@ __all__ = [
 ]
 
 ProgressCallback = Callable[[int, int, "str | None"], None]
+#: What became of one file a request carried: the bytes it sent, or why it failed.
+_Outcome = int | BaseException
 #: Requests submitted to the pool, each with the files it carries.
-_Jobs = dict[Future[list[BaseException | None]], list[PlannedFile]]
+_Jobs = dict[Future[list[_Outcome]], list[PlannedFile]]
 
 #: Caps on one batch request to a server (within the limits it advertises): files, bytes.
 _BATCH_FILES = 32
@@ -267,7 +269,7 @@ class _Run:
         if plan.direct:
             failed = direct_upload.send(self.images, self.dataset_id, to_send, self.put_workers)
             for planned, _ in to_send:
-                self._settle_one(planned, failed.get(planned.dataset_path))
+                self._settle_one(planned, failed.get(planned.dataset_path) or _size_of(planned))
             return {}
         return self._send(to_send, plan.batch, pool)
 
@@ -289,49 +291,52 @@ class _Run:
         for future in as_completed(jobs):
             files = jobs[future]
             try:
-                errors = future.result()
+                outcomes = future.result()
             except Exception as error:  # the request failed as a whole: so did each file in it
-                errors = [error] * len(files)
-            for planned, failure in zip(files, errors, strict=True):
-                self._settle_one(planned, failure)
+                outcomes = [error] * len(files)
+            for planned, outcome in zip(files, outcomes, strict=True):
+                self._settle_one(planned, outcome)
 
-    def _put_one(self, planned: PlannedFile, slot: UploadSlot) -> list[BaseException | None]:
+    def _put_one(self, planned: PlannedFile, slot: UploadSlot) -> list[_Outcome]:
+        size = os.path.getsize(planned.local)
         self.images.put_file(slot.url, planned.local, planned.content_type)
-        return [None]
+        return [size]
 
     def _put_group(
         self, batch: UploadBatch, group: list[tuple[PlannedFile, UploadSlot]]
-    ) -> list[BaseException | None]:
+    ) -> list[_Outcome]:
         """One batch request; a file that cannot be read fails alone and is not sent."""
-        errors: list[BaseException | None] = [None] * len(group)
+        outcomes: list[_Outcome] = [0] * len(group)
         readable: list[tuple[int, UploadSlot, PlannedFile, bytes]] = []
         for index, (planned, slot) in enumerate(group):
             try:
                 readable.append((index, slot, planned, Path(planned.local).read_bytes()))
             except OSError as error:
-                errors[index] = error
+                outcomes[index] = error
         if not readable:
-            return errors
+            return outcomes
         files = [(slot, f.filename, data, f.content_type) for _, slot, f, data in readable]
         try:
-            outcomes: list[BaseException | None] = [
-                outcome.failure() for outcome in self.images.put_batch(batch, files)
+            answers = self.images.put_batch(batch, files)
+            sent: list[_Outcome] = [
+                answer.failure() or len(data)
+                for answer, (*_, data) in zip(answers, readable, strict=True)
             ]
         except PictographError as error:
-            outcomes = [error] * len(readable)
-        for (index, *_), outcome in zip(readable, outcomes, strict=True):
-            errors[index] = outcome
-        return errors
+            sent = [error] * len(readable)
+        for (index, *_), outcome in zip(readable, sent, strict=True):
+            outcomes[index] = outcome
+        return outcomes
 
-    def _settle_one(self, planned: PlannedFile, error: BaseException | None) -> None:
-        if error is None:
+    def _settle_one(self, planned: PlannedFile, outcome: _Outcome) -> None:
+        if isinstance(outcome, int):
             self.uploaded += 1
-            self.bytes_uploaded += _size_of(planned.local)
+            self.bytes_uploaded += outcome
             self._tick(planned.filename)
-        elif isinstance(error, ConflictError):
+        elif isinstance(outcome, ConflictError):
             self.already_there(planned)  # taken since the pre-flight, by another run
         else:
-            self.fail(planned.path, _reason(error))
+            self.fail(planned.path, _reason(outcome))
 
     def already_there(self, planned: PlannedFile) -> None:
         if self.skip_existing:
@@ -351,9 +356,9 @@ class _Run:
             self.progress(self.done, self.total, filename)
 
 
-def _size_of(local: str) -> int:
+def _size_of(planned: PlannedFile) -> int:
     try:
-        return os.path.getsize(local)
+        return os.path.getsize(planned.local)
     except OSError:  # gone since it was sent: its bytes were still transferred, but unknown
         return 0
 
