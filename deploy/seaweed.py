@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,9 +72,16 @@ def seaweedfs(data: Path, bucket: str, access_key: str) -> Iterator[S3Server]:
         "AWS_ENDPOINT_URL_S3": endpoint,
     }
     data.mkdir(parents=True, exist_ok=True)
+    # Its log files and local sockets go to /tmp unless told otherwise; keep them with the data
+    # (sockets in a short folder of their own: a socket path must fit in 108 bytes).
+    sockets = Path(tempfile.mkdtemp(prefix="weed-"))
+    (data / "logs").mkdir(exist_ok=True)
     command = [
         WEED,
+        f"-logdir={data / 'logs'}",
         "mini",
+        f"-s3.localSocket={sockets / 's3.sock'}",
+        f"-filer.localSocket={sockets / 'filer.sock'}",
         f"-dir={data}",
         f"-bucket={bucket}",
         "-ip=127.0.0.1",
@@ -98,6 +106,7 @@ def seaweedfs(data: Path, bucket: str, access_key: str) -> Iterator[S3Server]:
             process.kill()
             process.wait()
         log.close()
+        shutil.rmtree(sockets, ignore_errors=True)
 
 
 def _wait_for_bucket(server: S3Server, process: subprocess.Popen[bytes], log: Path) -> None:
