@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
+
+from worker import peak_rss_mb  # bench/worker.py, beside this script
 
 from pictograph import Client
 
@@ -14,7 +15,6 @@ client = Client(api_key=key, base_url=base_url)
 started = time.perf_counter()
 report = client.images.upload_from_directory("bench-official", folder)
 seconds = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(
     json.dumps(
         {
@@ -22,7 +22,7 @@ print(
             "uploaded": report.images_uploaded,
             "skipped": report.images_skipped,
             "failed": len(report.failures),
-            "peak_rss_mb": peak,
+            "peak_rss_mb": peak_rss_mb(),
         }
     )
 )

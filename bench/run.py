@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from bench.inputs import DATA, SETS, folder_for  # noqa: E402
 from bench.scaled import scaled_deployment  # noqa: E402
 from bench.sockets import SocketMeter  # noqa: E402
+from bench.worker import peak_rss_mb  # noqa: E402
 from deploy.loopback import io_bytes  # noqa: E402
 from tests.conftest import fresh_database  # noqa: E402
 from tests.served import free_port, serve  # noqa: E402
@@ -69,19 +70,12 @@ def server_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def server_peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def against(pid: int, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """``measure()`` plus the CPU the server ``pid`` spent meanwhile and its peak RSS so far."""
     before = server_cpu_s(pid)
     result = measure()
     result["server_cpu_s"] = server_cpu_s(pid) - before
-    result["server_peak_rss_mb"] = server_peak_rss_mb(pid)
+    result["server_peak_rss_mb"] = peak_rss_mb(pid)
     return result
 
 
@@ -93,7 +87,7 @@ def against_replicas(pids: list[int], measure: Callable[[], dict[str, Any]]) -> 
     with SocketMeter(pids) as tcp:
         result = measure()
     result["server_cpu_s"] = sum(map(server_cpu_s, pids)) - cpu
-    result["server_peak_rss_mb"] = max(map(server_peak_rss_mb, pids))
+    result["server_peak_rss_mb"] = max(map(peak_rss_mb, pids))
     result["replica_tcp_bytes"] = tcp.total
     result["replica_io_bytes"] = sum(map(io_bytes, pids)) - io
     return result

@@ -23,6 +23,16 @@ from typing import Any
 GROUP_FILES, GROUP_BYTES, SMALL_FILE, REQUESTS_IN_FLIGHT = 32, 4 * 1024 * 1024, 1024 * 1024, 8
 
 
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """The peak resident set of process ``pid`` (``VmHWM``). Not ``ru_maxrss``: Linux carries
+    that across ``execve`` from the process that spawned us, so every worker would report at
+    least the bench runner's own peak."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def walk(folder: Path) -> dict[str, Any]:
     files = size = 0
     stack = [folder]
@@ -123,7 +133,7 @@ def main() -> None:
     result["seconds"] = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result["cpu_s"] = usage.ru_utime + usage.ru_stime
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result))
 
 
