@@ -238,9 +238,12 @@ class Transport:
         Answers that say "later" (429, or 409 for a twin request still running, with
         ``Retry-After``) are waited out without using up ``max_retries``, for up to
         ``RATE_LIMIT_PATIENCE`` seconds of waiting in all. A connection broken mid-request may
-        be retried up to ``BROKEN_CONNECTION_FACTOR`` times as often.
+        be retried up to ``BROKEN_CONNECTION_FACTOR`` times as often, counted apart, so a
+        server that breaks connections while it restarts, then refuses them or answers 503,
+        still gets ``max_retries`` for those.
         """
-        attempt = 0
+        attempt = 0  # retries after a timeout, a refused connection or an error status
+        broken = 0  # retries after a connection broke mid-request: a budget of their own
         waited_later = 0.0
         while True:
             last = attempt >= self._max_retries
@@ -250,15 +253,19 @@ class Transport:
             except httpx.TimeoutException as exc:
                 if last:
                     raise RequestTimeoutError(f"{request.method} {request.url}: timed out") from exc
-                self._pause(self._backoff(attempt), f"timeout ({exc!r})")
+                self._pause(self._backoff(attempt + broken), f"timeout ({exc!r})")
                 attempt += 1
                 continue
             except httpx.RequestError as exc:
-                broken = not isinstance(exc, httpx.ConnectError)
-                if attempt >= self._max_retries * (BROKEN_CONNECTION_FACTOR if broken else 1):
+                if isinstance(exc, httpx.ConnectError):
+                    given_up = last
+                    attempt += 1
+                else:
+                    given_up = broken >= self._max_retries * BROKEN_CONNECTION_FACTOR
+                    broken += 1
+                if given_up:
                     raise NetworkError(f"{request.method} {request.url}: {exc!r}") from exc
-                self._pause(self._backoff(attempt), f"network error ({exc!r})")
-                attempt += 1
+                self._pause(self._backoff(attempt + broken - 1), f"network error ({exc!r})")
                 continue
             later = _later(response)
             if later is not None and waited_later + later <= RATE_LIMIT_PATIENCE:
@@ -270,7 +277,7 @@ class Transport:
                 continue
             if last or response.status_code not in RETRY_STATUSES:
                 return response
-            wait = self._wait_for(response, attempt)
+            wait = self._wait_for(response, attempt + broken)
             if wait is None:
                 return response
             response.close()

@@ -96,9 +96,10 @@ def test_client_errors_are_raised_at_once_without_a_retry(
 
 
 @contextmanager
-def hanging_up_server(drops: int) -> Iterator[tuple[str, list[bytes]]]:
+def hanging_up_server(drops: int, unavailable: int = 0) -> Iterator[tuple[str, list[bytes]]]:
     """A real socket server that reads each request and, for the first ``drops`` connections,
-    hangs up without answering; later ones get a 200 JSON answer. Yields (URL, requests seen).
+    hangs up without answering; the next ``unavailable`` get a 503, later ones a 200 JSON
+    answer. Yields (URL, requests seen).
     """
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.05)  # so the loop sees ``done`` soon after the block ends
@@ -115,9 +116,13 @@ def hanging_up_server(drops: int) -> Iterator[tuple[str, list[bytes]]]:
             with connection:
                 requests.append(connection.recv(65536))
                 if len(requests) > drops:
+                    busy = len(requests) <= drops + unavailable
+                    status = b"503 Service Unavailable" if busy else b"200 OK"
                     body = b'{"data": {"answered": true}}'
                     connection.sendall(
-                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        b"HTTP/1.1 "
+                        + status
+                        + b"\r\nContent-Type: application/json\r\n"
                         + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
                         + body
                     )
@@ -146,6 +151,19 @@ def test_a_lossy_link_gets_three_times_the_retries_for_connections_broken_mid_re
         body = transport.request_json("POST", "/api/anything", json={"a": 1})
     assert body == {"data": {"answered": True}}
     assert len(requests) == 8  # 7 broken, then answered: more than max_retries=3 allows
+
+
+def test_broken_connections_do_not_use_up_the_retries_of_an_error_status_after_them():
+    """A server restarting: connections break, then it answers 503 for a while, then 200. The
+    breaks have their own budget, so the 503s still get ``max_retries`` (before, the breaks had
+    used it up and the first 503 was final)."""
+    with (
+        hanging_up_server(drops=5, unavailable=2) as (url, requests),
+        fast(url) as transport,
+    ):
+        body = transport.request_json("POST", "/api/anything", json={"a": 1})
+    assert body == {"data": {"answered": True}}
+    assert len(requests) == 5 + 2 + 1
 
 
 def test_connections_broken_mid_request_still_give_up_after_three_times_the_retries():
