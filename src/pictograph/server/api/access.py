@@ -17,7 +17,6 @@ from pictograph.server.api.bodies import (
 from pictograph.server.api.deps import StoreDep, route
 from pictograph.server.api.principal import PrincipalDep
 from pictograph.server.service import api_keys, organizations
-from pictograph.server.service.api_keys import require_role
 
 keys_router = APIRouter(redirect_slashes=False)
 router = APIRouter(redirect_slashes=False)
@@ -66,7 +65,6 @@ def me(store: StoreDep, who: PrincipalDep) -> Any:
 
 @route(router, "/organizations/me", "PATCH")
 def update_me(store: StoreDep, who: PrincipalDep, body: OrganizationUpdate) -> Any:
-    require_role(who, "admin", "changing the organization")
     organizations.update_organization(
         store, who.organization_id, body.model_dump(exclude_unset=True)
     )
@@ -80,14 +78,12 @@ def members(store: StoreDep, who: PrincipalDep) -> Any:
 
 @route(router, "/organizations/members/{member_id}", "PATCH")
 def change_role(store: StoreDep, who: PrincipalDep, member_id: str, body: MemberRole) -> Any:
-    require_role(who, "admin", "changing member roles")
     organizations.change_member(who.organization_id, member_id, body.role)
     return {"member": {"id": member_id, "role": body.role}}
 
 
 @route(router, "/organizations/members/{member_id}", "DELETE")
 def remove_member(store: StoreDep, who: PrincipalDep, member_id: str) -> Any:
-    require_role(who, "admin", "removing members")
     organizations.change_member(who.organization_id, member_id, None)
     return {"success": True}
 
@@ -99,13 +95,11 @@ def invites(store: StoreDep, who: PrincipalDep, status: str | None = None) -> An
 
 @route(router, "/organizations/invites", "POST", status_code=201)
 def invite(store: StoreDep, who: PrincipalDep, body: InviteBody) -> Any:
-    require_role(who, "admin", "inviting members")
     created = organizations.invite(store, who.organization_id, body.email, body.role, who.key_id)
     return {"invite": created}
 
 
 @route(router, "/organizations/invites/{invite_id}", "DELETE")
 def revoke_invite(store: StoreDep, who: PrincipalDep, invite_id: str) -> Any:
-    require_role(who, "admin", "revoking invites")
     organizations.revoke_invite(store, who.organization_id, invite_id)
     return {"success": True}

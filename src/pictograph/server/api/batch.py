@@ -16,7 +16,6 @@ from pictograph.server.api.bodies import (
 from pictograph.server.api.deps import StoreDep, route
 from pictograph.server.api.principal import PrincipalDep
 from pictograph.server.service import batch
-from pictograph.server.service.api_keys import require_role
 
 router = APIRouter(redirect_slashes=False)
 _P = "/batch/images"
@@ -24,14 +23,12 @@ _P = "/batch/images"
 
 @route(router, f"{_P}/update", "PATCH")
 def update(store: StoreDep, who: PrincipalDep, body: BatchUpdate) -> Any:
-    require_role(who, "member", "changing images")
     updates = body.updates.model_dump(exclude_none=True)
     return batch.update(store, who.organization_id, body.dataset_name, body.image_ids, updates)
 
 
 @route(router, f"{_P}/move", "POST")
 def move(store: StoreDep, who: PrincipalDep, body: BatchMove) -> Any:
-    require_role(who, "member", "moving images")
     return batch.move(
         store,
         who.organization_id,
@@ -44,7 +41,6 @@ def move(store: StoreDep, who: PrincipalDep, body: BatchMove) -> Any:
 
 @route(router, f"{_P}/copy", "POST")
 def copy(store: StoreDep, who: PrincipalDep, body: BatchCopy) -> Any:
-    require_role(who, "member", "copying images")
     return batch.copy(
         store,
         who.organization_id,
@@ -58,7 +54,6 @@ def copy(store: StoreDep, who: PrincipalDep, body: BatchCopy) -> Any:
 
 @route(router, f"{_P}/copy-to-dataset", "POST")
 def copy_to_dataset(store: StoreDep, who: PrincipalDep, body: BatchCopyToDataset) -> Any:
-    require_role(who, "member", "copying images")
     return batch.copy_to_dataset(
         store,
         who.organization_id,
@@ -71,9 +66,5 @@ def copy_to_dataset(store: StoreDep, who: PrincipalDep, body: BatchCopyToDataset
 
 @route(router, f"{_P}/delete", "POST")
 def delete(store: StoreDep, who: PrincipalDep, body: BatchDelete) -> Any:
-    if body.permanent:
-        require_role(who, "admin", "deleting images permanently")
-    else:
-        require_role(who, "member", "archiving images")
     org = who.organization_id
     return batch.delete(store, org, body.dataset_name, body.image_ids, body.permanent)

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from pictograph.server.api.authorize import authorizer
+from pictograph.server.service import policy
 from pictograph.server.service.context import AppContext, Links, Page
 
 
@@ -68,7 +70,16 @@ def paged(page: Page, items: list[Any]) -> dict[str, Any]:
 def route(
     router: APIRouter, path: str, method: str, *, slash_twin: bool = False, **kw: Any
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register an endpoint; with ``slash_twin`` also at ``path`` without its trailing slash."""
+    """Register an endpoint under its rule in the authorisation table (``KeyError`` at start-up
+    for a route without one); with ``slash_twin`` also at ``path`` without its trailing slash."""
+    rule = policy.rule_for(method, path)
+    kw = {
+        **kw,
+        "dependencies": [Depends(authorizer(rule)), *kw.get("dependencies", ())],
+        "openapi_extra": {"x-pictograph-role": rule.role, **kw.get("openapi_extra", {})},
+    }
+    if rule.elevated_by is not None:
+        kw["openapi_extra"]["x-pictograph-elevated"] = {rule.elevated_by: rule.elevated_role}
 
     def decorate(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         router.add_api_route(path, endpoint, methods=[method], **kw)

@@ -15,7 +15,6 @@ from pictograph.server.api.bodies import ExportBulkDelete, ExportCreate
 from pictograph.server.api.deps import LinksDep, OrgDep, StoreDep, envelope, paged, route
 from pictograph.server.api.principal import PrincipalDep
 from pictograph.server.service import exports
-from pictograph.server.service.api_keys import require_role
 from pictograph.server.service.export_jobs import ExportWorker
 from pictograph.server.service.uploads import verify_token
 
@@ -39,7 +38,6 @@ def create_export(
     worker: WorkerDep,
     body: ExportCreate,
 ) -> Any:
-    require_role(who, "member", "creating exports")
     request = exports.ExportRequest(
         dataset=body.dataset_name,
         name=body.name,
@@ -72,7 +70,6 @@ def list_exports(
 
 @route(router, "/exports/bulk-delete", "POST")
 def bulk_delete(store: StoreDep, who: PrincipalDep, body: ExportBulkDelete) -> Any:
-    require_role(who, "admin", "deleting exports")
     return envelope(exports.bulk_delete(store, who.organization_id, body.export_ids))
 
 
@@ -109,7 +106,6 @@ def get_export(
 def delete_export(
     request: Request, store: StoreDep, who: PrincipalDep, rest: str, dataset: str | None = None
 ) -> Any:
-    require_role(who, "admin", "deleting exports")
     parts = _segments(request)
     if len(parts) != 1 or not parts[0]:
         raise NotFoundError("no such route")

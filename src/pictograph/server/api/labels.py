@@ -21,21 +21,18 @@ from pictograph.server.api.deps import OrgDep, StoreDep, envelope, route
 from pictograph.server.api.principal import PrincipalDep
 from pictograph.server.service import annotations as image_annotations
 from pictograph.server.service import class_edits, image_labels
-from pictograph.server.service.api_keys import require_role
 
 router = APIRouter(redirect_slashes=False)
 
 
 @route(router, "/annotations/bulk", "POST")
 def bulk_save(store: StoreDep, who: PrincipalDep, body: BulkAnnotationsBody) -> Any:
-    require_role(who, "member", "saving annotations")
     saves = [(item.image_id, item.annotations) for item in body.saves]
     return image_annotations.bulk_save(store, who.organization_id, saves)
 
 
 @route(router, "/annotations/rename-class", "POST")
 def rename_class(store: StoreDep, who: PrincipalDep, body: RenameClassBody) -> Any:
-    require_role(who, "member", "editing classes")
     org = who.organization_id
     return envelope(
         class_edits.rename_class(store, org, body.dataset, body.old_name, body.new_name)
@@ -44,7 +41,6 @@ def rename_class(store: StoreDep, who: PrincipalDep, body: RenameClassBody) -> A
 
 @route(router, "/annotations/merge-class", "POST")
 def merge_class(store: StoreDep, who: PrincipalDep, body: MergeClassBody) -> Any:
-    require_role(who, "member", "editing classes")
     org = who.organization_id
     return envelope(
         class_edits.merge_class(store, org, body.dataset, body.source_name, body.target_name)
@@ -53,7 +49,6 @@ def merge_class(store: StoreDep, who: PrincipalDep, body: MergeClassBody) -> Any
 
 @route(router, "/annotations/delete-class", "POST")
 def delete_class(store: StoreDep, who: PrincipalDep, body: DeleteClassBody) -> Any:
-    require_role(who, "member", "editing classes")
     return envelope(
         class_edits.delete_class(
             store,
@@ -68,14 +63,12 @@ def delete_class(store: StoreDep, who: PrincipalDep, body: DeleteClassBody) -> A
 
 @route(router, "/images/bulk-tag", "POST")
 def bulk_tag(store: StoreDep, who: PrincipalDep, body: BulkTagBody) -> Any:
-    require_role(who, "member", "tagging images")
     org = who.organization_id
     return image_labels.bulk_tag(store, org, body.dataset, body.image_ids, body.tags, body.add)
 
 
 @route(router, "/images/assign-splits", "POST")
 def assign_splits(store: StoreDep, who: PrincipalDep, body: AssignSplitsBody) -> Any:
-    require_role(who, "member", "assigning splits")
     weights = (body.train, body.val, body.test)
     return image_labels.assign_splits(
         store, who.organization_id, body.dataset, weights, body.seed, body.split_mode
@@ -86,7 +79,6 @@ def assign_splits(store: StoreDep, who: PrincipalDep, body: AssignSplitsBody) ->
 def review(
     store: StoreDep, who: PrincipalDep, dataset: str, image_path: str, body: ReviewBody
 ) -> Any:
-    require_role(who, "member", "reviewing images")
     org = who.organization_id
     return image_labels.review(store, org, dataset, image_path, body.action, body.note)
 
@@ -95,7 +87,6 @@ def review(
 def set_split(
     store: StoreDep, who: PrincipalDep, dataset: str, image_path: str, body: SplitBody
 ) -> Any:
-    require_role(who, "member", "assigning splits")
     return image_labels.set_split(store, who.organization_id, dataset, image_path, body.split)
 
 

@@ -1,5 +1,5 @@
-"""ASGI middleware in front of every route: request ids, access (key, limit, body size),
-and idempotent replay of retried writes."""
+"""ASGI middleware in front of every route: request ids, access (key or gallery session, limit,
+body size, the audit trail), and idempotent replay of retried writes."""
 
 from __future__ import annotations
 
@@ -10,14 +10,17 @@ from typing import Any
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pictograph.errors import ApiError, PayloadTooLargeError
+from pictograph.errors import ApiError, AuthError, PayloadTooLargeError
 from pictograph.protocol import API_PREFIX, KEYS_PREFIX
-from pictograph.server.service import idempotency, keys, limits
+from pictograph.server.api.authorize import RULE_STATE
+from pictograph.server.service import audit, idempotency, keys, limits, sessions
 from pictograph.server.service.context import AppContext
+from pictograph.server.service.policy import Rule
 
 #: Largest JSON body an API route accepts (image bytes go to the signed URLs, not here).
 MAX_API_BODY = 10 * 1024 * 1024
 _WRITES = {"POST", "PUT", "PATCH"}
+_SAFE = {"GET", "HEAD", "OPTIONS"}
 
 
 def error_body(code: str | None, message: str, details: dict[str, Any]) -> dict[str, Any]:
@@ -69,8 +72,11 @@ class RequestIdMiddleware:
 
 
 class AccessMiddleware:
-    """Before routing: who is asking (401 on a bad key), whether they may (429), body size (413).
+    """Before routing: who is asking (401 on a bad key or session), whether they may (429),
+    body size (413); after the route: the audit entry of an audited call that succeeded.
 
+    A request authenticates with its ``X-API-Key``, or, from the gallery's pages, with the
+    signed-in session cookie; a session's writes must also carry the page's ``X-CSRF-Token``.
     Without required keys (embedded mode) every request acts for the built-in organisation.
     """
 
@@ -85,6 +91,7 @@ class AccessMiddleware:
         self.store = store
         self.local = local
         self.limiter = limiter
+        self.usage = audit.KeyUsage(store)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,7 +102,12 @@ class AccessMiddleware:
             if principal is not None and _is_api(scope):
                 _check_declared_size(scope)
                 if self.local is None:
-                    await anyio.to_thread.run_sync(limits.check, self.limiter, principal.scope)
+                    await anyio.to_thread.run_sync(
+                        limits.check, self.limiter, principal.scope, principal.rate_limit
+                    )
+                    used = principal.key_id
+                    if used is not None and self.usage.due(used):
+                        await anyio.to_thread.run_sync(self.usage.write, used)
                 if header(scope, b"content-length") is None and header(scope, b"transfer-encoding"):
                     # A chunked body declares no size: read it here, within the cap.
                     body = await read_body(receive)
@@ -105,11 +117,28 @@ class AccessMiddleware:
         except ApiError as error:
             await send_error(send, error)
             return
-        if principal is not None:
-            state = scope.setdefault("state", {})
-            state["principal"] = principal
-            state["organization_id"] = principal.organization_id
-        await self.app(scope, receive, send)
+        if principal is None:
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["principal"] = principal
+        state["organization_id"] = principal.organization_id
+        status = 500
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            rule: Rule | None = state.get(RULE_STATE)
+            if rule is not None and rule.audited and status < 400:
+                entry = _audit_entry(scope, rule, status)
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(audit.record, self.store, principal, entry)
 
     async def _principal(self, scope: Scope) -> keys.Principal | None:
         if self.local is not None:
@@ -117,10 +146,43 @@ class AccessMiddleware:
         if not _is_api(scope):
             return None
         key = header(scope, b"x-api-key")
+        session = None if key else _cookie(scope, sessions.COOKIE)
+        if session is not None:
+            return await anyio.to_thread.run_sync(self._session_principal, scope, session)
         principal: keys.Principal = await anyio.to_thread.run_sync(
             keys.authenticate, self.store, key
         )
         return principal
+
+    def _session_principal(self, scope: Scope, session: str) -> keys.Principal:
+        principal = sessions.principal_of(self.store, session)
+        if scope["method"] not in _SAFE and not sessions.csrf_matches(
+            self.store, session, header(scope, b"x-csrf-token")
+        ):
+            raise AuthError("a signed-in page's change needs its X-CSRF-Token header")
+        return principal
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    raw = header(scope, b"cookie")
+    if not raw:
+        return None
+    for part in raw.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name and value:
+            return value.strip('"')
+    return None
+
+
+def _audit_entry(scope: Scope, rule: Rule, status: int) -> audit.Entry:
+    query = bytes(scope.get("query_string", b"")).decode("latin-1")
+    path = str(scope["path"]) + (f"?{query}" if query else "")
+    client = scope.get("client")
+    where = str(client[0]) if client else None
+    forwarded = header(scope, b"x-forwarded-for")
+    if forwarded:
+        where = f"{forwarded} via {where}"
+    return audit.Entry(rule.action, str(scope["method"]), path, status, where)
 
 
 def _check_declared_size(scope: Scope) -> None:

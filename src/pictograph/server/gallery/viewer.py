@@ -12,7 +12,7 @@ from pictograph.server.api.deps import get_store
 from pictograph.server.service import sessions
 from pictograph.server.service.organizations import ensure_organization, signed_in_as
 
-COOKIE = "pictograph_session"
+COOKIE = sessions.COOKIE
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """API keys over the API (``/api/v1/api-keys/``): the same rows ``pictograph keys`` manages.
 
-Roles: viewer < member < admin < owner. Managing keys needs admin or owner, and a key never mints
-a role above its own. Deactivating (``is_active=false``) revokes; deleting removes the row: either
-way the key gets 401 on its next request (every request re-checks the table).
+Roles: see ``service.policy`` (managing keys needs admin or owner, checked there). A key never
+mints a role above its own, nor changes, deactivates or deletes a key that outranks it.
+Deactivating (``is_active=false``) revokes; deleting removes the row: either way the key gets 401
+on its next request (every request re-checks the table).
 """
 
 from __future__ import annotations
@@ -17,24 +18,12 @@ from pictograph.errors import ConflictError, ForbiddenError, NotFoundError, Vali
 from pictograph.server.service.context import AppContext, aware, new_id, now, row_dict
 from pictograph.server.service.keys import KEY_PREFIX, SHOWN_PREFIX_LENGTH, Principal, hash_key
 from pictograph.server.service.paths import canonical_uuid, is_uuid
+from pictograph.server.service.policy import ROLES, rank
 from pictograph.server.store import tables as t
 
 _K = t.api_keys
-ROLES = ("viewer", "member", "admin", "owner")
 #: Reported as the plan's limit (requests per minute) when the server sets none.
 UNLIMITED = 1_000_000
-
-
-def rank(role: str) -> int:
-    return ROLES.index(role) if role in ROLES else -1
-
-
-def require_role(principal: Principal, role: str, action: str) -> None:
-    """``ForbiddenError`` unless the principal's role is at least ``role``."""
-    if rank(principal.role) < rank(role):
-        raise ForbiddenError(
-            f"{action} needs the {role} role or above; this key is {principal.role}"
-        )
 
 
 def ceiling(store: AppContext) -> int:
@@ -54,7 +43,7 @@ def to_wire(store: AppContext, row: dict[str, Any]) -> dict[str, Any]:
         "role": row["role"],
         "rate_limit": min(row["rate_limit"], top) if row["rate_limit"] else top,
         "is_active": row["revoked_at"] is None,
-        "last_used_at": None,
+        "last_used_at": aware(row.get("last_used_at")),
         "expires_at": aware(row["expires_at"]),
         "created_at": aware(row["created_at"]),
     }
@@ -90,7 +79,6 @@ def create_key(
     expires_at: datetime | None = None,
 ) -> dict[str, Any]:
     """A new key: the ``CreatedApiKey`` answer, the only time the secret is shown."""
-    require_role(principal, "admin", "creating API keys")
     _own(principal, organization_id)
     if role not in ROLES:
         raise ValidationError(f"role must be one of {', '.join(ROLES)}", status_code=400)
@@ -139,6 +127,12 @@ def get_key(store: AppContext, principal: Principal, key_id: str) -> dict[str, A
         return to_wire(store, _find(conn, principal, key_id))
 
 
+def _not_above(principal: Principal, row: dict[str, Any], verb: str) -> None:
+    """``ForbiddenError`` when the key in ``row`` outranks the caller's."""
+    if rank(row["role"]) > rank(principal.role):
+        raise ForbiddenError(f"a {principal.role} key cannot {verb} a {row['role']} key")
+
+
 def _last_manager(conn: sa.Connection, row: dict[str, Any]) -> bool:
     """Whether ``row`` is the organisation's only active admin or owner key."""
     if rank(row["role"]) < rank("admin") or row["revoked_at"] is not None:
@@ -158,7 +152,6 @@ def update_key(
     """Rename, cap (``rate_limit``; None clears the cap), deactivate or reactivate a key.
     ``ValidationError`` for a ``role`` (immutable), ``ConflictError`` for deactivating the last
     admin/owner key."""
-    require_role(principal, "admin", "changing API keys")
     if "role" in changes:
         raise ValidationError("the role of a key cannot change: create a new key", status_code=400)
     values: dict[str, Any] = {}
@@ -171,6 +164,7 @@ def update_key(
         values["rate_limit"] = changes["rate_limit"]
     with store.write() as conn:
         row = _find(conn, principal, key_id)
+        _not_above(principal, row, "change")
         if changes.get("is_active") is not None:
             if not changes["is_active"] and _last_manager(conn, row):
                 raise ConflictError("this is the last active admin key; create another first")
@@ -184,9 +178,9 @@ def update_key(
 
 def delete_key(store: AppContext, principal: Principal, key_id: str) -> None:
     """Delete a key (401 from its next request on); ``ConflictError`` for the last admin key."""
-    require_role(principal, "admin", "deleting API keys")
     with store.write() as conn:
         row = _find(conn, principal, key_id)
+        _not_above(principal, row, "delete")
         if _last_manager(conn, row):
             raise ConflictError("this is the last active admin key; create another first")
         conn.execute(_K.delete().where(_K.c.id == row["id"]))

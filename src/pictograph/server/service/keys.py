@@ -25,8 +25,12 @@ class Principal:
 
     organization_id: str
     key_id: str | None
-    #: viewer < member < admin < owner; keys made by ``pictograph keys`` (and embedded mode) own.
+    #: See ``service.policy.ROLES``; keys made by ``pictograph keys`` (and embedded mode) own.
     role: str = "owner"
+    #: The key's name, as the audit trail shows who acted.
+    key_name: str | None = None
+    #: The key's own cap in requests per minute (None: only the server's limit applies).
+    rate_limit: int | None = None
 
     @property
     def scope(self) -> str:
@@ -110,14 +114,32 @@ def authenticate(store: AppContext, raw_key: str | None) -> Principal:
     """The principal a key stands for. Raises ``AuthError`` for a missing, wrong or revoked key."""
     if not raw_key or not raw_key.strip():
         raise AuthError("missing API key: send it in the X-API-Key header")
+    principal = _active_key(store, t.api_keys.c.key_hash == hash_key(raw_key))
+    if principal is None:
+        raise AuthError("invalid, revoked or expired API key")
+    return principal
+
+
+def principal_of_key(store: AppContext, key_id: str) -> Principal | None:
+    """The principal of the active key with id ``key_id`` (a gallery session names its key)."""
+    return _active_key(store, t.api_keys.c.id == key_id)
+
+
+def _active_key(store: AppContext, which: sa.ColumnElement[bool]) -> Principal | None:
     keys = t.api_keys.c
-    query = sa.select(keys.id, keys.organization_id, keys.role).where(
-        keys.key_hash == hash_key(raw_key),
+    query = sa.select(keys.id, keys.organization_id, keys.role, keys.name, keys.rate_limit).where(
+        which,
         keys.revoked_at.is_(None),
         sa.or_(keys.expires_at.is_(None), keys.expires_at > now()),
     )
     with store.read() as conn:
         row = conn.execute(query).first()
     if row is None:
-        raise AuthError("invalid, revoked or expired API key")
-    return Principal(organization_id=row.organization_id, key_id=row.id, role=row.role)
+        return None
+    return Principal(
+        organization_id=row.organization_id,
+        key_id=row.id,
+        role=row.role,
+        key_name=row.name,
+        rate_limit=row.rate_limit,
+    )

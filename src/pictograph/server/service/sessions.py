@@ -6,16 +6,17 @@ the key table on every use, so revoking the key ends every session opened with i
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
-import sqlalchemy as sa
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from pictograph.errors import AuthError
 from pictograph.server.service import keys
 from pictograph.server.service.context import AppContext
-from pictograph.server.store import tables as t
 
+#: The cookie the session token travels in (the gallery's pages and their API calls).
+COOKIE = "pictograph_session"
 #: How long a session lasts before the key has to be entered again.
 SESSION_SECONDS = 14 * 24 * 3600
 _SALT = "pictograph-gallery-session"
@@ -46,11 +47,18 @@ def principal_of(store: AppContext, token: str | None) -> keys.Principal:
         raise AuthError("session is invalid or expired") from None
     if not isinstance(data, dict) or not isinstance(data.get("key"), str):
         raise AuthError("session is invalid")
-    query = sa.select(t.api_keys.c.organization_id).where(
-        t.api_keys.c.id == data["key"], t.api_keys.c.revoked_at.is_(None)
-    )
-    with store.read() as conn:
-        organization_id = conn.execute(query).scalar_one_or_none()
-    if organization_id is None or organization_id != data.get("org"):
+    principal = keys.principal_of_key(store, data["key"])
+    if principal is None or principal.organization_id != data.get("org"):
         raise AuthError("the session's API key was revoked")
-    return keys.Principal(organization_id=str(organization_id), key_id=data["key"])
+    return principal
+
+
+def csrf_token(store: AppContext, session_token: str) -> str:
+    """The token a signed-in page sends in ``X-CSRF-Token`` with its API writes: derived from
+    the session, so another site (which cannot read our pages or cookie) cannot know it."""
+    digest = hmac.new(store.signer.secret_key, b"csrf\0" + session_token.encode(), "sha256")
+    return digest.hexdigest()
+
+
+def csrf_matches(store: AppContext, session_token: str, sent: str | None) -> bool:
+    return sent is not None and hmac.compare_digest(csrf_token(store, session_token), sent)

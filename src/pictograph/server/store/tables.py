@@ -50,6 +50,8 @@ api_keys = sa.Table(
     # A per-key cap below the server's limit; null means the server's limit.
     sa.Column("rate_limit", sa.Integer, nullable=True),
     _stamp("expires_at", nullable=True),
+    # Kept to the minute: written at most once a minute per key and process, never per request.
+    _stamp("last_used_at", nullable=True),
     sa.ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
 )
 
@@ -214,4 +216,23 @@ image_descriptors = sa.Table(
     _uuid("image_id", primary_key=True),
     sa.Column("descriptor", sa.String(128), nullable=False),
     sa.ForeignKeyConstraint(["image_id"], ["images.id"], ondelete="CASCADE"),
+)
+
+# Every write that removes or changes data or access (service/audit.py): who, what, when, where.
+# Not tied to the key or organisation rows by a foreign key: the trail outlives what it names.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    _uuid(primary_key=True),
+    _uuid("organization_id", nullable=False),
+    _uuid("key_id", nullable=True),
+    sa.Column("key_name", sa.String(255), nullable=True),
+    sa.Column("action", sa.String(255), nullable=False),
+    sa.Column("method", sa.String(8), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("client", sa.String(255), nullable=True),
+    _stamp("created_at"),
+    sa.Index(None, "organization_id", "created_at"),
+    sa.Index(None, "created_at"),
 )
