@@ -1,4 +1,5 @@
-"""Routes of ``/api/v1/api-keys/`` (outside the developer prefix) and ``$P/organizations``."""
+"""Routes of ``/api/v1/api-keys/`` (outside the developer prefix), ``$P/organizations`` and
+``$P/audit``."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from pictograph.server.api.bodies import (
     MemberRole,
     OrganizationUpdate,
 )
-from pictograph.server.api.deps import StoreDep, route
+from pictograph.server.api.deps import StoreDep, paged, route
 from pictograph.server.api.principal import PrincipalDep
-from pictograph.server.service import api_keys, organizations
+from pictograph.server.service import api_keys, audit, organizations
 
 keys_router = APIRouter(redirect_slashes=False)
 router = APIRouter(redirect_slashes=False)
@@ -103,3 +104,11 @@ def invite(store: StoreDep, who: PrincipalDep, body: InviteBody) -> Any:
 def revoke_invite(store: StoreDep, who: PrincipalDep, invite_id: str) -> Any:
     organizations.revoke_invite(store, who.organization_id, invite_id)
     return {"success": True}
+
+
+@route(router, "/audit", "GET")
+def audit_trail(
+    store: StoreDep, who: PrincipalDep, limit: int = 100, offset: int = 0, key_id: str | None = None
+) -> Any:
+    page = audit.entries(store, who.organization_id, limit=limit, offset=offset, key_id=key_id)
+    return paged(page, page.items)
