@@ -10,7 +10,7 @@ import httpx
 
 from pictograph._transport import Transport
 from pictograph.config import ClientSettings, Mode, resolve_settings
-from pictograph.resources.access import ApiKeys, Organizations
+from pictograph.resources.access import ApiKeys, AuditTrail, Organizations
 from pictograph.resources.annotations import Annotations
 from pictograph.resources.batch import Batch
 from pictograph.resources.datasets import Datasets
@@ -62,6 +62,7 @@ class Client:
         self.batch = Batch(self)
         self.search = Search(self)
         self.api_keys = ApiKeys(self)
+        self.audit = AuditTrail(self)
         self.organizations = Organizations(self)
 
     @property

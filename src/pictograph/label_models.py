@@ -119,6 +119,20 @@ class ApiKey(_Wire):
     created_at: datetime
 
 
+class AuditEntry(_Wire):
+    """One write that removed or changed data or access: who (key), what, when, from where."""
+
+    id: str
+    key_id: str | None = None
+    key_name: str | None = None
+    action: str
+    method: str
+    path: str
+    status: int
+    client: str | None = None
+    created_at: datetime
+
+
 class CreatedApiKey(_Wire):
     """A new key: ``api_key`` is the secret, shown this once."""
 

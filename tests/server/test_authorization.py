@@ -190,7 +190,7 @@ def _intact(team: Team, world: World) -> list[str]:
         "invite": any(
             i["id"] == world.invite_id
             for i in owner.get(f"{P}/organizations/invites").json()["invites"]
-        ),  # fmt: skip
+        ),
     }
     return [name for name, ok in checks.items() if not ok]
 

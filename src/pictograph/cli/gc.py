@@ -67,6 +67,7 @@ def gc(
     click.echo(
         f"gc {verb} {len(report.temporary_files)} temporary files, "
         f"{len(report.orphan_blobs)} orphan blobs, {len(report.expired_uploads)} expired "
-        f"uploads, {report.idempotency_records} expired idempotency records",
+        f"uploads, {report.idempotency_records} expired idempotency records, "
+        f"{report.audit_entries} audit entries past their retention",
         err=True,
     )

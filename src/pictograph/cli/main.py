@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 import click
 
 from pictograph import __version__
+from pictograph.cli.audit import audit
 from pictograph.cli.client_options import Connection
 from pictograph.cli.datasets import datasets
 from pictograph.cli.download import download
@@ -136,6 +137,7 @@ for _command in (
     keys,
     migrate,
     gc,
+    audit,
 ):
     cli.add_command(_command)
 

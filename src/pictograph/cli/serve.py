@@ -141,6 +141,14 @@ _DEFAULTS = ServerSettings(home=Path(), database_url="", storage_url="")
     show_default=True,
     help="Seconds a blob or temporary file must be untouched before a sweep may remove it.",
 )
+@click.option(
+    "--audit-retention-days",
+    envvar="PICTOGRAPH_AUDIT_RETENTION_DAYS",
+    type=click.FloatRange(min=0),
+    default=_DEFAULTS.audit_retention_days,
+    show_default=True,
+    help="Days the audit trail keeps an entry; sweeps remove older ones.",
+)
 @pass_connection
 def serve(
     connection: Connection,
@@ -165,6 +173,7 @@ def serve(
     max_connections: int,
     gc_interval: float,
     gc_grace: float,
+    audit_retention_days: float,
 ) -> None:
     """Serve the Pictograph developer API (and the gallery) over HTTP.
 
@@ -200,6 +209,7 @@ def serve(
         max_connections=max_connections,
         gc_interval_seconds=gc_interval,
         gc_grace_seconds=gc_grace,
+        audit_retention_days=audit_retention_days,
     )
     _check_schema(settings.database_url)
     # Worker processes rebuild the same settings from this one serialised copy.

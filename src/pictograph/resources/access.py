@@ -1,4 +1,5 @@
-"""``client.api_keys`` and ``client.organizations``: keys, the organisation, members, invites."""
+"""``client.api_keys``, ``client.organizations`` and ``client.audit``: keys, the organisation,
+members, invites, and the audit trail."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from pictograph.label_models import (
     ApiKey,
+    AuditEntry,
     CreatedApiKey,
     Organization,
     OrganizationInvite,
@@ -109,3 +111,17 @@ class Organizations(Resource):
 
     def revoke_invite(self, invite_id: str) -> None:
         self._transport.request_json("DELETE", f"{_ORGS}/invites/{invite_id}")
+
+
+class AuditTrail(Resource):
+    """The organisation's audit trail (admin keys): every write that removed or changed data or
+    access, newest first."""
+
+    def list(
+        self, *, limit: int = 100, offset: int = 0, key_id: str | None = None
+    ) -> list[AuditEntry]:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if key_id is not None:
+            params["key_id"] = key_id
+        answer = self._transport.request_json("GET", f"{API_PREFIX}/audit", params=params)
+        return parse_models(AuditEntry, answer.get("data", []))

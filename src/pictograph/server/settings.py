@@ -55,6 +55,8 @@ class ServerSettings:
     #: What a scheduled sweep leaves alone: anything written less than this many seconds ago
     #: (an upload in flight may not have its row yet).
     gc_grace_seconds: float = 900.0
+    #: How long the audit trail keeps an entry; gc removes older ones.
+    audit_retention_days: float = 90.0
     signed_url_ttl_seconds: int = 3600
     public_base_url: str | None = None
     rate_limit_per_second: float = 0.0

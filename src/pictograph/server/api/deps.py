@@ -76,7 +76,11 @@ def route(
     kw = {
         **kw,
         "dependencies": [Depends(authorizer(rule)), *kw.get("dependencies", ())],
-        "openapi_extra": {"x-pictograph-role": rule.role, **kw.get("openapi_extra", {})},
+        "openapi_extra": {
+            "x-pictograph-role": rule.role,
+            "x-pictograph-audited": rule.audited,
+            **kw.get("openapi_extra", {}),
+        },
     }
     if rule.elevated_by is not None:
         kw["openapi_extra"]["x-pictograph-elevated"] = {rule.elevated_by: rule.elevated_role}

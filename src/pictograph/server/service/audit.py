@@ -95,11 +95,14 @@ def _wire(row: Any) -> dict[str, Any]:
     }
 
 
-def prune(store: AppContext, retention: timedelta) -> int:
-    """Remove entries older than ``retention``; the number removed."""
+def prune(store: AppContext, retention: timedelta, *, dry_run: bool = False) -> int:
+    """Remove entries older than ``retention`` (count them only, with ``dry_run``)."""
+    old = _A.c.created_at < now() - retention
+    if dry_run:
+        with store.read() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).where(old)).scalar_one())
     with store.write() as conn:
-        done = conn.execute(_A.delete().where(_A.c.created_at < now() - retention))
-    return int(done.rowcount or 0)
+        return int(conn.execute(_A.delete().where(old)).rowcount or 0)
 
 
 class KeyUsage:

@@ -1,5 +1,6 @@
 """Sweeping up what crashes leave behind: temporary files, blobs no row refers to, pending
-uploads older than their URL's lifetime, and expired idempotency records.
+uploads older than their URL's lifetime, expired idempotency records, and audit entries past
+their retention.
 
 Run by ``pictograph gc``, at server start and every ``gc_interval_seconds``. A blob a committed
 image (or a live pending upload) refers to is never removed: candidates are listed first and
@@ -25,7 +26,7 @@ from pathlib import Path
 import anyio
 import sqlalchemy as sa
 
-from pictograph.server.service import idempotency
+from pictograph.server.service import audit, idempotency
 from pictograph.server.service.context import AppContext, now
 from pictograph.server.settings import ServerSettings
 from pictograph.server.store import tables as t
@@ -51,6 +52,8 @@ class GcReport:
     orphan_blobs: list[str] = field(default_factory=list)
     expired_uploads: list[str] = field(default_factory=list)
     idempotency_records: int = 0
+    #: Audit entries older than the retention (``audit_retention_days``).
+    audit_entries: int = 0
     #: A scheduled sweep that did not run: another replica held the sweep lock.
     skipped: bool = False
 
@@ -61,6 +64,7 @@ class GcReport:
             + len(self.orphan_blobs)
             + len(self.expired_uploads)
             + self.idempotency_records
+            + self.audit_entries
         )
 
 
@@ -90,6 +94,8 @@ def sweep(
         report.idempotency_records = _count_expired_records(store)
     else:
         report.idempotency_records = idempotency.purge_expired(store)
+    retention = timedelta(days=store.settings.audit_retention_days)
+    report.audit_entries = audit.prune(store, retention, dry_run=dry_run)
     return report
 
 

@@ -145,6 +145,27 @@ TABLE: dict[tuple[str, str], Rule] = {
 }
 
 
+#: The gallery's own routes: pages and images need a signed-in session (any role); every change
+#: made from a page goes through the API routes above with that session, under their rules.
+GALLERY = {
+    ("GET", "/login"): "anyone (the sign-in form)",
+    ("POST", "/login"): "anyone with a valid key, from our own pages",
+    ("POST", "/logout"): "a signed-in session, from our own pages",
+    ("GET", "/"): "a signed-in session (viewer or above)",
+    ("GET", "/datasets/{dataset_id}"): "a signed-in session (viewer or above)",
+    ("GET", "/images/{image_id}"): "a signed-in session (viewer or above)",
+    ("GET", "/images/{image_id}/{thumbnail,preview,file}"): "a signed-in session (viewer or above)",
+}
+
+#: Routes authenticated by a signed token in their URL (made by a key allowed to make it).
+SIGNED = {
+    ("PUT", "/storage/upload/{token}"): "a signed upload URL (made for a member or above)",
+    ("POST", "/storage/upload-batch"): "each part's signed upload token (member or above)",
+    ("GET", "/storage/blob/{token}"): "a signed download URL (made for a viewer or above)",
+    ("GET", "/storage/exports/{token}"): "a signed export URL (made for a viewer or above)",
+}
+
+
 def rule_for(method: str, path: str) -> Rule:
     """The rule of the route ``method path``; ``KeyError`` naming it when the table has none."""
     try:
