@@ -26,8 +26,8 @@ from pictograph.server.service import descriptors
 from pictograph.server.service.keys import create_key
 from pictograph.server.store import tables as t
 from tests.images import large_scene
-from tests.server.flows import P, create_dataset, upload
 from tests.served import free_port
+from tests.server.flows import P, create_dataset, upload
 
 FILES = 30
 SIDE = 2000

@@ -32,6 +32,8 @@ log = logging.getLogger("pictograph.descriptors")
 _D = t.image_descriptors
 _I = t.images
 _HASH_HEX = 16
+#: Images with both sides at least twice this are reduced to about this size before describing.
+_REDUCED = 512
 _PAGE = 500
 #: Seconds without a newly stored image before the worker decodes: it keeps out of an upload's
 #: way (the upload's CPU), and describes the burst after it.
@@ -48,16 +50,22 @@ def computed() -> int:
 
 def describe(source: Any, budget: DecodeBudget) -> str:
     """The descriptor of the image file ``source`` (a path or an open binary file): 16 hex digits
-    of dHash + 96 of colour. The decode waits for room in ``budget``, as every decode does; the
-    full-size pixels are dropped before the budget's room is given back."""
+    of dHash + 96 of colour. The decode waits for room in ``budget``, as every decode does; a
+    large image is reduced (box averages) to at least ``_REDUCED`` pixels a side before any copy
+    is made, so the decode's pixels are the only full-size ones, and are dropped before the
+    budget's room is given back."""
     prepare_decoders()
     with Image.open(source) as image:
         image.draft("RGB", (64, 64))  # JPEG decodes at a fraction of its size: much faster
         with budget.reserve(image):
-            rgb = ImageOps.exif_transpose(image).convert("RGB")
-            grey = rgb.convert("L").resize((9, 8), Image.Resampling.LANCZOS)
-            colour = rgb.resize((4, 4), Image.Resampling.BOX).tobytes()
-            del rgb
+            image.load()
+            factor = min(image.size) // _REDUCED
+            reduced = image.reduce(factor) if factor > 1 and image.mode not in ("1", "P") else image
+            rgb = ImageOps.exif_transpose(reduced).convert("RGB")
+            del reduced
+            image.close()
+    grey = rgb.convert("L").resize((9, 8), Image.Resampling.LANCZOS)
+    colour = rgb.resize((4, 4), Image.Resampling.BOX).tobytes()
     pixels = list(grey.getdata())
     bits = 0
     for row in range(8):
