@@ -65,3 +65,13 @@ def huge_png(path: Path, width: int, height: int) -> Path:
         + chunk(b"IEND", b"")
     )
     return path
+
+
+def large_scene(path: Path, side: int, seed: int) -> Path:
+    """A ``side`` x ``side`` PNG of smooth random colour (a small noise image scaled up): as
+    costly to decode as any picture of its size, yet quick to write and a few MiB at most."""
+    rng = random.Random(seed)
+    small = Image.frombytes("RGB", (24, 24), rng.randbytes(24 * 24 * 3))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    small.resize((side, side), Image.Resampling.BILINEAR).save(path, compress_level=1)
+    return path

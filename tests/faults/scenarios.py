@@ -20,13 +20,15 @@ import sqlalchemy as sa
 from PIL import Image
 
 from pictograph import Client, PictographError
+from pictograph.protocol import API_PREFIX
 from pictograph.workflows.folder_plan import plan_folder
 from pictograph.workflows.upload import upload_dataset_from_folder
 from tests.faults.proxy import fault_proxy
-from tests.images import make_image, sha256_of
+from tests.images import large_scene, make_image, sha256_of
 from tests.served import PICTOGRAPH, Served, create_key, free_port, launch
 
 DATASET = "soak"
+API = API_PREFIX
 COLUMNS = (
     "scenario",
     "runs",
@@ -329,6 +331,74 @@ def _slow_header(port: int, stop: threading.Event) -> None:
                 time.sleep(0.5)
         except OSError:
             return
+
+
+def similarity_storm(
+    home: Path, database_url: str, files: int, searches: int = 40, side: int = 2500
+) -> Row:
+    """``files`` ``side`` x ``side`` PNGs uploaded by one organisation, then ``searches``
+    concurrent similarity searches of that folder started at once, while another organisation's
+    key lists its datasets every 50 ms. A failure: a search that is not a 200, or another
+    organisation's GET taking 1 s or more. The label carries that GET's p99 and the server's
+    peak RSS (``VmHWM``)."""
+    started = time.monotonic()
+    folder = home / "scenes"
+    for index in range(files):
+        large_scene(folder / f"scene-{index:05d}.png", side, seed=index)
+    store_args = ("--home", str(home), "--database-url", database_url)
+    acme, globex = create_key(store_args, "acme"), create_key(store_args, "globex")
+    port = free_port()
+    get_times: list[float] = []
+    failures = 0
+    with running_server(home, database_url, port) as served:
+        assert upload(served.base_url, acme, folder) == 0
+        with httpx.Client(base_url=served.base_url, headers={"X-API-Key": acme}) as client:
+            listed = client.get(f"{API}/images/", params={"dataset": DATASET, "limit": 1})
+            query = listed.json()["data"][0]["id"]
+        stop = threading.Event()
+
+        def other_org() -> None:
+            with httpx.Client(base_url=served.base_url, headers={"X-API-Key": globex}) as client:
+                while not stop.is_set():
+                    began = time.monotonic()
+                    answered = client.get(f"{API}/datasets/", timeout=600)
+                    get_times.append(time.monotonic() - began)
+                    if answered.status_code != 200:
+                        get_times[-1] = float("inf")
+                    time.sleep(0.05)
+
+        def search(_: int) -> int:
+            with httpx.Client(base_url=served.base_url, headers={"X-API-Key": acme}) as client:
+                params = {"image_id": query, "threshold": 0}
+                answered = client.get(f"{API}/search/similar", params=params, timeout=900)
+            return answered.status_code
+
+        watcher = threading.Thread(target=other_org)
+        watcher.start()
+        try:
+            with ThreadPoolExecutor(searches) as pool:
+                failures += sum(status != 200 for status in pool.map(search, range(searches)))
+        finally:
+            stop.set()
+            watcher.join(timeout=600)
+        peak_mib = _peak_rss_mib(served.process.pid)
+    failures += sum(took >= 1.0 for took in get_times)
+    p99 = sorted(get_times)[max(0, int(len(get_times) * 0.99) - 1)] if get_times else 0.0
+    label = (
+        f"{searches} concurrent first similarity searches while another organisation is served "
+        f"({side}px PNGs; other-org GET p99 {p99:.2f} s, server peak RSS {peak_mib} MiB)"
+    )
+    row = Row(label, 1, searches, files, failures=failures)
+    row.seconds = time.monotonic() - started
+    return row
+
+
+def _peak_rss_mib(pid: int) -> int:
+    """The process's peak resident memory (``VmHWM``), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return 0
 
 
 def count_files(folder: Path) -> int:

@@ -37,6 +37,7 @@ def main() -> int:
             ("postgres", lambda h, d: scenarios.concurrent_uploaders(h, d, folder, 4)),
             ("sqlite", lambda h, d: scenarios.rate_limit_storm(h, d, folder, 32)),
             ("sqlite", lambda h, d: scenarios.hostile_clients(h, d, 256)),
+            ("sqlite", lambda h, d: scenarios.similarity_storm(h, d, FILES)),
         ]
         for index, (engine, scenario) in enumerate(runs):
             home = root / f"run-{index}"

@@ -37,10 +37,12 @@ from pictograph.server.api.middleware import (
 )
 from pictograph.server.service import gc
 from pictograph.server.service.context import AppContext
+from pictograph.server.service.descriptors import DescriptorWorker
 from pictograph.server.service.export_jobs import ExportWorker
 from pictograph.server.service.keys import Principal
 from pictograph.server.service.limits import open_rate_limiter
 from pictograph.server.service.organizations import ensure_organization
+from pictograph.server.service.workload import ClientGone
 from pictograph.server.settings import ServerSettings
 
 log = logging.getLogger("pictograph.server")
@@ -58,6 +60,8 @@ def create_app(settings: ServerSettings, *, gallery: bool = True) -> FastAPI:
     """
     store = AppContext.open(settings)
     worker = ExportWorker(store)
+    describer = DescriptorWorker(store)
+    store.on_stored = describer.noticed
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -69,6 +73,7 @@ def create_app(settings: ServerSettings, *, gallery: bool = True) -> FastAPI:
                 )
             yield
             background.cancel_scope.cancel()
+        describer.stop()
         worker.stop()
         store.close()
 
@@ -76,6 +81,7 @@ def create_app(settings: ServerSettings, *, gallery: bool = True) -> FastAPI:
     app.state.store = store
     app.state.settings = settings
     app.state.export_worker = worker
+    app.state.descriptor_worker = describer
     routers = (labels, datasets, images, directories, annotation_routes, exports, batch, search)
     for module in (*routers, access):
         app.include_router(module.router, prefix=API_PREFIX)
@@ -95,6 +101,7 @@ def create_app(settings: ServerSettings, *, gallery: bool = True) -> FastAPI:
     app.add_middleware(AccessMiddleware, store=store, local=local, limiter=limiter)
     app.add_middleware(RequestIdMiddleware)
     worker.resume()
+    describer.start()
     return app
 
 
@@ -146,4 +153,5 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(ClientDisconnect, on_client_gone)
+    app.add_exception_handler(ClientGone, on_client_gone)
     app.add_exception_handler(Exception, on_unexpected)

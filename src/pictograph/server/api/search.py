@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from pictograph.server.api.deps import OrgDep, StoreDep, route
+from pictograph.server.api.expensive import run_expensive
 from pictograph.server.service import search
+from pictograph.server.service.workload import Wanted
 
 router = APIRouter(redirect_slashes=False)
 
 
 @route(router, "/search/similar", "GET")
-def similar(
+async def similar(
+    request: Request,
     store: StoreDep,
     org: OrgDep,
     image_id: str,
@@ -21,9 +24,18 @@ def similar(
     limit: int = 50,
     directory_path: str | None = None,
 ) -> Any:
-    return search.similar(
-        store, org, image_id, threshold=threshold, limit=limit, directory_path=directory_path
-    )
+    def work(wanted: Wanted) -> dict[str, Any]:
+        return search.similar(
+            store,
+            org,
+            image_id,
+            threshold=threshold,
+            limit=limit,
+            directory_path=directory_path,
+            wanted=wanted,
+        )
+
+    return await run_expensive(request, "search", org, work)
 
 
 @route(router, "/search/by-tags", "GET")

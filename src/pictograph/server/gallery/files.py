@@ -5,12 +5,14 @@ Every image route checks that the image belongs to the viewer's organisation.
 
 from __future__ import annotations
 
+import anyio.to_thread
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
 from pictograph.errors import NotFoundError
 from pictograph.server.api.blob_responses import blob_response
 from pictograph.server.api.deps import get_links, get_store
+from pictograph.server.api.expensive import run_expensive
 from pictograph.server.gallery.rendering import KEYS_SCRIPT, STYLESHEET
 from pictograph.server.gallery.viewer import current_viewer
 from pictograph.server.service import images, thumbnails
@@ -39,24 +41,29 @@ def keys_script() -> Response:
 
 
 @router.get("/images/{image_id}/thumbnail")
-def thumbnail(request: Request, image_id: str) -> Response:
+async def thumbnail(request: Request, image_id: str) -> Response:
     """A JPEG of at most 256x256 pixels, made on first request and cached."""
-    return _rendition(request, image_id, thumbnails.THUMBNAIL)
+    return await _rendition(request, image_id, thumbnails.THUMBNAIL)
 
 
 @router.get("/images/{image_id}/preview")
-def preview(request: Request, image_id: str) -> Response:
+async def preview(request: Request, image_id: str) -> Response:
     """A JPEG of at most 1280x1280 pixels (browsers cannot show every stored format, e.g. HEIC)."""
-    return _rendition(request, image_id, thumbnails.PREVIEW)
+    return await _rendition(request, image_id, thumbnails.PREVIEW)
 
 
-def _rendition(request: Request, image_id: str, size: int) -> Response:
-    viewer = current_viewer(request)
+async def _rendition(request: Request, image_id: str, size: int) -> Response:
+    viewer = await anyio.to_thread.run_sync(current_viewer, request)
     if viewer is None:
         return Response(status_code=401)
-    store, links = get_store(request), get_links(request)
+    store, links, organization = get_store(request), get_links(request), viewer.organization_id
     try:
-        found = thumbnails.rendition(store, viewer.organization_id, image_id, links, size)
+        found = await run_expensive(
+            request,
+            "rendition",
+            organization,
+            lambda wanted: thumbnails.rendition(store, organization, image_id, links, size, wanted),
+        )
     except NotFoundError:
         return Response(status_code=404)
     # Private: the bytes are only for this viewer's organisation; an image's bytes never change.

@@ -20,6 +20,7 @@ from pictograph.errors import ValidationError
 from pictograph.protocol import MAX_BULK_IMAGES
 from pictograph.server.imaging import DecodeBudget
 from pictograph.server.service.group_commit import GroupCommit
+from pictograph.server.service.workload import Workload
 from pictograph.server.settings import ServerSettings
 from pictograph.server.store import tables as t
 from pictograph.server.store.blob_registry import open_blob_store
@@ -66,6 +67,10 @@ class AppContext:
     signer: URLSafeTimedSerializer
     #: Bounds what decoding images (checks, thumbnails) may cost at once.
     decoding: DecodeBudget = field(default_factory=DecodeBudget)
+    #: Bounds expensive work per object (descriptors, renditions): see ``workload.py``.
+    work: Workload = field(default_factory=Workload)
+    #: Told the ids of images just registered (the app's descriptor worker describes them).
+    on_stored: Callable[[Sequence[str]], None] = lambda _ids: None
     #: SQLite has one writer at a time; threads of this process queue here instead of in
     #: SQLite's busy handler, which sleeps and retries. Other engines need no such turn.
     _writer_turn: AbstractContextManager[Any] = field(default_factory=nullcontext)

@@ -185,6 +185,7 @@ def _register_received(
         taken = _taken(conn, dataset_id, [place for _, place in places])
         _plan(dataset_id, entries, places, received, taken, batch)
         _insert_with_folders(conn, dataset_id, batch)
+    store.on_stored([row["id"] for row in batch.rows])
     for key in batch.stale_blobs:
         store.blobs.delete(key)
     batch.failures.sort(key=lambda failure: failure[0])
@@ -216,6 +217,7 @@ def _register_pending(
                 ),
                 batch.consumed,
             )
+    store.on_stored([row["id"] for row in batch.rows])
     for key in batch.stale_blobs:
         store.blobs.delete(key)
     batch.failures.sort(key=lambda failure: failure[0])

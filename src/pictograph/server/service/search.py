@@ -12,6 +12,7 @@ from pictograph.server.service.context import AppContext, row_dict
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.descriptors import descriptors, similarity
 from pictograph.server.service.paths import canonical_uuid, is_uuid, normalize_directory
+from pictograph.server.service.workload import Wanted, always
 from pictograph.server.store import tables as t
 
 _I = t.images
@@ -40,10 +41,12 @@ def similar(
     threshold: float = 0.6,
     limit: int = 50,
     directory_path: str | None = None,
+    wanted: Wanted = always,
 ) -> dict[str, Any]:
     """Images of the source image's dataset and folder (or ``directory_path``) ranked by visual
     similarity in [0, 1], most alike first, the source excluded, at least ``threshold``.
-    ``NotFoundError`` for an unknown image."""
+    ``NotFoundError`` for an unknown image. Descriptors not stored yet are computed within the
+    store's bounds; ``ClientGone`` when ``wanted()`` turns false before they all are."""
     if not 0 <= threshold <= 1:
         raise ValidationError("threshold is a number in [0, 1]")
     limit = max(1, min(limit, MAX_LIMIT))
@@ -57,7 +60,7 @@ def similar(
             _I.c.id != source["id"],
         )
         candidates = [row_dict(row) for row in conn.execute(query)]
-    known = descriptors(store, [source, *candidates])
+    known = descriptors(store, [source, *candidates], organization=organization_id, wanted=wanted)
     if source["id"] not in known:
         raise ValidationError("the source image's bytes could not be read to compare them")
     scored = [

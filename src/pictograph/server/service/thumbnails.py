@@ -6,11 +6,11 @@ image's rendition never goes stale (stored bytes are never replaced in place).
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -22,14 +22,12 @@ from pictograph.errors import NotFoundError, ValidationError
 from pictograph.server.imaging import DecodeBudget, prepare_decoders
 from pictograph.server.service import images, presigned
 from pictograph.server.service.context import AppContext, Links
+from pictograph.server.service.workload import Wanted, always
 from pictograph.server.store.blobs import DirectBlobStore
 
 THUMBNAIL = 256
 PREVIEW = 1280
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-#: A page asks for up to 60 thumbnails at once; decoding large originals is memory-hungry, so
-#: only a few renders run together (the rest wait, and later requests hit the cache).
-_RENDERING = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
 
 
 @dataclass(frozen=True)
@@ -43,47 +41,61 @@ class Rendition:
 
 
 def rendition(
-    store: AppContext, organization_id: str, image_id: str, links: Links, size: int
+    store: AppContext,
+    organization_id: str,
+    image_id: str,
+    links: Links,
+    size: int,
+    wanted: Wanted = always,
 ) -> Rendition:
     """The JPEG of the organisation's image ``image_id`` fitting ``size`` x ``size`` pixels.
 
     Made on first request and kept under ``<home>/thumbnails``, or with ``s3://`` storage in the
     bucket (so no replica needs a disk of its own). ``NotFoundError`` when the image is not the
-    organisation's or its bytes are missing.
+    organisation's or its bytes are missing. Made within ``store.work``'s bounds (a page asks
+    for up to 60 at once; one decode per rendition in flight, the others wait for it and then
+    hit the cache); ``ClientGone`` when ``wanted()`` turns false while it waits its turn.
     """
     image = images.get_by_id(store, organization_id, image_id, links)
     if image.sha256 is None or not _SHA256.match(image.sha256):
         raise NotFoundError(f"image {image_id!r} has no stored bytes")
+    flight = f"rendition:{image.sha256}-{size}"
     if (direct := presigned.direct_store(store)) is not None:
-        return _in_bucket(store, direct, image.id, image.sha256, size)
+        name = f"thumbnails/{image.sha256[:2]}/{image.sha256}-{size}.jpg"
+        url = direct.derived_url(name, expires_in=store.settings.signed_url_ttl_seconds)
+        if url is None:
+            put = functools.partial(_in_bucket, store, direct, image.id, name, size)
+            url = store.work.run(flight, put, organization=organization_id, wanted=wanted)
+        return Rendition(path=None, etag=f'"{image.sha256}-{size}"', url=url)
     target = store.settings.home / "thumbnails" / image.sha256[:2] / f"{image.sha256}-{size}.jpg"
-    etag = f'"{image.sha256}-{size}"'
     if not target.is_file():
         source = images.image_file_by_id(store, image.id)
-        with _RENDERING:
+
+        def make() -> None:
             if not target.is_file():  # another request may have made it while we waited
                 with store.blobs.open(source.key) as opened:
                     _write(_decoded(opened, size, store.decoding), target)
-    return Rendition(path=target, etag=etag)
+
+        store.work.run(flight, make, organization=organization_id, wanted=wanted)
+    return Rendition(path=target, etag=f'"{image.sha256}-{size}"')
 
 
 def _in_bucket(
-    store: AppContext, blobs: DirectBlobStore, image_id: str, sha256: str, size: int
-) -> Rendition:
-    """The rendition as an object in the bucket, made and put there on first request."""
-    name = f"thumbnails/{sha256[:2]}/{sha256}-{size}.jpg"
+    store: AppContext, blobs: DirectBlobStore, image_id: str, name: str, size: int
+) -> str:
+    """A presigned URL of the rendition ``name`` in the bucket, made and put there first."""
     ttl = store.settings.signed_url_ttl_seconds
-    url = blobs.derived_url(name, expires_in=ttl)
+    url = blobs.derived_url(name, expires_in=ttl)  # another request may have made it meanwhile
     if url is None:
         source = images.image_file_by_id(store, image_id)
-        with _RENDERING, store.blobs.open(source.key) as opened:
+        with store.blobs.open(source.key) as opened:
             encoded = io.BytesIO()
             _decoded(opened, size, store.decoding).save(encoded, "JPEG", quality=82, optimize=True)
         blobs.put_derived(name, encoded.getvalue(), "image/jpeg")
         url = blobs.derived_url(name, expires_in=ttl)
         if url is None:
             raise NotFoundError("the rendition could not be stored")
-    return Rendition(path=None, etag=f'"{sha256}-{size}"', url=url)
+    return url
 
 
 def _decoded(source: BinaryIO, size: int, budget: DecodeBudget) -> PILImage.Image:
