@@ -90,12 +90,22 @@ def test_sign_in_and_sign_out_posted_from_another_site_are_refused(keyed: Galler
     assert keyed.browser.post("/logout", headers=same_site).status_code == 303
 
 
-def test_a_session_cookie_does_not_open_the_developer_api(keyed: Gallery) -> None:
+def test_a_session_cookie_reads_the_api_but_changes_need_the_pages_csrf_token(
+    keyed: Gallery,
+) -> None:
     _, key = keyed.create_key("acme")
     keyed.sign_in(key)
-    response = keyed.browser.get(f"{P}/datasets/")
-    assert response.status_code == 401
-    assert response.json()["error"]["code"]
+    assert keyed.browser.get(f"{P}/datasets/").status_code == 200
+    forged = keyed.browser.post(f"{P}/datasets/", json={"name": "forged"})
+    assert forged.status_code == 401 and "X-CSRF-Token" in forged.json()["error"]["message"]
+    page = keyed.browser.get("/").text
+    token = page.split('name="csrf-token" content="')[1].split('"')[0]
+    made = keyed.browser.post(
+        f"{P}/datasets/", json={"name": "from the page"}, headers={"X-CSRF-Token": token}
+    )
+    assert made.status_code == 201
+    keyed.browser.post("/logout")
+    assert keyed.browser.get(f"{P}/datasets/").status_code == 401
 
 
 def test_without_required_keys_the_gallery_acts_for_the_built_in_organisation(

@@ -19,11 +19,12 @@ STYLESHEET = TEMPLATES / "gallery.css"
 
 KEYS_SCRIPT = TEMPLATES / "keys.js"
 
-#: Pages run only our own script file (arrow keys), never inline script, so even markup that
-#: slipped through escaping could not execute.
+#: Pages run only our own script files, never inline script, so even markup that slipped
+#: through escaping could not execute; scripts may call our own API (connect-src).
 PAGE_HEADERS = {
     "content-security-policy": (
         "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; "
         "form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),

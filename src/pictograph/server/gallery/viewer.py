@@ -9,7 +9,7 @@ from fastapi import Request, Response
 
 from pictograph.errors import AuthError
 from pictograph.server.api.deps import get_store
-from pictograph.server.service import sessions
+from pictograph.server.service import policy, sessions
 from pictograph.server.service.organizations import ensure_organization, signed_in_as
 
 COOKIE = sessions.COOKIE
@@ -26,6 +26,14 @@ class Viewer:
     signed_in: bool
     organization: str = ""
     key_label: str | None = None
+    #: The signed-in key's role (``service.policy.ROLES``); pages hide what it may not do.
+    role: str = "owner"
+    #: Sent by the page's scripts in ``X-CSRF-Token`` with their API writes.
+    csrf_token: str = ""
+
+    def may(self, least: str) -> bool:
+        """Whether this viewer's role is at least ``least``."""
+        return policy.rank(self.role) >= policy.rank(least)
 
 
 def current_viewer(request: Request) -> Viewer | None:
@@ -34,12 +42,15 @@ def current_viewer(request: Request) -> Viewer | None:
     if not store.settings.require_api_key:
         organization_id = ensure_organization(store)
         return Viewer(organization_id, False, signed_in_as(store, organization_id, None)[0])
+    token = request.cookies.get(COOKIE)
     try:
-        principal = sessions.principal_of(store, request.cookies.get(COOKIE))
+        principal = sessions.principal_of(store, token)
     except AuthError:
         return None
+    assert token is not None
     name, label = signed_in_as(store, principal.organization_id, principal.key_id)
-    return Viewer(principal.organization_id, True, name, label)
+    csrf = sessions.csrf_token(store, token)
+    return Viewer(principal.organization_id, True, name, label, principal.role, csrf)
 
 
 def _secure(request: Request) -> bool:
