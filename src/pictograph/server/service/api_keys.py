@@ -139,6 +139,14 @@ def get_key(store: AppContext, principal: Principal, key_id: str) -> dict[str, A
         return to_wire(store, _find(conn, principal, key_id))
 
 
+def _lock_organization(conn: sa.Connection, principal: Principal) -> None:
+    """Take the organisation's row lock (PostgreSQL ``FOR UPDATE``; SQLite writers already take
+    turns) for the rest of the transaction, so changes to its keys run one at a time: two
+    admin keys revoking each other at once cannot both pass the last-admin check."""
+    query = sa.select(t.organizations.c.id).where(t.organizations.c.id == principal.organization_id)
+    conn.execute(query.with_for_update())
+
+
 def _last_manager(conn: sa.Connection, row: dict[str, Any]) -> bool:
     """Whether ``row`` is the organisation's only active admin or owner key."""
     if rank(row["role"]) < rank("admin") or row["revoked_at"] is not None:
@@ -170,6 +178,8 @@ def update_key(
         _check_limit(changes["rate_limit"])
         values["rate_limit"] = changes["rate_limit"]
     with store.write() as conn:
+        if changes.get("is_active") is False:
+            _lock_organization(conn, principal)
         row = _find(conn, principal, key_id)
         if changes.get("is_active") is not None:
             if not changes["is_active"] and _last_manager(conn, row):
@@ -186,6 +196,7 @@ def delete_key(store: AppContext, principal: Principal, key_id: str) -> None:
     """Delete a key (401 from its next request on); ``ConflictError`` for the last admin key."""
     require_role(principal, "admin", "deleting API keys")
     with store.write() as conn:
+        _lock_organization(conn, principal)
         row = _find(conn, principal, key_id)
         if _last_manager(conn, row):
             raise ConflictError("this is the last active admin key; create another first")
