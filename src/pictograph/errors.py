@@ -17,6 +17,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ForbiddenError",
+    "InsufficientStorageError",
     "LengthRequiredError",
     "NetworkError",
     "NotFoundError",
@@ -157,6 +158,13 @@ class ServerError(ApiError):
     code = "internal_error"
 
 
+class InsufficientStorageError(ServerError):
+    """507: the server's storage is full (no space left, or over its quota); nothing was kept."""
+
+    status = 507
+    code = "insufficient_storage"
+
+
 _BY_STATUS: dict[int, type[ApiError]] = {
     400: ValidationError,
     401: AuthError,
@@ -168,6 +176,7 @@ _BY_STATUS: dict[int, type[ApiError]] = {
     413: PayloadTooLargeError,
     422: ValidationError,
     429: RateLimitError,
+    507: InsufficientStorageError,
 }
 
 

@@ -7,6 +7,7 @@ a unique stem; YOLO label files named ``sub__a.txt`` (our exports) match ``sub/a
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,11 +20,31 @@ from pictograph.protocol import dataset_path
 
 @dataclass
 class ImportPlan:
-    """Annotations by image id, the classes they use (name -> type), files matching no image."""
+    """Annotations by image id, the classes they use (name -> type), files matching no image;
+    once carried out, what the server saved and the images it refused (image id, reason)."""
 
     saves: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     classes: dict[str, str] = field(default_factory=dict)
     unmatched: list[str] = field(default_factory=list)
+    saved_images: int = 0
+    saved_annotations: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+class LabelFileError(ValueError):
+    """A label file that cannot be imported as a whole; ``problems`` lists each bad entry as
+    (entry, reason). Raised before anything is saved."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+        shown = "; ".join(f"{entry}: {reason}" for entry, reason in problems[:_SHOWN])
+        more = f"; and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else ""
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        super().__init__(f"{source}: {count}, nothing was imported: {shown}{more}")
+        self.problems = problems
+
+
+#: Problems named in a ``LabelFileError``'s message (all are in ``problems``).
+_SHOWN = 10
 
 
 class ImageIndex:
@@ -62,33 +83,109 @@ def _box(name: str, x: float, y: float, w: float, h: float) -> dict[str, Any]:
             "attributes": [], "bounding_box": {"x": x, "y": y, "w": w, "h": h}}  # fmt: skip
 
 
-def from_coco(document: dict[str, Any], index: ImageIndex) -> ImportPlan:
-    """Boxes and polygons of a COCO document (``bbox`` and polygon ``segmentation``)."""
-    plan = ImportPlan()
-    names = {c["id"]: c["name"] for c in document.get("categories", [])}
-    images = {}
-    for entry in document.get("images", []):
-        found = index.find(str(entry["file_name"]))
-        if found is None:
-            plan.unmatched.append(str(entry["file_name"]))
+def read_coco(path: Path) -> dict[str, Any]:
+    """The COCO document in ``path``; ``LabelFileError`` when it is not a JSON object."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise LabelFileError(str(path), [("file", "JSON nested too deeply")]) from None
+    except ValueError as error:  # not UTF-8, or not JSON
+        raise LabelFileError(str(path), [("file", f"not JSON ({error})")]) from None
+    if not isinstance(document, dict):
+        kind = type(document).__name__
+        raise LabelFileError(str(path), [("file", f"a COCO file is a JSON object, not a {kind}")])
+    return document
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _entries(document: dict[str, Any], key: str, problems: list[tuple[str, str]]) -> list[Any]:
+    entries = document.get(key, [])
+    if not isinstance(entries, list):
+        problems.append((key, "must be a list"))
+        return []
+    for number, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            problems.append((f"{key}[{number}]", "must be an object"))
+    return [entry if isinstance(entry, dict) else {} for entry in entries]
+
+
+def _key(value: Any) -> bool:
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
+def _coco_shape(item: dict[str, Any]) -> tuple[str, Any] | str:
+    """("polygon", rings) or ("bbox", box) of a COCO annotation; the reason when neither."""
+    rings = item.get("segmentation")
+    if isinstance(rings, list) and rings and all(isinstance(r, list) for r in rings):
+        if all(len(r) >= 6 and len(r) % 2 == 0 and all(map(_number, r)) for r in rings):
+            return "polygon", rings
+        return "segmentation must be lists of at least 3 x, y number pairs"
+    box = item.get("bbox")
+    if not isinstance(box, list) or len(box) != 4 or not all(map(_number, box)):
+        return "needs bbox [x, y, width, height] of 4 numbers (or a polygon segmentation)"
+    if box[2] <= 0 or box[3] <= 0:
+        return "bbox width and height must be above 0"
+    return "bbox", box
+
+
+def from_coco(document: dict[str, Any], index: ImageIndex, source: str = "COCO file") -> ImportPlan:
+    """Boxes and polygons of a COCO document (``bbox`` and polygon ``segmentation``), the whole
+    document checked first: ``LabelFileError`` listing every bad entry."""
+    problems: list[tuple[str, str]] = []
+    names: dict[Any, str] = {}
+    for number, category in enumerate(_entries(document, "categories", problems)):
+        name = category.get("name")
+        if not _key(category.get("id")) or not isinstance(name, str) or not name.strip():
+            problems.append((f"categories[{number}]", "needs an id and a non-blank name"))
         else:
-            images[entry["id"]] = found.id
+            names[category["id"]] = category["name"]
+    files: dict[Any, str] = {}
+    for number, entry in enumerate(_entries(document, "images", problems)):
+        if not _key(entry.get("id")) or not isinstance(entry.get("file_name"), str):
+            problems.append((f"images[{number}]", "needs an id and a file_name"))
+        else:
+            files[entry["id"]] = entry["file_name"]
+    shapes: list[tuple[Any, str, tuple[str, Any]]] = []
+    for number, item in enumerate(_entries(document, "annotations", problems)):
+        where = f"annotations[{number}]" + (f" (id {item['id']})" if _key(item.get("id")) else "")
+        shape = _coco_shape(item)
+        if item.get("image_id") not in files or not _key(item.get("image_id")):
+            problems.append((where, f"image_id {item.get('image_id')!r} is not in images"))
+        elif item.get("category_id") not in names or not _key(item.get("category_id")):
+            problems.append(
+                (where, f"category_id {item.get('category_id')!r} is not in categories")
+            )
+        elif isinstance(shape, str):
+            problems.append((where, shape))
+        else:
+            shapes.append((item["image_id"], names[item["category_id"]], shape))
+    if problems:
+        raise LabelFileError(source, problems)
+
+    plan = ImportPlan()
+    images = {}
+    for key, file_name in files.items():
+        found = index.find(file_name)
+        if found is None:
+            plan.unmatched.append(file_name)
+        else:
+            images[key] = found.id
             plan.saves.setdefault(found.id, [])
-    for item in document.get("annotations", []):
-        image_id, name = images.get(item["image_id"]), names.get(item["category_id"])
-        if image_id is None or name is None:
+    for key, name, (kind, geometry) in shapes:
+        if key not in images:
             continue
-        rings = item.get("segmentation")
-        if isinstance(rings, list) and rings and all(len(r) >= 6 for r in rings):
-            paths = [[{"x": r[i], "y": r[i + 1]} for i in range(0, len(r) - 1, 2)] for r in rings]
+        if kind == "polygon":
+            paths = [[{"x": r[i], "y": r[i + 1]} for i in range(0, len(r), 2)] for r in geometry]
             annotation = {"id": str(uuid.uuid4()), "name": name, "type": "polygon",
                           "confidence": 1.0, "attributes": [],
                           "polygon": {"paths": paths}}  # fmt: skip
-            plan.classes.setdefault(name, "polygon")
         else:
-            annotation = _box(name, *item["bbox"])
-            plan.classes.setdefault(name, "bbox")
-        plan.saves[image_id].append(annotation)
+            annotation = _box(name, *geometry)
+        plan.classes.setdefault(name, kind)
+        plan.saves[images[key]].append(annotation)
     return plan
 
 
@@ -126,28 +223,52 @@ def yolo_names(folder: Path) -> list[str]:
     raise ValueError(f"{data} has no names")
 
 
+def _yolo_box(line: str, names: list[str]) -> tuple[str, list[float]] | str:
+    """(class name, [cx, cy, w, h]) of a YOLO label line; the reason when it is not one."""
+    parts = line.split()
+    if len(parts) != 5:
+        return f"expected 5 values (class cx cy w h), got {len(parts)}"
+    if not parts[0].isdigit() or int(parts[0]) >= len(names):
+        return f"class {parts[0]!r} is not one of the {len(names)} classes (0 to {len(names) - 1})"
+    try:
+        values = [float(v) for v in parts[1:]]
+    except ValueError:
+        return "cx, cy, w and h must be numbers"
+    if not all(map(math.isfinite, values)) or values[2] <= 0 or values[3] <= 0:
+        return "cx, cy, w and h must be finite numbers, w and h above 0"
+    return names[int(parts[0])], values
+
+
 def from_yolo(folder: Path, index: ImageIndex) -> ImportPlan:
-    """Boxes of every ``*.txt`` under ``folder``'s ``labels`` folders (any split)."""
+    """Boxes of every ``*.txt`` under ``folder``'s ``labels`` folders (any split), every line of
+    every file checked first: ``LabelFileError`` listing each bad line."""
     plan = ImportPlan()
     names = yolo_names(folder)
+    problems: list[tuple[str, str]] = []
     for label in sorted(folder.rglob("*.txt")):
         if label.name in ("classes.txt",) or "labels" not in label.parts:
             continue
         image = index.find(label.stem)
-        if image is None:
-            plan.unmatched.append(label.name)
-            continue
-        if not image.width or not image.height:
+        if image is None or not image.width or not image.height:
             plan.unmatched.append(label.name)
             continue
         boxes = plan.saves.setdefault(image.id, [])
-        for line in label.read_text().splitlines():
-            parts = line.split()
-            if len(parts) != 5:
+        try:
+            lines = label.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError:
+            problems.append((str(label.relative_to(folder)), "not a UTF-8 text file"))
+            continue
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
                 continue
-            name = names[int(parts[0])]
-            cx, cy, w, h = (float(v) for v in parts[1:])
+            parsed = _yolo_box(line, names)
+            if isinstance(parsed, str):
+                problems.append((f"{label.relative_to(folder)}:{number}", parsed))
+                continue
+            name, (cx, cy, w, h) = parsed
             x, y = (cx - w / 2) * image.width, (cy - h / 2) * image.height
             boxes.append(_box(name, x, y, w * image.width, h * image.height))
             plan.classes.setdefault(name, "bbox")
+    if problems:
+        raise LabelFileError(str(folder), problems)
     return plan

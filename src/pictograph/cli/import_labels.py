@@ -3,6 +3,7 @@ the images already in a dataset."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -13,6 +14,7 @@ from pictograph.cli.client_options import (
     dataset_name,
     pass_connection,
 )
+from pictograph.cli.exit_codes import SOME_FILES_FAILED
 from pictograph.cli.output import print_json
 
 
@@ -29,7 +31,9 @@ def import_labels(
     """Save labels onto DATASET's images, matched by path, then filename, then stem.
 
     PATH is a COCO JSON file, or a YOLO folder (data.yaml or classes.txt plus labels/*.txt).
-    Missing classes are added to the dataset. Each image's labels are replaced.
+    Missing classes are added to the dataset. Each image's labels are replaced. The whole file
+    is checked first: any bad entry is listed and nothing is saved (exit 6); images the server
+    refuses are listed and the command exits 10.
 
     \b
     Example:
@@ -40,11 +44,21 @@ def import_labels(
             plan = client.annotations.import_coco(dataset, path)
         else:
             plan = client.annotations.import_yolo(dataset, path)
-    saved = sum(len(items) for items in plan.saves.values())
-    outcome = {"images": len(plan.saves), "annotations": saved, "unmatched": plan.unmatched}
+    outcome = {
+        "images": plan.saved_images,
+        "annotations": plan.saved_annotations,
+        "unmatched": plan.unmatched,
+        "failed": [{"image_id": image_id, "error": error} for image_id, error in plan.failed],
+    }
     if as_json:
         print_json(outcome)
-        return
-    click.echo(f"{len(plan.saves)} images labelled, {saved} annotations saved")
-    for name in plan.unmatched:
-        click.echo(f"  not matched: {name}", err=True)
+    else:
+        click.echo(
+            f"{plan.saved_images} images labelled, {plan.saved_annotations} annotations saved"
+        )
+        for name in plan.unmatched:
+            click.echo(f"  not matched: {name}", err=True)
+        for image_id, error in plan.failed:
+            click.echo(f"  not saved: {image_id}: {error}", err=True)
+    if plan.failed:
+        sys.exit(SOME_FILES_FAILED)

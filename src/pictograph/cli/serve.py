@@ -252,10 +252,14 @@ def _check_schema(database_url: str) -> None:
     check_schema(database_url)
 
 
+#: uvicorn's own default backlog.
+LISTEN_BACKLOG = 2048
+
+
 def listen_on(host: str, port: int) -> socket.socket:
     """A socket bound to ``host:port`` (``--port 0``: a free port the system picks), bound as
-    uvicorn binds (``SO_REUSEADDR``) and kept for uvicorn to serve; ``OSError`` naming the port
-    when something listens there already.
+    uvicorn binds (``SO_REUSEADDR``), listening, and kept for uvicorn to serve; ``OSError``
+    naming the port when something listens there already.
     """
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -267,6 +271,9 @@ def listen_on(host: str, port: int) -> socket.socket:
             f"cannot listen on {host}:{port} ({error.strerror or error}): "
             "stop what runs there or pass --port N",
         ) from None
+    # Listening now (uvicorn only calls listen() once the app has started) means that the URL
+    # we announce accepts connections at once: the kernel queues them until the app answers.
+    listener.listen(LISTEN_BACKLOG)
     listener.set_inheritable(True)  # the worker processes of --workers N serve it too
     return listener
 

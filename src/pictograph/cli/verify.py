@@ -37,7 +37,8 @@ def verify(
     or, with --store, re-hash every image's stored bytes against the SHA-256 recorded for it
     (--home, --database-url and --storage-url name the store, as for serve).
 
-    Exit status 0 only when everything matches, 10 otherwise.
+    Exit status 0 only when everything matches, 10 otherwise (with --store, also when the
+    metadata database cannot be read: damaged, or not a database).
 
     \b
     Example:
@@ -77,10 +78,19 @@ def verify(
 
 
 def _verify_store(home: Path | None, database_url: str | None, storage_url: str | None) -> None:
-    from pictograph.server.service.integrity import check_store
+    import sqlalchemy as sa
 
-    with opened_store(home, database_url, storage_url) as store:
-        result = check_store(store)
+    from pictograph.server.service.integrity import check_store
+    from pictograph.server.store.database import UnusableDatabaseError
+
+    try:
+        with opened_store(home, database_url, storage_url) as store:
+            result = check_store(store)
+    except (UnusableDatabaseError, sa.exc.DBAPIError) as error:
+        # A damaged database is a store that fails verification, not a crash.
+        reason = error.orig if isinstance(error, sa.exc.DBAPIError) else error
+        click.echo(f"error: the store cannot be verified: {reason}", err=True)
+        sys.exit(SOME_FILES_FAILED)
     for name in result.missing:
         click.echo(f"missing\t{name}")
     for name in result.mismatched:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from pictograph.label_import import ImageIndex, ImportPlan, from_coco, from_yolo
+from pictograph.label_import import ImageIndex, ImportPlan, from_coco, from_yolo, read_coco
 from pictograph.label_models import BulkSaveResult, SaveResult
 from pictograph.protocol import API_PREFIX
 from pictograph.resources._base import Resource, data_of, parse_model
@@ -85,8 +84,12 @@ class Annotations(Resource):
     def import_coco(self, dataset_name: str, coco: str | Path | Mapping[str, Any]) -> ImportPlan:
         """Save a COCO file's boxes and polygons onto the dataset's images (missing classes
         are added first); the plan carried out, with files that matched no image."""
-        document = coco if isinstance(coco, Mapping) else json.loads(Path(coco).read_text())
-        return self._carry_out(dataset_name, from_coco(dict(document), self._index(dataset_name)))
+        if isinstance(coco, Mapping):
+            document, source = dict(coco), "COCO document"
+        else:
+            document, source = read_coco(Path(coco)), str(coco)
+        plan = from_coco(document, self._index(dataset_name), source)
+        return self._carry_out(dataset_name, plan)
 
     def import_yolo(self, dataset_name: str, folder: str | Path) -> ImportPlan:
         """Save a YOLO folder's boxes (``data.yaml`` or ``classes.txt`` + ``labels/*.txt``)."""
@@ -103,5 +106,7 @@ class Annotations(Resource):
         if missing:
             self._client.datasets.update(dataset_name, classes=have + missing, classes_base=have)
         outcome = self.bulk_save(plan.saves)
-        plan.unmatched.extend(f"{item.image_id}: {item.error}" for item in outcome.failed)
+        plan.saved_images = len(outcome.saved)
+        plan.saved_annotations = sum(item.new_count for item in outcome.saved)
+        plan.failed = [(item.image_id, item.error) for item in outcome.failed]
         return plan

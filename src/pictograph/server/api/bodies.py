@@ -3,15 +3,40 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from pictograph.errors import ValidationError
 from pictograph.models import DatasetClass
+from pictograph.server.service.paths import refuse_control, refuse_nul
+
+
+def _plain_name(value: str) -> str:
+    try:
+        return refuse_control(value, "a name")
+    except ValidationError as error:  # pydantic reports a ValueError as a field's 422
+        raise ValueError(error.message) from None
+
+
+#: A string stored as a name (of a key, an export, a tag...): no control characters.
+Name = Annotated[str, AfterValidator(_plain_name)]
 
 
 class _Body(BaseModel):
+    """A request body: no string anywhere in it (free text and nested documents too) may hold a
+    NUL; fields typed ``Name`` hold no control character at all."""
+
     model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        try:
+            refuse_nul(data, "a request body")
+        except ValidationError as error:
+            raise ValueError(error.message) from None
+        return data
 
 
 class DatasetCreate(_Body):
@@ -94,10 +119,10 @@ class AnnotationsBody(_Body):
 
 class ExportCreate(_Body):
     dataset_name: str
-    name: str
+    name: Name
     format: str = "pictograph"
     include_images: bool = False
-    class_filter: list[str] | None = None
+    class_filter: list[Name] | None = None
     status_filter: str | None = None
     organize_by_split: bool = False
 
@@ -118,13 +143,13 @@ class BulkAnnotationsBody(_Body):
 class RenameClassBody(_Body):
     dataset: str
     old_name: str
-    new_name: str = Field(min_length=1, max_length=120)
+    new_name: Annotated[Name, Field(min_length=1, max_length=120)]
 
 
 class MergeClassBody(_Body):
     dataset: str
     source_name: str
-    target_name: str
+    target_name: Name
 
 
 class DeleteClassBody(_Body):
@@ -137,7 +162,7 @@ class DeleteClassBody(_Body):
 class BulkTagBody(_Body):
     dataset: str
     image_ids: list[str]
-    tags: list[str]
+    tags: list[Name]
     add: bool = True
 
 
@@ -187,7 +212,7 @@ class BatchDelete(BatchBody):
 
 class BatchUpdates(_Body):
     status: str | None = None
-    display_name: str | None = None
+    display_name: Name | None = None
     is_archived: bool | None = None
 
 
@@ -197,14 +222,14 @@ class BatchUpdate(BatchBody):
 
 class ApiKeyCreate(_Body):
     organization_id: str | None = None
-    name: str
+    name: Name
     role: str = "member"
     rate_limit: int | None = None
     expires_at: datetime | None = None
 
 
 class ApiKeyUpdate(_Body):
-    name: str | None = None
+    name: Name | None = None
     rate_limit: int | None = None
     is_active: bool | None = None
     #: Refused when present: a key's role never changes.
@@ -212,7 +237,7 @@ class ApiKeyUpdate(_Body):
 
 
 class OrganizationUpdate(_Body):
-    name: str | None = None
+    name: Name | None = None
     description: str | None = None
     is_public: bool | None = None
 
@@ -222,5 +247,5 @@ class MemberRole(_Body):
 
 
 class InviteBody(_Body):
-    email: str
+    email: Name
     role: str = "member"

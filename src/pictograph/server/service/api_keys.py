@@ -133,6 +133,14 @@ def _not_above(principal: Principal, row: dict[str, Any], verb: str) -> None:
         raise ForbiddenError(f"a {principal.role} key cannot {verb} a {row['role']} key")
 
 
+def _lock_organization(conn: sa.Connection, principal: Principal) -> None:
+    """Take the organisation's row lock (PostgreSQL ``FOR UPDATE``; SQLite writers already take
+    turns) for the rest of the transaction, so changes to its keys run one at a time: two
+    admin keys revoking each other at once cannot both pass the last-admin check."""
+    query = sa.select(t.organizations.c.id).where(t.organizations.c.id == principal.organization_id)
+    conn.execute(query.with_for_update())
+
+
 def _last_manager(conn: sa.Connection, row: dict[str, Any]) -> bool:
     """Whether ``row`` is the organisation's only active admin or owner key."""
     if rank(row["role"]) < rank("admin") or row["revoked_at"] is not None:
@@ -163,6 +171,8 @@ def update_key(
         _check_limit(changes["rate_limit"])
         values["rate_limit"] = changes["rate_limit"]
     with store.write() as conn:
+        if changes.get("is_active") is False:
+            _lock_organization(conn, principal)
         row = _find(conn, principal, key_id)
         _not_above(principal, row, "change")
         if changes.get("is_active") is not None:
@@ -179,6 +189,7 @@ def update_key(
 def delete_key(store: AppContext, principal: Principal, key_id: str) -> None:
     """Delete a key (401 from its next request on); ``ConflictError`` for the last admin key."""
     with store.write() as conn:
+        _lock_organization(conn, principal)
         row = _find(conn, principal, key_id)
         _not_above(principal, row, "delete")
         if _last_manager(conn, row):

@@ -1,6 +1,11 @@
 """Batch operations on images of one dataset: status, move, copy, copy to another dataset,
 archive, restore, permanent delete. Each is one transaction: every named image is handled, or
-(when one of them is not in the dataset, or a move would land on a taken name) none is."""
+(when one of them is not in the dataset, or a move would land on a taken name) none is.
+
+Concurrency (PostgreSQL): an operation first locks the rows of the datasets it touches (in id
+order), then its images (in id order), so batch operations on a dataset run one at a time and
+never wait on each other crosswise; one the database still aborts (a deadlock with another kind
+of write) runs again (``retry_transient``)."""
 
 from __future__ import annotations
 
@@ -13,7 +18,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from pictograph.errors import ConflictError, NotFoundError, ValidationError
-from pictograph.server.service.context import AppContext, new_id, now, row_dict
+from pictograph.server.service.context import (
+    AppContext,
+    new_id,
+    now,
+    retry_transient,
+    row_dict,
+)
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.directories import ensure_folders
 from pictograph.server.service.paths import canonical_uuid, is_uuid, join, normalize_directory
@@ -47,6 +58,16 @@ class Outcome:
         }
 
 
+def _lock(conn: sa.Connection, organization_id: str, *refs: str) -> list[dict[str, Any]]:
+    """The datasets ``refs`` name, their rows locked for the rest of the transaction (in id
+    order) and read again once locked."""
+    ids = sorted({resolve(conn, organization_id, ref)["id"] for ref in refs})
+    for dataset_id in ids:
+        locked = sa.select(t.datasets.c.id).where(t.datasets.c.id == dataset_id)
+        conn.execute(locked.with_for_update())
+    return [resolve(conn, organization_id, ref) for ref in refs]
+
+
 def _images(
     conn: sa.Connection, organization_id: str, ref: str, image_ids: list[str]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -59,11 +80,12 @@ def _images(
         raise ValidationError(f"at most {MAX_IDS} images per request, got {len(image_ids)}")
     if not image_ids:
         raise ValidationError("image_ids is empty")
-    dataset = resolve(conn, organization_id, ref)
+    (dataset,) = _lock(conn, organization_id, ref)
     wanted = list(dict.fromkeys(canonical_uuid(i) if is_uuid(i) else i for i in image_ids))
-    query = sa.select(_I).where(_I.c.dataset_id == dataset["id"])
+    query = sa.select(_I).where(_I.c.dataset_id == dataset["id"]).order_by(_I.c.id)
+    query = query.with_for_update()
     rows: dict[str, dict[str, Any]] = {}
-    valid = [i for i in wanted if is_uuid(i)]
+    valid = sorted(i for i in wanted if is_uuid(i))
     for start in range(0, len(valid), 500):
         chunk = valid[start : start + 500]
         rows |= {row.id: row_dict(row) for row in conn.execute(query.where(_I.c.id.in_(chunk)))}
@@ -95,6 +117,7 @@ def free_name(name: str, taken: dict[str, str] | set[str]) -> str:
     return candidate
 
 
+@retry_transient
 def update(
     store: AppContext, organization_id: str, ref: str, image_ids: list[str], updates: dict[str, Any]
 ) -> dict[str, Any]:
@@ -125,6 +148,7 @@ def update(
     return outcome.wire()
 
 
+@retry_transient
 def delete(
     store: AppContext, organization_id: str, ref: str, image_ids: list[str], permanent: bool
 ) -> dict[str, Any]:
@@ -148,6 +172,7 @@ def delete(
     return outcome.wire()
 
 
+@retry_transient
 def move(
     store: AppContext,
     organization_id: str,
@@ -225,6 +250,7 @@ def _clean(copy: dict[str, Any]) -> dict[str, Any]:
             "min_confidence": None, "tags": [], "split": None, "review_note": None}  # fmt: skip
 
 
+@retry_transient
 def copy(
     store: AppContext,
     organization_id: str,
@@ -268,6 +294,7 @@ def copy(
     return outcome.wire()
 
 
+@retry_transient
 def copy_to_dataset(
     store: AppContext,
     organization_id: str,
@@ -282,6 +309,7 @@ def copy_to_dataset(
     folder = normalize_directory(target)
     outcome = Outcome(operation="copied")
     with _copied_blobs(store) as made, store.write() as conn:
+        _lock(conn, organization_id, ref, target_ref)
         _source, rows = _images(conn, organization_id, ref, image_ids)
         destination = resolve(conn, organization_id, target_ref)
         ensure_folders(conn, destination["id"], folder)

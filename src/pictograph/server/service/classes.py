@@ -6,6 +6,7 @@ from typing import Any
 
 from pictograph.errors import ValidationError
 from pictograph.models import DatasetClass
+from pictograph.server.service.paths import refuse_control
 
 PALETTE = (
     "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6",
@@ -17,9 +18,10 @@ ANNOTATION_TYPES = frozenset({"bbox", "box", "polygon", "polyline", "keypoint"})
 
 
 def stored_classes(classes: list[DatasetClass]) -> list[dict[str, Any]]:
-    """Classes as stored JSON; ``ValidationError`` on duplicate names."""
+    """Classes as stored JSON; ``ValidationError`` on duplicate names or control characters."""
     seen: set[str] = set()
     for item in classes:
+        refuse_control(item.name, "a class name")
         if item.name in seen:
             raise ValidationError(f"class {item.name!r} appears more than once")
         seen.add(item.name)

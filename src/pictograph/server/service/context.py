@@ -3,20 +3,23 @@ and signing), and small shared helpers (time, ids)."""
 
 from __future__ import annotations
 
+import functools
+import random
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import quote
 
 import sqlalchemy as sa
 from itsdangerous import Serializer, URLSafeTimedSerializer, base64_encode
 
-from pictograph.errors import ValidationError
+from pictograph.errors import ServerError, ValidationError
 from pictograph.protocol import MAX_BULK_IMAGES
 from pictograph.server.imaging import DecodeBudget
 from pictograph.server.service.group_commit import GroupCommit
@@ -55,6 +58,50 @@ class UncompressedSigner(URLSafeTimedSerializer):
 
     def dump_payload(self, obj: Any) -> bytes:
         return base64_encode(Serializer.dump_payload(self, obj))
+
+
+#: SQLSTATEs of a transaction the database gave up on to let another finish (deadlock detected,
+#: serialization failure): running it again is the remedy.
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+#: How many times a transaction is run before a transient failure is reported (a 503).
+TRANSACTION_ATTEMPTS = 5
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` is the database aborting a transaction that may simply run again (by
+    the driver's SQLSTATE, never the message)."""
+    return isinstance(error, sa.exc.DBAPIError) and (
+        getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+    )
+
+
+def retry_transient(call: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``call`` run again (after a short random pause) when the database aborted its
+    transaction for a deadlock or a serialization failure; after ``TRANSACTION_ATTEMPTS`` a
+    503 the client may retry. ``call`` must be one transaction whose effects outside the
+    database are undone when it fails."""
+
+    @functools.wraps(call)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                return call(*args, **kwargs)
+            except sa.exc.DBAPIError as error:
+                if not is_transient(error):
+                    raise
+                if attempt + 1 == TRANSACTION_ATTEMPTS:
+                    raise ServerError(
+                        "the database is busy with conflicting changes; try again",
+                        code="database_busy",
+                        status_code=503,
+                    ) from error
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    return run
 
 
 @dataclass

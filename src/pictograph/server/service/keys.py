@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from pictograph.errors import AuthError, NotFoundError
 from pictograph.server.service.context import AppContext, aware, new_id, now
 from pictograph.server.service.organizations import ensure_organization
+from pictograph.server.service.paths import refuse_control
 from pictograph.server.store import tables as t
 
 KEY_PREFIX = "pk_live_"
@@ -57,6 +58,8 @@ def hash_key(raw_key: str) -> str:
 
 def create_key(store: AppContext, organization: str, name: str = "default") -> tuple[KeyInfo, str]:
     """Create a key for ``organization`` (created if needed); return it with the raw key."""
+    refuse_control(name, "a key name")
+    refuse_control(organization, "an organization name")
     organization_id = ensure_organization(store, organization)
     raw_key = KEY_PREFIX + secrets.token_hex(32)
     info = KeyInfo(new_id(), organization, name, raw_key[:SHOWN_PREFIX_LENGTH], now(), None)

@@ -9,6 +9,7 @@ import functools
 import re
 import unicodedata
 import uuid
+from typing import Any
 
 from pictograph.errors import ValidationError
 from pictograph.protocol import ID_PATTERN
@@ -37,12 +38,39 @@ def _clean_segment(segment: str, what: str) -> str:
         raise ValidationError(f"{what} may not contain '.' or '..' segments")
     if "\\" in segment:
         raise ValidationError(f"{what} may not contain backslashes")
-    if _CONTROL.search(segment):
-        raise ValidationError(f"{what} may not contain control characters")
+    refuse_control(segment, what)
     _refuse_invisible(segment, what)
     if len(segment) > _MAX_SEGMENT:
         raise ValidationError(f"{what} has a segment longer than {_MAX_SEGMENT} characters")
     return segment
+
+
+def refuse_control(name: str, what: str) -> str:
+    """``name`` when it holds no control character (U+0000-U+001F, U+007F): the check of every
+    stored name (PostgreSQL cannot store a NUL at all); ``ValidationError`` otherwise."""
+    found = _CONTROL.search(name)
+    if found:
+        raise ValidationError(
+            f"{what} may not contain control characters (found U+{ord(found.group()):04X})"
+        )
+    return name
+
+
+def refuse_nul(value: Any, what: str) -> None:
+    """``ValidationError`` when a string anywhere in ``value`` (a JSON document: lists, objects
+    and their keys) holds a NUL, which no text column (PostgreSQL) can store; free text may
+    otherwise hold line breaks and tabs."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ValidationError(f"{what} may not contain control characters (found U+0000)")
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
 
 
 def _refuse_invisible(name: str, what: str) -> None:
@@ -95,8 +123,7 @@ def validate_dataset_name(name: str) -> str:
         raise ValidationError("dataset name must not be empty")
     if "/" in name:
         raise ValidationError(f"dataset name {name!r} must not contain '/'")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        raise ValidationError("dataset name may not contain control characters")
+    refuse_control(name, "dataset name")
     _refuse_invisible(name, f"dataset name {name!r}")
     if len(name) > _MAX_SEGMENT:
         raise ValidationError(f"dataset name is longer than {_MAX_SEGMENT} characters")

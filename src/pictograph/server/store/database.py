@@ -79,12 +79,26 @@ def alembic_config() -> Any:
     return config
 
 
+class UnusableDatabaseError(OSError):
+    """The metadata database cannot be opened or read: its folder cannot be written (a
+    read-only home), the file is not a database or is damaged, the server refuses. An
+    ``OSError``: the command line ends with one line, as for any local file it cannot use."""
+
+
 def schema_revision(engine: sa.Engine) -> str | None:
-    """The migration ``engine``'s database is at; ``None`` for a database never migrated."""
-    with engine.connect() as connection:
-        if not sa.inspect(connection).has_table("alembic_version"):
-            return None
-        revision = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    """The migration ``engine``'s database is at; ``None`` for a database never migrated.
+    The first contact with a database: ``UnusableDatabaseError`` when it cannot be read."""
+    try:
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table("alembic_version"):
+                return None
+            query = sa.text("SELECT version_num FROM alembic_version")
+            revision = connection.execute(query).scalar()
+    except sa.exc.DBAPIError as error:
+        shown = engine.url.render_as_string(hide_password=True)
+        raise UnusableDatabaseError(
+            f"cannot use the metadata database {shown}: {error.orig}"
+        ) from error
     return str(revision) if revision is not None else None
 
 

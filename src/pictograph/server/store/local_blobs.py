@@ -2,22 +2,42 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
 import secrets
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
-from pictograph.errors import NotFoundError
+from pictograph.errors import InsufficientStorageError, NotFoundError
 from pictograph.server.store.blobs import HeldBlob, StoredBlob, is_key, validate_key, write_all
 
 _SHARD = re.compile(r"^[0-9a-f]{2}$")
 _TEMPORARY = re.compile(r"^\.upload-[A-Za-z0-9_]+\.tmp$")
+
+
+#: A write that failed because the filesystem is full, or the user's quota is.
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+@contextmanager
+def _space_for(root: Path) -> Iterator[None]:
+    """A full filesystem (or quota) under ``root`` as ``InsufficientStorageError`` (507)."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in _FULL:
+            raise
+        raise InsufficientStorageError(
+            f"the blob store file://{root} is full ({error.strerror}): nothing was kept; "
+            "free space there or give the server more storage"
+        ) from error
 
 
 class LocalWriter:
@@ -29,31 +49,44 @@ class LocalWriter:
     """
 
     def __init__(self, root: Path) -> None:
+        self._root = root
         self._key = secrets.token_hex(16)
         self._final = root / self._key[:2] / self._key
-        self._final.parent.mkdir(exist_ok=True)  # shard folders appear as they are first used
-        fd, name = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=self._final.parent)
+        with _space_for(root):
+            self._final.parent.mkdir(exist_ok=True)  # shard folders appear as first used
+            fd, name = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=self._final.parent)
         self._file = os.fdopen(fd, "wb")
         self._temp = Path(name)
         self._hash = hashlib.sha256()
         self.size = 0
 
     def write(self, chunk: bytes) -> None:
-        self._file.write(chunk)
+        with _space_for(self._root):
+            self._file.write(chunk)
         self._hash.update(chunk)
         self.size += len(chunk)
 
     def commit(self) -> StoredBlob:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        os.replace(self._temp, self._final)
-        sync_folders([self._final.parent])  # the rename too survives a power cut
+        """The blob, durable at its key; on any failure nothing of it is kept."""
+        try:
+            with _space_for(self._root):
+                self._file.flush()
+                os.fsync(self._file.fileno())
+                self._file.close()
+                os.replace(self._temp, self._final)
+                sync_folders([self._final.parent])  # the rename too survives a power cut
+        except BaseException:
+            self.abort()
+            raise
         return StoredBlob(key=self._key, size=self.size, sha256=self._hash.hexdigest())
 
     def abort(self) -> None:
-        self._file.close()
-        self._temp.unlink(missing_ok=True)
+        try:
+            self._file.close()  # flushes what is buffered: fails again on a full disk
+        except OSError:
+            pass
+        finally:
+            self._temp.unlink(missing_ok=True)
 
 
 class LocalBlobStore:
@@ -82,6 +115,15 @@ class LocalBlobStore:
         drawn = secrets.token_hex(15 * len(payloads))  # one system call for the group's keys
         keys = [shard + drawn[30 * i : 30 * (i + 1)] for i in range(len(payloads))]
         paths = [self._file(key) for key in keys]
+        with _space_for(self.root):
+            self._write_synced(payloads, paths)
+        return [
+            StoredBlob(key=key, size=len(payload), sha256=hashlib.sha256(payload).hexdigest())
+            for key, payload in zip(keys, payloads, strict=True)
+        ]
+
+    def _write_synced(self, payloads: Sequence[bytes], paths: list[Path]) -> None:
+        """Each payload at its path, data and folder synced; none kept when a step fails."""
         fds: list[int] = []
         try:
             try:
@@ -95,15 +137,11 @@ class LocalBlobStore:
             finally:
                 for fd in fds:
                     os.close(fd)
-            sync_folders([self.root / shard])
+            sync_folders([paths[0].parent] if paths else [])
         except BaseException:
             for path in paths:
                 path.unlink(missing_ok=True)
             raise
-        return [
-            StoredBlob(key=key, size=len(payload), sha256=hashlib.sha256(payload).hexdigest())
-            for key, payload in zip(keys, payloads, strict=True)
-        ]
 
     def _create(self, path: Path) -> int:
         """A new file at ``path``, open for writing; its shard folder is made when missing (not
