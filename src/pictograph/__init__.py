@@ -21,6 +21,7 @@ from pictograph.errors import (
     RateLimitError,
     RequestTimeoutError,
     ServerError,
+    StoreInUseError,
     ValidationError,
 )
 
@@ -63,6 +64,7 @@ __all__ = [
     "RateLimitError",
     "RequestTimeoutError",
     "ServerError",
+    "StoreInUseError",
     "UploadFailure",
     "UploadReport",
     "ValidationError",
