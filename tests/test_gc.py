@@ -23,6 +23,7 @@ from tests.served import PICTOGRAPH, serve
 from tests.server.flows import create_dataset, upload, upload_url
 
 HOUR_AGO = time.time() - 3600
+DAY = gc.INTENT_HORIZON + timedelta(minutes=1)
 
 
 def age(path: Path) -> None:
@@ -31,7 +32,8 @@ def age(path: Path) -> None:
 
 def leave_litter(home: Path, database_url: str, key: str, base_url: str) -> dict[str, Path]:
     """What a crashed server leaves: a half-written temporary file, a blob whose row never
-    committed, and a pending upload nobody registered (its URL long expired)."""
+    committed (its intent abandoned a day ago), and a pending upload nobody registered (its URL
+    long expired)."""
     blobs = home / "blobs"
     temporary = blobs / "ab" / ".upload-crashed1.tmp"
     temporary.parent.mkdir(parents=True, exist_ok=True)
@@ -54,6 +56,8 @@ def leave_litter(home: Path, database_url: str, key: str, base_url: str) -> dict
     engine = sa.create_engine(database_url)
     with engine.begin() as conn:
         conn.execute(t.pending_uploads.update().values(created_at=now() - timedelta(hours=2)))
+        abandoned = t.blob_intents.c.blob_key == orphan.key
+        conn.execute(t.blob_intents.update().where(abandoned).values(created_at=now() - DAY))
         pending_key = conn.execute(sa.select(t.pending_uploads.c.blob_key)).scalar_one()
     engine.dispose()
     pending_path = blobs / pending_key[:2] / pending_key

@@ -15,6 +15,7 @@ from PIL import Image
 from deploy.seaweed import S3Server
 from pictograph import Client, ConfigurationError, NotFoundError
 from pictograph.server.store.blob_registry import open_blob_store
+from pictograph.server.store.blobs import no_reservations
 from pictograph.workflows import upload_dataset_from_folder
 from tests.images import make_image, sha256_of
 from tests.official.test_official_sdk import OFFICIAL_PYTHON, OUR_PYTHON, run_official
@@ -33,8 +34,8 @@ def test_blobs_live_only_in_the_bucket_and_any_replica_reads_them(
     s3: S3Server, s3_env: str, tmp_path: Path
 ) -> None:
     prefix = s3_env.split("/", 3)[3] + "/"
-    here = open_blob_store(s3_env)
-    there = open_blob_store(s3_env)
+    here = open_blob_store(s3_env, no_reservations)
+    there = open_blob_store(s3_env, no_reservations)
 
     blob = here.write_stream([b"first ", b"bytes"])
     aborted = here.writer()
@@ -54,7 +55,7 @@ def test_a_bucket_that_cannot_be_reached_is_a_configuration_error(
     s3_env: str, tmp_path: Path
 ) -> None:
     with pytest.raises(ConfigurationError, match="cannot reach S3 bucket"):
-        open_blob_store("s3://no-such-bucket-here/x")
+        open_blob_store("s3://no-such-bucket-here/x", no_reservations)
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
@@ -107,7 +108,7 @@ def test_an_unknown_storage_scheme_is_a_configuration_error() -> None:
         ConfigurationError,
         match="unsupported storage URL 'gs://bucket/x': use one of file://, s3://",
     ):
-        open_blob_store("gs://bucket/x")
+        open_blob_store("gs://bucket/x", no_reservations)
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
@@ -218,9 +219,9 @@ def test_downloads_and_thumbnails_come_straight_from_the_bucket_and_replicas_kee
 def test_the_s3_store_lists_its_blobs_with_their_times_for_gc_and_leaves_derived_objects_out(
     s3: S3Server, s3_env: str
 ) -> None:
-    store: Any = open_blob_store(s3_env)
+    store: Any = open_blob_store(s3_env, no_reservations)
     kept = store.write_stream([b"kept"])
-    orphan = store.new_key()  # a client that PUT and died before register
+    orphan = store.new_keys(1)[0]  # a client that PUT and died before register
     httpx.put(
         store.upload_url(orphan, content_type="image/png", sha256=None, expires_in=60),
         content=b"never registered",

@@ -22,6 +22,7 @@ from pictograph.errors import (
     RateLimitError,
     RequestTimeoutError,
     ServerError,
+    StoreInUseError,
     ValidationError,
 )
 
@@ -65,6 +66,7 @@ __all__ = [
     "RateLimitError",
     "RequestTimeoutError",
     "ServerError",
+    "StoreInUseError",
     "UploadFailure",
     "UploadReport",
     "ValidationError",

@@ -27,6 +27,7 @@ __all__ = [
     "RateLimitError",
     "RequestTimeoutError",
     "ServerError",
+    "StoreInUseError",
     "ValidationError",
     "error_class_for_status",
     "error_from_response",
@@ -44,6 +45,10 @@ class PictographError(Exception):
 
 class ConfigurationError(PictographError):
     """The client or server is misconfigured (bad URL, bad option)."""
+
+
+class StoreInUseError(PictographError):
+    """Another ``pictograph serve`` or ``gc`` holds this SQLite home (one writer per home)."""
 
 
 class NetworkError(PictographError):

@@ -3,16 +3,19 @@ CI; ``make soak`` (``python -m tests.faults.soak``) runs them full size and prin
 
 from __future__ import annotations
 
+import io
 import random
 import socket
 import subprocess
 import threading
 import time
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -21,11 +24,16 @@ from PIL import Image
 
 from pictograph import Client, PictographError
 from pictograph.protocol import API_PREFIX
+from pictograph.server.service import gc
+from pictograph.server.service.context import AppContext
+from pictograph.server.service.integrity import check_store
+from pictograph.server.settings import ServerSettings
 from pictograph.workflows.folder_plan import plan_folder
 from pictograph.workflows.upload import upload_dataset_from_folder
 from tests.faults.proxy import fault_proxy
 from tests.images import large_scene, make_image, sha256_of
 from tests.served import PICTOGRAPH, Served, create_key, free_port, launch
+from tests.server.flows import P
 
 DATASET = "soak"
 API = API_PREFIX
@@ -150,12 +158,19 @@ def measure(row: Row, home: Path, database_url: str, folder: Path) -> Row:
     return row
 
 
+_REFERENCED = sa.text("SELECT blob_key FROM images UNION SELECT blob_key FROM exports")
+
+
 def count_orphans(home: Path, database_url: str) -> int:
     """Files in the blob store (temporary ones included) that no image refers to."""
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as conn:
-            used = set(conn.scalars(sa.text("SELECT blob_key FROM images")))
+            used = set(
+                conn.scalars(
+                    sa.text("SELECT blob_key FROM images UNION SELECT blob_key FROM exports")
+                )
+            )
     finally:
         engine.dispose()
     held = [path for path in (home / "blobs").glob("??/*") if path.is_file()]
@@ -258,6 +273,94 @@ def concurrent_uploaders(home: Path, database_url: str, folder: Path, uploaders:
     row.failures = failures
     row.seconds = time.monotonic() - started
     return measure(row, home, database_url, folder)
+
+
+def gc_racing_uploads_and_exports(
+    home: Path, database_url: str, folder: Path, exports: int = 3
+) -> Row:
+    """``gc`` with grace 0 sweeping again and again while a folder is uploaded and ``exports``
+    exports are built; lost counts files and export archives (downloaded and opened after)."""
+    started = time.monotonic()
+    store_args = ("--home", str(home), "--database-url", database_url)
+    key = create_key(store_args, "acme")
+    stop = threading.Event()
+    sweeps = 0
+
+    def sweep_again_and_again() -> None:
+        nonlocal sweeps
+        store = AppContext.open(ServerSettings.embedded(home, database_url=database_url))
+        try:
+            while not stop.is_set():
+                gc.sweep(store, grace=timedelta(0))
+                sweeps += 1
+        finally:
+            store.close()
+
+    with running_server(home, database_url, free_port(), "--gc-interval", "0") as served:
+        sweeper = threading.Thread(target=sweep_again_and_again)
+        sweeper.start()
+        with httpx.Client(base_url=served.base_url, headers={"X-API-Key": key}) as http:
+            try:
+                uploader = threading.Thread(target=upload, args=(served.base_url, key, folder))
+                uploader.start()
+                names = _export_while(http, uploader, exports)
+                uploader.join()
+                failures = upload(served.base_url, key, folder)
+                names += _export_while(http, None, 1)
+                time.sleep(1.0)  # sweeps after every export finished
+            finally:
+                stop.set()
+                sweeper.join()
+            lost_archives = sum(1 for name in names if not _archive_downloads(http, name))
+    # Its faults are the sweeps that ran during the uploads and exports.
+    row = Row(f"gc --grace 0 loop, uploads + {len(names)} exports", 2, sweeps, count_files(folder))
+    row.failures = failures
+    row.seconds = time.monotonic() - started
+    measure(row, home, database_url, folder)
+    store = AppContext.open(ServerSettings.embedded(home, database_url=database_url))
+    try:
+        checked = check_store(store)
+    finally:
+        store.close()
+    row.lost += len(checked.missing) + lost_archives
+    row.mismatched += len(checked.mismatched)
+    return row
+
+
+def _export_while(http: httpx.Client, uploader: threading.Thread | None, count: int) -> list[str]:
+    """Start ``count`` exports of the dataset, spread over the upload (once the dataset exists);
+    their names."""
+    names: list[str] = []
+    while len(names) < count:
+        name = f"e-{uuid.uuid4().hex[:8]}"
+        made = http.post(f"{P}/exports/", json={"dataset_name": DATASET, "name": name})
+        if made.status_code == 201:
+            names.append(name)
+        elif uploader is not None and not uploader.is_alive():
+            break
+        time.sleep(0.3)
+    return names
+
+
+def _archive_downloads(http: httpx.Client, name: str, timeout: float = 120.0) -> bool:
+    """Whether export ``name`` completes and its archive downloads as a readable ZIP."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = http.get(f"{P}/exports/{name}", params={"dataset": DATASET}).json()["data"]
+        if found["status"] == "failed":
+            return False
+        if found["status"] == "completed":
+            link = http.get(f"{P}/exports/{name}/download", params={"dataset": DATASET})
+            if link.status_code != 200:
+                return False
+            archive = http.get(link.json()["data"]["download_url"], headers={"X-API-Key": ""})
+            try:
+                with zipfile.ZipFile(io.BytesIO(archive.content)) as opened:
+                    return archive.status_code == 200 and opened.testzip() is None
+            except zipfile.BadZipFile:
+                return False
+        time.sleep(0.1)
+    return False
 
 
 def rate_limit_storm(home: Path, database_url: str, folder: Path, threads: int) -> Row:

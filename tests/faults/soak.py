@@ -36,6 +36,8 @@ def main() -> int:
             ("sqlite", lambda h, d: scenarios.concurrent_uploaders(h, d, folder, 2)),
             ("postgres", lambda h, d: scenarios.concurrent_uploaders(h, d, folder, 4)),
             ("sqlite", lambda h, d: scenarios.rate_limit_storm(h, d, folder, 32)),
+            ("sqlite", lambda h, d: scenarios.gc_racing_uploads_and_exports(h, d, folder)),
+            ("postgres", lambda h, d: scenarios.gc_racing_uploads_and_exports(h, d, folder)),
             ("sqlite", lambda h, d: scenarios.hostile_clients(h, d, 256)),
             ("sqlite", lambda h, d: scenarios.similarity_storm(h, d, FILES)),
         ]

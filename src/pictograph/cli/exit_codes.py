@@ -21,6 +21,7 @@ from pictograph.errors import (
     PaymentRequiredError,
     RateLimitError,
     ServerError,
+    StoreInUseError,
     ValidationError,
 )
 
@@ -42,6 +43,7 @@ _BY_CLASS: list[tuple[type[BaseException], int]] = [
     (ForbiddenError, FORBIDDEN),
     (NotFoundError, NOT_FOUND),
     (ConflictError, CONFLICT),
+    (StoreInUseError, CONFLICT),
     (ValidationError, INVALID),
     (PaymentRequiredError, PAYMENT_REQUIRED),
     (RateLimitError, RATE_LIMITED),

@@ -18,8 +18,8 @@ from pictograph.cli.server_options import settings_for, store_options
     type=float,
     default=900.0,
     show_default=True,
-    help="Seconds a file must be untouched before it counts as litter (uploads in flight are "
-    "younger). 0 when no server is running on the store.",
+    help="Seconds litter is kept: only files untouched this long are looked at. Blobs being "
+    "written are never removed, whatever the grace (0 is safe beside a running server).",
 )
 @click.option(
     "--signed-url-ttl",
@@ -47,15 +47,17 @@ def gc(
     """
     from pictograph.server.service import gc as service
     from pictograph.server.service.context import AppContext
+    from pictograph.server.store.home_lock import home_held
 
     settings = settings_for(
         connection.home, database_url, storage_url, signed_url_ttl_seconds=signed_url_ttl
     )
-    store = AppContext.open(settings)
-    try:
-        report = service.sweep(store, dry_run=dry_run, grace=timedelta(seconds=grace))
-    finally:
-        store.close()
+    with home_held(settings, "gc"):
+        store = AppContext.open(settings)
+        try:
+            report = service.sweep(store, dry_run=dry_run, grace=timedelta(seconds=grace))
+        finally:
+            store.close()
     verb = "would remove" if dry_run else "removed"
     for kind, names in (
         ("temporary file", report.temporary_files),

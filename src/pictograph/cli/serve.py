@@ -186,63 +186,69 @@ def serve(
     """
     import uvicorn
 
-    listener = listen_on(host, port)
-    port = listener.getsockname()[1]
-    settings = settings_for(
-        connection.home,
-        database_url,
-        storage_url,
-        require_api_key=True,
-        redis_url=redis_url,
-        rate_limit_per_second=rate_limit,
-        rate_limit_burst=rate_burst,
-        public_base_url=public_url or bound_url(host, port),
-        max_upload_bytes=max_upload_mb * 1024 * 1024,
-        signed_url_ttl_seconds=signed_url_ttl,
-        database_pool_size=db_pool_size,
-        max_image_pixels=max_image_pixels,
-        decode_memory_bytes=decode_memory_mb * 1024 * 1024,
-        max_header_bytes=max_header_kb * 1024,
-        header_timeout_seconds=header_timeout,
-        body_timeout_seconds=body_timeout,
-        keep_alive_seconds=keep_alive,
-        max_connections=max_connections,
-        gc_interval_seconds=gc_interval,
-        gc_grace_seconds=gc_grace,
-        audit_retention_days=audit_retention_days,
-    )
-    _check_schema(settings.database_url)
-    # Worker processes rebuild the same settings from this one serialised copy.
-    os.environ[SETTINGS_ENV] = json.dumps(settings.to_json())
-    shown = settings.public_base_url
-    click.echo(f"Pictograph serving {settings.database_url.split('@')[-1]} on {shown}", err=True)
-    show_organizations(settings)
-    signal.signal(signal.SIGTERM, _exit_cleanly)
-    config = uvicorn.Config(
-        "pictograph.cli.serve:app_from_environment",
-        factory=True,
-        workers=workers,
-        log_level="warning",
-        timeout_graceful_shutdown=30,
-        # Our protocol adds header size/time and body time limits to uvicorn's httptools one.
-        http="pictograph.server.connections:GuardedHttpProtocol",
-        timeout_keep_alive=keep_alive,
-        limit_concurrency=max_connections,
-    )
-    server = uvicorn.Server(config)
-    # uvicorn serves the socket we bound above, so no other process can take the port between
-    # the URL we announced and the first request (uvicorn.run would bind it again).
-    try:
-        if workers > 1:
-            from uvicorn.supervisors import Multiprocess
+    from pictograph.server.store.home_lock import home_held
 
-            Multiprocess(config, sockets=[listener]).run()
-        else:
-            server.run(sockets=[listener])
-    except KeyboardInterrupt:  # Ctrl-C ends serving as SIGTERM does: status 0
-        pass
-    if workers == 1 and not server.started:
-        sys.exit(1)
+    # Refused (exit 5) before anything is bound or announced when another serve or gc holds it.
+    with home_held(settings_for(connection.home, database_url, storage_url), "serve"):
+        listener = listen_on(host, port)
+        port = listener.getsockname()[1]
+        settings = settings_for(
+            connection.home,
+            database_url,
+            storage_url,
+            require_api_key=True,
+            redis_url=redis_url,
+            rate_limit_per_second=rate_limit,
+            rate_limit_burst=rate_burst,
+            public_base_url=public_url or bound_url(host, port),
+            max_upload_bytes=max_upload_mb * 1024 * 1024,
+            signed_url_ttl_seconds=signed_url_ttl,
+            database_pool_size=db_pool_size,
+            max_image_pixels=max_image_pixels,
+            decode_memory_bytes=decode_memory_mb * 1024 * 1024,
+            max_header_bytes=max_header_kb * 1024,
+            header_timeout_seconds=header_timeout,
+            body_timeout_seconds=body_timeout,
+            keep_alive_seconds=keep_alive,
+            max_connections=max_connections,
+            gc_interval_seconds=gc_interval,
+            gc_grace_seconds=gc_grace,
+            audit_retention_days=audit_retention_days,
+        )
+        _check_schema(settings.database_url)
+        # Worker processes rebuild the same settings from this one serialised copy.
+        os.environ[SETTINGS_ENV] = json.dumps(settings.to_json())
+        shown = settings.public_base_url
+        click.echo(
+            f"Pictograph serving {settings.database_url.split('@')[-1]} on {shown}", err=True
+        )
+        show_organizations(settings)
+        signal.signal(signal.SIGTERM, _exit_cleanly)
+        config = uvicorn.Config(
+            "pictograph.cli.serve:app_from_environment",
+            factory=True,
+            workers=workers,
+            log_level="warning",
+            timeout_graceful_shutdown=30,
+            # Our protocol adds header size/time and body time limits to uvicorn's httptools one.
+            http="pictograph.server.connections:GuardedHttpProtocol",
+            timeout_keep_alive=keep_alive,
+            limit_concurrency=max_connections,
+        )
+        server = uvicorn.Server(config)
+        # uvicorn serves the socket we bound above, so no other process can take the port between
+        # the URL we announced and the first request (uvicorn.run would bind it again).
+        try:
+            if workers > 1:
+                from uvicorn.supervisors import Multiprocess
+
+                Multiprocess(config, sockets=[listener]).run()
+            else:
+                server.run(sockets=[listener])
+        except KeyboardInterrupt:  # Ctrl-C ends serving as SIGTERM does: status 0
+            pass
+        if workers == 1 and not server.started:
+            sys.exit(1)
 
 
 def _check_schema(database_url: str) -> None:

@@ -220,28 +220,38 @@ def move(
 
 
 @contextmanager
-def _copied_blobs(store: AppContext) -> Iterator[list[str]]:
-    """Keys of blobs copied inside the block; deleted again when the block fails."""
+def _copied_blobs(
+    store: AppContext, organization_id: str, ref: str, image_ids: list[str]
+) -> Iterator[dict[str, str]]:
+    """Each image's bytes copied to a blob of its own, before the transaction that adds the
+    copies (a blob is never written inside one, see ``AppContext``): image id -> the copy's key.
+    The block takes (``pop``) the copies it uses; the rest, or all when it fails, are deleted."""
+    with store.read() as conn:
+        _, rows = _images(conn, organization_id, ref, image_ids)
+    copies: dict[str, str] = {}
     made: list[str] = []
     try:
-        yield made
+        for row in rows:
+            with store.blobs.open(row["blob_key"]) as source:
+                made.append(store.blobs.write_stream(read_chunks(source)).key)
+            copies[row["id"]] = made[-1]
+        yield copies
     except BaseException:
         for key in made:
             store.blobs.delete(key)
         raise
+    for key in copies.values():  # not used (skipped)
+        store.blobs.delete(key)
 
 
 def _copy_row(
-    store: AppContext, row: dict[str, Any], made: list[str], place: tuple[str, str, str]
+    row: dict[str, Any], copies: dict[str, str], place: tuple[str, str, str]
 ) -> dict[str, Any]:
     dataset_id, folder, name = place
-    with store.blobs.open(row["blob_key"]) as source:
-        blob = store.blobs.write_stream(read_chunks(source))
-    made.append(blob.key)
     stamp = now()
     return {**row, "id": new_id(), "dataset_id": dataset_id, "directory_path": folder,
-            "filename": name, "blob_key": blob.key, "created_at": stamp, "updated_at": stamp,
-            "upload_nonce": None}  # fmt: skip
+            "filename": name, "blob_key": copies.pop(row["id"]), "created_at": stamp,
+            "updated_at": stamp, "upload_nonce": None}  # fmt: skip
 
 
 def _clean(copy: dict[str, Any]) -> dict[str, Any]:
@@ -267,7 +277,7 @@ def copy(
     folder = normalize_directory(target)
     outcome = Outcome()
     replaced: list[str] = []
-    with _copied_blobs(store) as made, store.write() as conn:
+    with _copied_blobs(store, organization_id, ref, image_ids) as copies, store.write() as conn:
         dataset, rows = _images(conn, organization_id, ref, image_ids)
         ensure_folders(conn, dataset["id"], folder)
         taken = _names(conn, dataset["id"], folder)
@@ -284,7 +294,7 @@ def copy(
                 old = conn.execute(sa.select(_I.c.blob_key).where(_I.c.id == taken[name]))
                 replaced.append(old.scalar_one())
                 conn.execute(_I.delete().where(_I.c.id == taken[name]))
-            new = _copy_row(store, row, made, (dataset["id"], folder, name))
+            new = _copy_row(row, copies, (dataset["id"], folder, name))
             conn.execute(_I.insert().values(**(new if copy_annotations else _clean(new))))
             taken[name] = new["id"]
             outcome.processed += 1
@@ -308,7 +318,7 @@ def copy_to_dataset(
     added to it (``classes_added``)."""
     folder = normalize_directory(target)
     outcome = Outcome(operation="copied")
-    with _copied_blobs(store) as made, store.write() as conn:
+    with _copied_blobs(store, organization_id, ref, image_ids) as copies, store.write() as conn:
         _lock(conn, organization_id, ref, target_ref)
         _source, rows = _images(conn, organization_id, ref, image_ids)
         destination = resolve(conn, organization_id, target_ref)
@@ -319,7 +329,7 @@ def copy_to_dataset(
             if name in taken:
                 name = free_name(name, taken)
                 outcome.renamed += 1
-            new = _copy_row(store, row, made, (destination["id"], folder, name))
+            new = _copy_row(row, copies, (destination["id"], folder, name))
             conn.execute(_I.insert().values(**new))
             taken[name] = new["id"]
             outcome.processed += 1

@@ -27,7 +27,7 @@ from pictograph.server.service.workload import Workload
 from pictograph.server.settings import ServerSettings
 from pictograph.server.store import tables as t
 from pictograph.server.store.blob_registry import open_blob_store
-from pictograph.server.store.blobs import BlobStore
+from pictograph.server.store.blobs import BlobStore, Reserve
 from pictograph.server.store.database import WRITE, open_database
 
 _SECRET_NAME = "signing_secret"  # noqa: S105 (the row name, not a secret)
@@ -137,9 +137,9 @@ class AppContext:
     def open(cls, settings: ServerSettings) -> AppContext:
         """Open (and migrate) the database and the blob store named by ``settings``."""
         engine = open_database(settings.database_url, pool_size=settings.database_pool_size)
-        blobs = open_blob_store(settings.storage_url)
-        signer = UncompressedSigner(_signing_secret(engine), salt="pictograph-storage")
         turn = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        blobs = open_blob_store(settings.storage_url, _intent_recorder(engine, turn))
+        signer = UncompressedSigner(_signing_secret(engine), salt="pictograph-storage")
         decoding = DecodeBudget(settings.max_image_pixels, settings.decode_memory_bytes)
         return cls(
             engine=engine,
@@ -159,12 +159,51 @@ class AppContext:
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
         """A connection inside a write transaction (takes SQLite's write lock up front)."""
-        with self._writer_turn, self.engine.execution_options(**WRITE).begin() as conn:
+        with (
+            _writing(),
+            self._writer_turn,
+            self.engine.execution_options(**WRITE).begin() as conn,
+        ):
             yield conn
 
     def close(self) -> None:
         """Release every pooled database connection."""
         self.engine.dispose()
+
+
+_THREAD = threading.local()
+
+
+@contextmanager
+def _writing() -> Iterator[None]:
+    """Marks this thread as inside a write transaction for the block."""
+    depth = getattr(_THREAD, "writing", 0)
+    _THREAD.writing = depth + 1
+    try:
+        yield
+    finally:
+        _THREAD.writing = depth
+
+
+def _intent_recorder(engine: sa.Engine, turn: AbstractContextManager[Any]) -> Reserve:
+    """The ``Reserve`` of a store's blobs: each key becomes a ``blob_intents`` row, committed in a
+    transaction of its own before the blob's first byte is written.
+
+    A blob written inside a write transaction could not have its intent committed first (and on
+    SQLite it would wait for its own lock), so that is refused: write blobs before the
+    transaction that refers to them.
+    """
+
+    def reserve(keys: Sequence[str]) -> None:
+        if getattr(_THREAD, "writing", 0):
+            raise RuntimeError("a blob is written inside a write transaction")
+        stamp = now()
+        with turn, engine.execution_options(**WRITE).begin() as conn:
+            conn.execute(
+                t.blob_intents.insert(), [{"blob_key": k, "created_at": stamp} for k in keys]
+            )
+
+    return reserve
 
 
 def _signing_secret(engine: sa.Engine) -> str:

@@ -10,6 +10,7 @@ then it is ``failed`` with the reason. The worker runs while unfinished jobs exi
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 import threading
 import time
@@ -34,6 +35,9 @@ STALE_AFTER = timedelta(seconds=20)
 MAX_ATTEMPTS = 3
 #: Seconds the worker sleeps between looks at the queue while jobs remain unfinished.
 POLL = 1.0
+#: Where builds write their archive, under the home: ``export-<id>-<attempt>-<random>/``.
+SCRATCH = "tmp"
+_SCRATCH_FOLDER = re.compile(r"^export-([0-9a-f-]{36})-([0-9]+)-")
 
 
 class Cancelled(Exception):
@@ -140,6 +144,24 @@ def claim(store: AppContext) -> dict[str, Any] | None:
         return row_dict(conn.execute(sa.select(_E).where(_E.c.id == found)).one())
 
 
+def building(store: AppContext, folders: list[Path]) -> set[Path]:
+    """Those of ``folders`` (under ``SCRATCH``) a build of this attempt of its export may still
+    be writing: its export is ``processing`` with that attempt. A folder left by a build that
+    died, failed or finished (or from before folders were named) is not one of them."""
+    owners = {folder: _SCRATCH_FOLDER.match(folder.name) for folder in folders}
+    ids = {found.group(1) for found in owners.values() if found}
+    with store.read() as conn:
+        query = sa.select(_E.c.id, _E.c.attempts).where(
+            _E.c.id.in_(ids), _E.c.status == "processing"
+        )
+        running = {(row.id, str(row.attempts)) for row in conn.execute(query)}
+    return {
+        folder
+        for folder, found in owners.items()
+        if found and (found.group(1), found.group(2)) in running
+    }
+
+
 def _mine(export: dict[str, Any]) -> sa.ColumnElement[bool]:
     return sa.and_(
         _E.c.id == export["id"],
@@ -176,9 +198,10 @@ def build(store: AppContext, export: dict[str, Any], stopping: threading.Event) 
     if dataset is None:
         return  # the dataset (and so the export row) was deleted
     job = Job(store, export, row_dict(dataset), beat)
-    scratch = store.settings.home / "tmp"
+    scratch = store.settings.home / SCRATCH
     scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=scratch, prefix="export-") as folder:
+    owner = f"export-{export['id']}-{export['attempts']}-"
+    with tempfile.TemporaryDirectory(dir=scratch, prefix=owner) as folder:
         path = Path(folder) / "export.zip"
         try:
             archive = Archive(path, store)

@@ -1,14 +1,17 @@
 """Sweeping up what crashes leave behind: temporary files, blobs no row refers to, pending
-uploads older than their URL's lifetime, expired idempotency records, and audit entries past
-their retention.
+uploads older than their URL's lifetime, partial export archives, expired idempotency records,
+and audit entries past their retention.
 
-Run by ``pictograph gc``, at server start and every ``gc_interval_seconds``. A blob a committed
-image (or a live pending upload) refers to is never removed: candidates are listed first and
-re-checked against the database just before each removal, and only things untouched for
-``grace`` are candidates, so a write in flight (its row not committed yet) is left alone.
-With ``s3://`` storage the blobs are the bucket's objects, so an object a client PUT through a
-presigned URL and never registered goes once its pending upload has expired (or, with no
-pending upload, once it is older than ``grace``).
+Run by ``pictograph gc``, at server start and every ``gc_interval_seconds``. No live blob can be
+removed, whatever the grace period: every blob's key is recorded in ``blob_intents`` (committed)
+before its first byte is written (the blob store's ``Reserve``), and a blob is removed only when,
+read after it was listed, no intent younger than ``INTENT_HORIZON`` and no row of any table with
+a ``blob_key`` column (images, pending uploads, exports) names it. An intent is forgotten once a
+row names its blob, or once it is older than the horizon (its write was abandoned: no request
+runs that long). The grace period only says how long litter is kept: things written less than
+``grace`` ago are not looked at. With ``s3://`` storage the blobs are the bucket's objects, so an
+object a client PUT through a presigned URL and never registered goes once its pending upload has
+expired (or, with no pending upload, once its intent is past the horizon).
 
 Replicas sharing a PostgreSQL database take turns: a scheduled sweep runs only in the replica
 holding an advisory lock, and the others skip that round (``GcReport.skipped``).
@@ -17,6 +20,7 @@ holding an advisory lock, and the others skip that round (``GcReport.skipped``).
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,7 +30,7 @@ from pathlib import Path
 import anyio
 import sqlalchemy as sa
 
-from pictograph.server.service import audit, idempotency
+from pictograph.server.service import audit, export_jobs, idempotency
 from pictograph.server.service.context import AppContext, now
 from pictograph.server.settings import ServerSettings
 from pictograph.server.store import tables as t
@@ -41,6 +45,15 @@ DEFAULT_GRACE = timedelta(seconds=ServerSettings.gc_grace_seconds)
 #: on each other.
 SWEEP_LOCK = 0x70696367
 _CHECK_BATCH = 500
+#: An intent this old was abandoned (no request runs this long): its blob, if any, is litter.
+#: Never shorter than the signed-URL lifetime, during which a client may still PUT.
+INTENT_HORIZON = timedelta(hours=24)
+#: The tables whose rows keep a blob: every one with a ``blob_key`` column.
+REFERRERS = tuple(
+    table
+    for table in t.metadata.sorted_tables
+    if "blob_key" in table.c and table is not t.blob_intents
+)
 
 
 @dataclass
@@ -73,20 +86,19 @@ def sweep(
 ) -> GcReport:
     """Remove crash litter from ``store`` (list it only, with ``dry_run``); the report says what."""
     report = GcReport(dry_run=dry_run)
-    _expire_pending_uploads(store, report)
+    horizon = now() - intent_horizon(store)
+    if not dry_run:
+        _forget_settled_intents(store, horizon)
+    _expire_pending_uploads(store, report, horizon)
     cutoff = now() - grace
-    # List what the store holds before reading what rows refer to: a blob written after the
-    # listing is not a candidate, and one listed is re-checked before it goes.
+    # List what the store holds before reading what rows and intents refer to: a blob written
+    # after the listing is not a candidate, and one listed is checked after it was listed.
     held = [blob for blob in store.blobs.iter_blobs() if blob.modified < cutoff]
-    for blob in held:
-        if blob.temporary:
-            report.temporary_files.append(blob.key)
-            if not dry_run:
-                store.blobs.remove(blob)
+    _remove_temporaries(store, [blob for blob in held if blob.temporary], horizon, report)
     report.temporary_files += _thumbnail_temporaries(store.settings.home, cutoff, dry_run)
-    candidates = [blob for blob in held if not blob.temporary]
-    for batch in _batches(candidates):
-        for blob in _unreferenced(store, batch):
+    report.temporary_files += _export_temporaries(store, cutoff, dry_run)
+    for batch in _batches([blob for blob in held if not blob.temporary]):
+        for blob in _unreferenced(store, batch, horizon):
             report.orphan_blobs.append(blob.key)
             if not dry_run:
                 store.blobs.remove(blob)
@@ -99,7 +111,24 @@ def sweep(
     return report
 
 
-def _expire_pending_uploads(store: AppContext, report: GcReport) -> None:
+def intent_horizon(store: AppContext) -> timedelta:
+    """How old an intent must be to count as abandoned in ``store``."""
+    return max(INTENT_HORIZON, timedelta(seconds=store.settings.signed_url_ttl_seconds))
+
+
+def _forget_settled_intents(store: AppContext, horizon: datetime) -> None:
+    """Drop the intents a row now stands for (its blob is kept by the row) and those older than
+    ``horizon`` (abandoned). One statement, so a key is never between the two."""
+    intents = t.blob_intents
+    named = [
+        intents.c.blob_key.in_(sa.select(table.c.blob_key).where(table.c.blob_key.is_not(None)))
+        for table in REFERRERS
+    ]
+    with store.write() as conn:
+        conn.execute(intents.delete().where(sa.or_(intents.c.created_at < horizon, *named)))
+
+
+def _expire_pending_uploads(store: AppContext, report: GcReport, horizon: datetime) -> None:
     """Pending uploads older than their URL's lifetime can never be registered: drop them and
     their bytes (the blobs become orphans, removed below or by the next sweep)."""
     pending = t.pending_uploads
@@ -114,19 +143,47 @@ def _expire_pending_uploads(store: AppContext, report: GcReport) -> None:
     if not report.dry_run:
         for row in rows:
             held = HeldBlob(row.blob_key, now())
-            if not _unreferenced(store, [held]):
+            if not _unreferenced(store, [held], horizon):
                 continue
             store.blobs.remove(held)
 
 
-def _unreferenced(store: AppContext, blobs: Sequence[HeldBlob]) -> list[HeldBlob]:
-    """The blobs of ``blobs`` no image and no pending upload refers to (read now)."""
+def _remove_temporaries(
+    store: AppContext, temporaries: Sequence[HeldBlob], horizon: datetime, report: GcReport
+) -> None:
+    """Half-written blobs, except those whose blob's intent is live (a write in progress)."""
+    writing = _intended(store, [blob.for_key for blob in temporaries if blob.for_key], horizon)
+    for blob in temporaries:
+        if blob.for_key in writing:
+            continue
+        report.temporary_files.append(blob.key)
+        if not report.dry_run:
+            store.blobs.remove(blob)
+
+
+def _unreferenced(
+    store: AppContext, blobs: Sequence[HeldBlob], horizon: datetime
+) -> list[HeldBlob]:
+    """The blobs of ``blobs`` no live intent and no row refers to (read now, intents first: an
+    intent is dropped only once a row names its blob)."""
     keys = [blob.key for blob in blobs]
-    used: set[str] = set()
+    used = _intended(store, keys, horizon)
     with store.read() as conn:
-        for table in (t.images, t.pending_uploads):
+        for table in REFERRERS:
             used.update(conn.scalars(sa.select(table.c.blob_key).where(table.c.blob_key.in_(keys))))
     return [blob for blob in blobs if blob.key not in used]
+
+
+def _intended(store: AppContext, keys: Sequence[str], horizon: datetime) -> set[str]:
+    """Those of ``keys`` with an intent newer than ``horizon``: blobs being written."""
+    intents = t.blob_intents
+    found: set[str] = set()
+    with store.read() as conn:
+        for start in range(0, len(keys), _CHECK_BATCH):
+            chunk = keys[start : start + _CHECK_BATCH]
+            live = sa.and_(intents.c.blob_key.in_(chunk), intents.c.created_at >= horizon)
+            found.update(conn.scalars(sa.select(intents.c.blob_key).where(live)))
+    return found
 
 
 def _batches(blobs: Sequence[HeldBlob]) -> Iterator[Sequence[HeldBlob]]:
@@ -148,6 +205,30 @@ def _thumbnail_temporaries(home: Path, cutoff: datetime, dry_run: bool) -> list[
         if not dry_run:
             path.unlink(missing_ok=True)
     return found
+
+
+def _export_temporaries(store: AppContext, cutoff: datetime, dry_run: bool) -> list[str]:
+    """Folders of export builds under ``<home>/tmp`` (a partial ``export.zip``) that no running
+    build owns, untouched since ``cutoff``: what a build killed or failed mid-way left."""
+    home = store.settings.home
+    folders = [path for path in (home / export_jobs.SCRATCH).glob("export-*") if path.is_dir()]
+    running = export_jobs.building(store, folders)  # read after listing: a new build is running
+    found: list[str] = []
+    for folder in folders:
+        if folder in running or _modified(folder) >= cutoff:
+            continue
+        found.append(f"{folder.relative_to(home)}/")
+        if not dry_run:
+            shutil.rmtree(folder, ignore_errors=True)
+    return found
+
+
+def _modified(path: Path) -> datetime:
+    """When ``path`` was last changed (the epoch when it is gone already)."""
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except FileNotFoundError:
+        return datetime.fromtimestamp(0, UTC)
 
 
 def _count_expired_records(store: AppContext) -> int:

@@ -63,8 +63,8 @@ def announce(
     ttl = store.settings.signed_url_ttl_seconds
     stamp = now()
     rows, answers = [], []
-    for directory, filename, content_type, sha256 in targets:
-        key = blobs.new_key()
+    keys = blobs.new_keys(len(targets))
+    for key, (directory, filename, content_type, sha256) in zip(keys, targets, strict=True):
         url = blobs.upload_url(key, content_type=content_type, sha256=sha256, expires_in=ttl)
         headers = {"Content-Type": content_type}
         if sha256 is not None:

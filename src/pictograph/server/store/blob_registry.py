@@ -8,7 +8,7 @@ from typing import cast
 from urllib.parse import urlparse
 
 from pictograph.errors import ConfigurationError
-from pictograph.server.store.blobs import BlobStore
+from pictograph.server.store.blobs import BlobStore, Reserve
 
 #: Scheme -> module holding ``from_url``; imported only when used (boto3 is an optional extra).
 BACKENDS: dict[str, str] = {
@@ -17,12 +17,13 @@ BACKENDS: dict[str, str] = {
 }
 
 
-def open_blob_store(url: str) -> BlobStore:
-    """The blob store for ``url`` (``file:///abs/path``, ``s3://bucket/prefix``);
-    ``ConfigurationError`` for an unknown scheme or a store that cannot be reached."""
+def open_blob_store(url: str, reserve: Reserve) -> BlobStore:
+    """The blob store for ``url`` (``file:///abs/path``, ``s3://bucket/prefix``), recording each
+    key it is about to write with ``reserve``; ``ConfigurationError`` for an unknown scheme or a
+    store that cannot be reached."""
     scheme = urlparse(url).scheme
     module = BACKENDS.get(scheme)
     if module is None:
         known = ", ".join(f"{name}://" for name in BACKENDS)
         raise ConfigurationError(f"unsupported storage URL {url!r}: use one of {known}")
-    return cast(BlobStore, importlib.import_module(module).from_url(url))
+    return cast(BlobStore, importlib.import_module(module).from_url(url, reserve))

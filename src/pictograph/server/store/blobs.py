@@ -7,7 +7,8 @@ scheme in ``blob_registry``. Readers never see a file path: they ``open`` a blob
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Protocol, runtime_checkable
@@ -15,6 +16,22 @@ from typing import BinaryIO, Protocol, runtime_checkable
 from pictograph.errors import NotFoundError
 
 _KEY = re.compile(r"^[0-9a-f]{32}$")
+
+#: Records, durably, that blobs of these keys are about to be written. Every backend calls it
+#: with a key before it stores any byte under that key (or hands out a URL to store them), so
+#: ``gc`` knows the blob is wanted before the blob exists; ``AppContext`` supplies it.
+Reserve = Callable[[Sequence[str]], None]
+
+
+def new_keys(count: int) -> list[str]:
+    """``count`` fresh random blob keys (drawn with one system call)."""
+    drawn = secrets.token_hex(16 * count)
+    return [drawn[32 * i : 32 * (i + 1)] for i in range(count)]
+
+
+def no_reservations(keys: Sequence[str]) -> None:
+    """A ``Reserve`` recording nothing: for a blob store used without a database (tools, tests of
+    the backends), where no sweep can run."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +45,8 @@ class HeldBlob:
     key: str
     modified: datetime
     temporary: bool = False
+    #: For a temporary file: the key of the blob it is becoming, when its name says so.
+    for_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,9 +74,10 @@ class BlobWriter(Protocol):
 class BlobStore(Protocol):
     """Where image bytes live, keyed by random ids so folder renames never move bytes.
 
-    The read contract: ``open(key)`` answers a readable, seekable binary file holding the whole
-    blob (the caller closes it), or raises ``NotFoundError``; it never depends on what this
-    process wrote or read before, so any replica reads any blob.
+    Every write reserves its key (``Reserve``) before the first byte. The read contract:
+    ``open(key)`` answers a readable, seekable binary file holding the whole blob (the caller
+    closes it), or raises ``NotFoundError``; it never depends on what this process wrote or read
+    before, so any replica reads any blob.
     """
 
     def writer(self) -> BlobWriter: ...
@@ -91,7 +111,9 @@ class DirectBlobStore(BlobStore, Protocol):
     """A blob store clients reach themselves through presigned URLs (S3): uploads go straight
     to it and downloads come straight from it, never through a replica."""
 
-    def new_key(self) -> str: ...
+    def new_keys(self, count: int) -> list[str]:
+        """Fresh keys for clients to upload to, reserved before they are handed out."""
+        ...
 
     def upload_url(
         self, key: str, *, content_type: str, sha256: str | None, expires_in: int

@@ -6,7 +6,6 @@ import errno
 import hashlib
 import os
 import re
-import secrets
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,10 +15,20 @@ from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
 from pictograph.errors import InsufficientStorageError, NotFoundError
-from pictograph.server.store.blobs import HeldBlob, StoredBlob, is_key, validate_key, write_all
+from pictograph.server.store.blobs import (
+    HeldBlob,
+    Reserve,
+    StoredBlob,
+    is_key,
+    new_keys,
+    validate_key,
+    write_all,
+)
 
 _SHARD = re.compile(r"^[0-9a-f]{2}$")
 _TEMPORARY = re.compile(r"^\.upload-[A-Za-z0-9_]+\.tmp$")
+#: A temporary file's name says the key it becomes: ``.upload-<key>_<random>.tmp``.
+_TEMPORARY_OF = re.compile(r"^\.upload-([0-9a-f]{32})_")
 
 
 #: A write that failed because the filesystem is full, or the user's quota is.
@@ -48,13 +57,15 @@ class LocalWriter:
     commits the previous file's fsync.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, key: str) -> None:
         self._root = root
-        self._key = secrets.token_hex(16)
+        self._key = key
         self._final = root / self._key[:2] / self._key
         with _space_for(root):
             self._final.parent.mkdir(exist_ok=True)  # shard folders appear as first used
-            fd, name = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=self._final.parent)
+            fd, name = tempfile.mkstemp(
+                prefix=f".upload-{key}_", suffix=".tmp", dir=self._final.parent
+            )
         self._file = os.fdopen(fd, "wb")
         self._temp = Path(name)
         self._hash = hashlib.sha256()
@@ -92,12 +103,15 @@ class LocalWriter:
 class LocalBlobStore:
     """Blobs as files under ``root``, sharded by the first two characters of the key."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, reserve: Reserve) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._reserve = reserve
 
     def writer(self) -> LocalWriter:
-        return LocalWriter(self.root)
+        keys = new_keys(1)
+        self._reserve(keys)
+        return LocalWriter(self.root, keys[0])
 
     def write_stream(self, chunks: Iterable[bytes]) -> StoredBlob:
         return write_all(self.writer(), chunks)
@@ -111,9 +125,9 @@ class LocalBlobStore:
         writer of the filesystem.) Files are written at their final names: no row refers to a
         key until this returns, so a crash mid-group leaves only orphans that ``gc`` removes.
         Nothing is kept when any step fails."""
-        shard = secrets.token_hex(1)
-        drawn = secrets.token_hex(15 * len(payloads))  # one system call for the group's keys
-        keys = [shard + drawn[30 * i : 30 * (i + 1)] for i in range(len(payloads))]
+        shard = new_keys(1)[0][:2]
+        keys = [shard + key[2:] for key in new_keys(len(payloads))]
+        self._reserve(keys)
         paths = [self._file(key) for key in keys]
         with _space_for(self.root):
             self._write_synced(payloads, paths)
@@ -171,7 +185,13 @@ class LocalBlobStore:
                 if is_key(entry.name):
                     yield HeldBlob(entry.name, modified)
                 elif _TEMPORARY.match(entry.name):
-                    yield HeldBlob(f"{shard.name}/{entry.name}", modified, temporary=True)
+                    becoming = _TEMPORARY_OF.match(entry.name)
+                    yield HeldBlob(
+                        f"{shard.name}/{entry.name}",
+                        modified,
+                        temporary=True,
+                        for_key=becoming.group(1) if becoming else None,
+                    )
 
     def remove(self, held: HeldBlob) -> None:
         if not held.temporary:
@@ -199,7 +219,7 @@ def sync_folders(folders: Iterable[Path]) -> None:
             os.close(fd)
 
 
-def from_url(url: str) -> LocalBlobStore:
+def from_url(url: str, reserve: Reserve) -> LocalBlobStore:
     """The store for ``file:///abs/path``."""
     parsed = urlparse(url)
-    return LocalBlobStore(Path(unquote(parsed.netloc + parsed.path)))
+    return LocalBlobStore(Path(unquote(parsed.netloc + parsed.path)), reserve)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import secrets
 import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, BinaryIO, cast
@@ -20,8 +19,10 @@ from pictograph.errors import ConfigurationError, NotFoundError
 from pictograph.server.store.blobs import (
     BlobFacts,
     HeldBlob,
+    Reserve,
     StoredBlob,
     is_key,
+    new_keys,
     validate_key,
     write_all,
 )
@@ -39,7 +40,7 @@ class S3Writer:
 
     def __init__(self, store: S3BlobStore) -> None:
         self._store = store
-        self._key = secrets.token_hex(16)
+        self._key = store.new_keys(1)[0]
         self._spool = _spool()
         self._hash = hashlib.sha256()
         self.size = 0
@@ -64,10 +65,11 @@ class S3Writer:
 class S3BlobStore:
     """Blobs as objects ``<prefix><key>`` in ``bucket``."""
 
-    def __init__(self, bucket: str, prefix: str, client: Any) -> None:
+    def __init__(self, bucket: str, prefix: str, client: Any, reserve: Reserve) -> None:
         self.bucket = bucket
         self.prefix = prefix
         self.client = client
+        self._reserve = reserve
 
     def writer(self) -> S3Writer:
         return S3Writer(self)
@@ -116,9 +118,11 @@ class S3BlobStore:
         if not held.temporary:
             self.delete(held.key)
 
-    def new_key(self) -> str:
-        """A fresh blob key for a client to upload to."""
-        return secrets.token_hex(16)
+    def new_keys(self, count: int) -> list[str]:
+        """Fresh blob keys to upload to (we or a client), reserved before they are handed out."""
+        keys = new_keys(count)
+        self._reserve(keys)
+        return keys
 
     def upload_url(
         self, key: str, *, content_type: str, sha256: str | None, expires_in: int
@@ -218,7 +222,7 @@ def _missing(error: Any) -> bool:
     return str(error.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound")
 
 
-def from_url(url: str) -> S3BlobStore:
+def from_url(url: str, reserve: Reserve) -> S3BlobStore:
     """The store for ``s3://bucket/prefix``; ``ConfigurationError`` when boto3 is missing or
     the bucket cannot be reached."""
     parsed = urlparse(url)
@@ -239,4 +243,4 @@ def from_url(url: str) -> S3BlobStore:
         client.head_bucket(Bucket=parsed.netloc)
     except (BotoCoreError, ClientError) as error:
         raise ConfigurationError(f"cannot reach S3 bucket {parsed.netloc!r}: {error}") from None
-    return S3BlobStore(parsed.netloc, f"{prefix}/" if prefix else "", client)
+    return S3BlobStore(parsed.netloc, f"{prefix}/" if prefix else "", client, reserve)

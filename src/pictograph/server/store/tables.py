@@ -193,6 +193,17 @@ exports = sa.Table(
     sa.Index(None, "organization_id", "created_at"),
 )
 
+#: Blobs about to be written: a key is recorded here (committed) before any byte of it is
+#: stored, so a sweep never takes a blob whose row is still to come. ``gc`` forgets an intent once
+#: a row refers to its blob, or once it is older than ``gc.INTENT_HORIZON`` (abandoned).
+blob_intents = sa.Table(
+    "blob_intents",
+    metadata,
+    sa.Column("blob_key", sa.String(64), primary_key=True),
+    _stamp("created_at"),
+    sa.Index(None, "created_at"),
+)
+
 organization_invites = sa.Table(
     "organization_invites",
     metadata,

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_audit"
-down_revision = "0005_scale"
+down_revision = "0007_intents"
 branch_labels = None
 depends_on = None
 
