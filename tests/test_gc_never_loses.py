@@ -58,7 +58,7 @@ def test_gc_with_grace_0_looping_during_uploads_loses_no_bytes(
             sweeper.join()
     assert report.failures == [] and report.images_uploaded == 240
     assert sweeps >= 3
-    assert removed == []  # nothing here was litter
+    assert removed == [], (removed, report)  # nothing here was litter
     verified = subprocess.run(
         [PICTOGRAPH, "verify", "--store", "--home", str(tmp_path), "--database-url", database_url],
         capture_output=True,

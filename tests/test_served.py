@@ -15,6 +15,7 @@ from PIL import Image
 
 from pictograph import AuthError, Client, NotFoundError
 from pictograph.workflows import upload_dataset_from_folder
+from tests.conftest import fresh_database
 from tests.images import make_image, sha256_of
 from tests.served import PICTOGRAPH, Served, serve
 
@@ -304,11 +305,15 @@ def test_the_rate_limit_answers_429_with_retry_after_and_the_envelope(
     assert limited[0].json()["error"]["code"] == "rate_limited"
 
 
-def test_replicas_sharing_redis_share_one_limit(database_url: str, tmp_path: Path) -> None:
+def test_replicas_sharing_redis_share_one_limit(tmp_path: Path) -> None:
     redis = ("--redis-url", "redis://127.0.0.1:6379/0")  # buckets are per key: fresh each run
     limit = ("--rate-limit", "0.5", "--rate-burst", "4", *redis)
-    home = tmp_path / "home"
-    with serve(home, database_url, *limit) as one, serve(home, database_url, *limit) as two:
+    # Replicas share PostgreSQL (one server runs on a SQLite home at a time), each its own home.
+    with (
+        fresh_database("postgres", tmp_path) as url,
+        serve(tmp_path / "one", url, *limit) as one,
+        serve(tmp_path / "two", url, *limit) as two,
+    ):
         headers = {"X-API-Key": one.create_key("acme")}
         codes = [
             httpx.get(f"{served.base_url}{P}/datasets/", headers=headers).status_code

@@ -164,13 +164,22 @@ def _remove_temporaries(
 def _unreferenced(
     store: AppContext, blobs: Sequence[HeldBlob], horizon: datetime
 ) -> list[HeldBlob]:
-    """The blobs of ``blobs`` no live intent and no row refers to (read now, intents first: an
-    intent is dropped only once a row names its blob)."""
-    keys = [blob.key for blob in blobs]
-    used = _intended(store, keys, horizon)
+    """The blobs of ``blobs`` no live intent and no row refers to.
+
+    One statement, so one snapshot: on PostgreSQL (read committed) each statement sees the
+    database anew, and a blob moving from a pending upload's row to its image's row between two
+    reads would be seen in neither."""
+    intents = t.blob_intents
+    used: set[str] = set()
     with store.read() as conn:
-        for table in REFERRERS:
-            used.update(conn.scalars(sa.select(table.c.blob_key).where(table.c.blob_key.in_(keys))))
+        for start in range(0, len(blobs), _CHECK_BATCH):
+            keys = [blob.key for blob in blobs[start : start + _CHECK_BATCH]]
+            live = sa.and_(intents.c.blob_key.in_(keys), intents.c.created_at >= horizon)
+            named = [
+                sa.select(table.c.blob_key).where(table.c.blob_key.in_(keys)) for table in REFERRERS
+            ]
+            query = sa.union_all(sa.select(intents.c.blob_key).where(live), *named)
+            used.update(conn.scalars(query))
     return [blob for blob in blobs if blob.key not in used]
 
 
