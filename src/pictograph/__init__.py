@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         DirectoryStats,
         DirectoryTreeNode,
         Image,
+        TrashItem,
     )
     from pictograph.workflows.upload import UploadFailure, UploadReport
 
@@ -63,6 +64,7 @@ __all__ = [
     "RateLimitError",
     "RequestTimeoutError",
     "ServerError",
+    "TrashItem",
     "UploadFailure",
     "UploadReport",
     "ValidationError",
@@ -83,6 +85,7 @@ _LAZY = {
             "DirectoryStats",
             "DirectoryTreeNode",
             "Image",
+            "TrashItem",
         ],
         "pictograph.models",
     ),

@@ -141,6 +141,15 @@ _DEFAULTS = ServerSettings(home=Path(), database_url="", storage_url="")
     show_default=True,
     help="Seconds a blob or temporary file must be untouched before a sweep may remove it.",
 )
+@click.option(
+    "--trash-retention-days",
+    envvar="PICTOGRAPH_TRASH_RETENTION_DAYS",
+    type=click.FloatRange(min=0),
+    default=_DEFAULTS.trash_retention_days,
+    show_default=True,
+    help="Days deleted datasets and images stay in the trash, restorable; the sweep removes "
+    "them after (delete with permanent=true to skip the trash).",
+)
 @pass_connection
 def serve(
     connection: Connection,
@@ -165,6 +174,7 @@ def serve(
     max_connections: int,
     gc_interval: float,
     gc_grace: float,
+    trash_retention_days: float,
 ) -> None:
     """Serve the Pictograph developer API (and the gallery) over HTTP.
 
@@ -200,6 +210,7 @@ def serve(
         max_connections=max_connections,
         gc_interval_seconds=gc_interval,
         gc_grace_seconds=gc_grace,
+        trash_retention_days=trash_retention_days,
     )
     _check_schema(settings.database_url)
     # Worker processes rebuild the same settings from this one serialised copy.

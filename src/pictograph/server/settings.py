@@ -55,6 +55,9 @@ class ServerSettings:
     #: What a scheduled sweep leaves alone: anything written less than this many seconds ago
     #: (an upload in flight may not have its row yet).
     gc_grace_seconds: float = 900.0
+    #: Days a dataset or image deleted without ``permanent`` stays in the trash, restorable;
+    #: gc removes it after.
+    trash_retention_days: float = 30.0
     signed_url_ttl_seconds: int = 3600
     public_base_url: str | None = None
     rate_limit_per_second: float = 0.0

@@ -18,12 +18,15 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 STYLESHEET = TEMPLATES / "gallery.css"
 
 KEYS_SCRIPT = TEMPLATES / "keys.js"
+#: The trash page's script: its Restore buttons call the developer API with ``fetch``.
+TRASH_SCRIPT = TEMPLATES / "trash.js"
 
 #: Pages run only our own script file (arrow keys), never inline script, so even markup that
 #: slipped through escaping could not execute.
 PAGE_HEADERS = {
     "content-security-policy": (
         "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; "
         "form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),

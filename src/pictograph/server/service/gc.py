@@ -1,5 +1,6 @@
 """Sweeping up what crashes leave behind: temporary files, blobs no row refers to, pending
-uploads older than their URL's lifetime, and expired idempotency records.
+uploads older than their URL's lifetime, and expired idempotency records; and emptying the
+trash of datasets and images deleted longer ago than ``trash_retention_days``.
 
 Run by ``pictograph gc``, at server start and every ``gc_interval_seconds``. A blob a committed
 image (or a live pending upload) refers to is never removed: candidates are listed first and
@@ -25,7 +26,7 @@ from pathlib import Path
 import anyio
 import sqlalchemy as sa
 
-from pictograph.server.service import idempotency
+from pictograph.server.service import idempotency, trash
 from pictograph.server.service.context import AppContext, now
 from pictograph.server.settings import ServerSettings
 from pictograph.server.store import tables as t
@@ -51,6 +52,11 @@ class GcReport:
     orphan_blobs: list[str] = field(default_factory=list)
     expired_uploads: list[str] = field(default_factory=list)
     idempotency_records: int = 0
+    #: Ids of the datasets and images whose time in the trash ran out, and how many of their
+    #: blobs went with them.
+    trashed_datasets: list[str] = field(default_factory=list)
+    trashed_images: list[str] = field(default_factory=list)
+    trash_blobs: int = 0
     #: A scheduled sweep that did not run: another replica held the sweep lock.
     skipped: bool = False
 
@@ -61,6 +67,8 @@ class GcReport:
             + len(self.orphan_blobs)
             + len(self.expired_uploads)
             + self.idempotency_records
+            + len(self.trashed_datasets)
+            + len(self.trashed_images)
         )
 
 
@@ -69,6 +77,9 @@ def sweep(
 ) -> GcReport:
     """Remove crash litter from ``store`` (list it only, with ``dry_run``); the report says what."""
     report = GcReport(dry_run=dry_run)
+    expired = trash.purge_expired(store, dry_run=dry_run)
+    report.trashed_datasets, report.trashed_images = expired.datasets, expired.images
+    report.trash_blobs = expired.blobs
     _expire_pending_uploads(store, report)
     cutoff = now() - grace
     # List what the store holds before reading what rows refer to: a blob written after the
@@ -192,10 +203,13 @@ async def sweep_periodically(store: AppContext, interval: float, grace: timedelt
                 log.info("gc skipped this round: another replica is sweeping")
             elif report.total:
                 log.info(
-                    "gc removed %d temporary files, %d orphan blobs, %d expired uploads",
+                    "gc removed %d temporary files, %d orphan blobs, %d expired uploads, "
+                    "%d datasets and %d images from the trash",
                     len(report.temporary_files),
                     len(report.orphan_blobs),
                     len(report.expired_uploads),
+                    len(report.trashed_datasets),
+                    len(report.trashed_images),
                 )
         except Exception:
             log.exception("gc sweep failed")
