@@ -8,11 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from pictograph.server.service import gc
-from pictograph.server.service.context import AppContext, now
+from pictograph.server.service.context import AppContext, new_id, now
 from pictograph.server.store import tables as t
+from pictograph.server.store.database import alembic_config, migrate, schema_revision
 from tests.images import make_image
 from tests.server.conftest import MakeClient
 from tests.server.flows import P, create_dataset, stored_files, upload
@@ -251,3 +253,40 @@ def test_the_trash_is_paged_and_scoped_to_live_datasets(app_client: Any, tmp_pat
     # A trashed dataset is one entry: its trashed images are not listed apart.
     app_client.delete(f"{P}/datasets/box")
     assert [i["kind"] for i in app_client.get(f"{P}/trash").json()["data"]] == ["dataset"]
+
+
+def _insert_dataset(conn: sa.Connection, name: str, deleted: bool = False) -> None:
+    stamp = now()
+    values = {"id": new_id(), "organization_id": "o", "name": name, "annotation_types": [],
+              "classes": [], "is_public": False, "is_archived": False, "created_at": stamp,
+              "updated_at": stamp, "deleted_at": stamp if deleted else None}  # fmt: skip
+    conn.execute(t.datasets.insert().values(**values))
+
+
+def test_the_migration_makes_names_unique_among_live_datasets_and_goes_back(
+    database_url: str,
+) -> None:
+    from alembic import command
+
+    engine = sa.create_engine(database_url)
+    migrate(engine, "0005_scale")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO organizations (id, name, created_at) "
+                             "VALUES ('o', 'acme', CURRENT_TIMESTAMP)"))  # fmt: skip
+    migrate(engine)
+    with engine.begin() as conn:
+        _insert_dataset(conn, "cats", deleted=True)
+        _insert_dataset(conn, "cats")
+        _insert_dataset(conn, "cats", deleted=True)
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        _insert_dataset(conn, "cats")
+
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005_scale")
+    assert schema_revision(engine) == "0005_scale"
+    with engine.connect() as conn:
+        names = conn.execute(sa.text("SELECT name FROM datasets")).scalars().all()
+    assert names == ["cats"]  # the trashed ones could not survive the old constraint
+    engine.dispose()
