@@ -209,11 +209,10 @@ def delete_dataset(
     *,
     permanent: bool = False,
     deleted_by: str | None = None,
-    retention: timedelta | None = None,
 ) -> dict[str, Any]:
-    """Move the dataset to the trash (its name is free at once; restorable until ``retention``
-    passes, the server's when ``None``) or, with ``permanent``, remove it, its images, folders
-    and bytes. A summary of what went either way; ``NotFoundError`` for no live dataset."""
+    """Move the dataset to the trash (its name is free at once; restorable until the retention
+    passes) or, with ``permanent``, remove it, its images, folders and bytes. A summary of what
+    went either way; ``NotFoundError`` for no live dataset."""
     if permanent:
         with store.read() as conn:
             row = resolve(conn, organization_id, ref)
@@ -230,11 +229,10 @@ def delete_dataset(
             .where(t.directories.c.dataset_id == row["id"])
         ).scalar_one()
     images = int(numbers.get("image_count") or 0) + int(numbers.get("archived_image_count") or 0)
-    kept_for = retention if retention is not None else retention_of(store)
     return {
         **_summary(row, images=images, folders=folders, blobs=0),
         "trashed": True,
-        "restorable_until": (stamp + kept_for).isoformat(),
+        "restorable_until": (stamp + retention_of(store)).isoformat(),
     }
 
 

@@ -164,6 +164,7 @@ def delete_image(
 ) -> dict[str, Any]:
     """Archive the image and put it in the trash (idempotent: the first deletion's time stays)
     or, with ``permanent``, remove row and bytes."""
+    unused: list[str] = []
     with store.write() as conn:
         row = find_by_path(conn, organization_id, ref, segment)
         if permanent:
@@ -172,8 +173,7 @@ def delete_image(
             stamp = now()
             values = {"is_archived": True, "deleted_at": row["deleted_at"] or stamp}
             conn.execute(_I.update().where(_I.c.id == row["id"]).values(**values, updated_at=stamp))
-    if permanent:
-        delete_blobs(store, unused)
+    delete_blobs(store, unused)
     return {"id": row["id"], "deleted": True, "permanent": permanent}
 
 
