@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         DirectoryStats,
         DirectoryTreeNode,
         Image,
+        TrashItem,
     )
     from pictograph.workflows.upload import UploadFailure, UploadReport
 
@@ -67,6 +68,7 @@ __all__ = [
     "RequestTimeoutError",
     "ServerError",
     "StoreInUseError",
+    "TrashItem",
     "UploadFailure",
     "UploadReport",
     "ValidationError",
@@ -87,6 +89,7 @@ _LAZY = {
             "DirectoryStats",
             "DirectoryTreeNode",
             "Image",
+            "TrashItem",
         ],
         "pictograph.models",
     ),

@@ -18,6 +18,7 @@ from pictograph.resources.directories import Directories
 from pictograph.resources.exports import Exports
 from pictograph.resources.images import Images
 from pictograph.resources.search import Search
+from pictograph.resources.trash import Trash
 
 __all__ = ["Client"]
 
@@ -64,6 +65,7 @@ class Client:
         self.api_keys = ApiKeys(self)
         self.audit = AuditTrail(self)
         self.organizations = Organizations(self)
+        self.trash = Trash(self)
 
     @property
     def mode(self) -> Mode:

@@ -144,6 +144,23 @@ class BulkUploadResult(_Wire):
         return len(self.succeeded)
 
 
+class TrashItem(_Wire):
+    """A dataset or an image in the trash: restorable until ``expires_at``, then gc removes it.
+
+    ``name`` is a dataset's name or an image's path (``/folder/file.jpg``); ``image_count`` is
+    given for datasets only."""
+
+    id: str
+    kind: Literal["dataset", "image"]
+    name: str
+    dataset_id: str
+    dataset_name: str
+    deleted_at: datetime
+    expires_at: datetime
+    deleted_by: str | None = None
+    image_count: int | None = None
+
+
 def dump(model: BaseModel) -> dict[str, Any]:
     """A model as JSON-ready data: datetimes as RFC 3339 strings, ``None`` fields kept."""
     return model.model_dump(mode="json")

@@ -28,7 +28,7 @@ def test_datasets_are_created_listed_shown_and_deleted(
     assert "6 images" in text and "/stop" in text
 
     deleted = expect(pictograph("datasets", "delete", "signs", "--yes"), 0)
-    assert "Deleted dataset signs (6 images)" in deleted.stdout
+    assert "Moved dataset signs (6 images) to the trash" in deleted.stdout
     assert pictograph.json("datasets", "list") == []
 
 

@@ -144,10 +144,12 @@ def create_dataset(
 @datasets.command("delete")
 @click.argument("name", callback=dataset_name)
 @click.option("--yes", "-y", is_flag=True, help="Delete without asking (required off a terminal).")
+@click.option("--permanent", is_flag=True, help="Remove it now, for good, not into the trash.")
 @connection_options
 @pass_connection
-def delete_dataset(connection: Connection, name: str, yes: bool) -> None:
-    """Delete a dataset with all its images and folders, for good.
+def delete_dataset(connection: Connection, name: str, yes: bool, permanent: bool) -> None:
+    """Delete a dataset with all its images and folders: into the trash (restorable with
+    `pictograph trash restore` until the server's retention passes), or for good.
 
     \b
     Example:
@@ -156,9 +158,14 @@ def delete_dataset(connection: Connection, name: str, yes: bool) -> None:
     if not yes:
         if not sys.stdin.isatty():
             raise click.UsageError(f"deleting {name!r} removes all its images: pass --yes")
-        click.confirm(f"Delete dataset {name!r} and all its images for good?", abort=True)
+        how = "for good" if permanent else "(into the trash)"
+        click.confirm(f"Delete dataset {name!r} and all its images {how}?", abort=True)
     with connection.client() as client:
-        summary = client.datasets.delete(name)
+        summary = client.datasets.delete(name, permanent=permanent)
     deleted = summary.get("images_deleted")
     extra = f" ({deleted} images)" if deleted is not None else ""
-    click.echo(f"Deleted dataset {name}{extra}.")
+    if summary.get("trashed"):
+        until = summary.get("restorable_until", "")[:10]
+        click.echo(f"Moved dataset {name}{extra} to the trash; restorable until {until}.")
+    else:
+        click.echo(f"Deleted dataset {name}{extra}.")

@@ -8,6 +8,7 @@ import click
 
 from pictograph.cli.client_options import Connection, pass_connection
 from pictograph.cli.server_options import settings_for, store_options
+from pictograph.server.settings import ServerSettings
 
 
 @click.command()
@@ -29,6 +30,14 @@ from pictograph.cli.server_options import settings_for, store_options
     type=int,
     help="The server's URL lifetime: pending uploads older than this are dropped.",
 )
+@click.option(
+    "--trash-retention-days",
+    envvar="PICTOGRAPH_TRASH_RETENTION_DAYS",
+    default=ServerSettings.trash_retention_days,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Datasets and images in the trash for longer than this are removed with their bytes.",
+)
 @pass_connection
 def gc(
     connection: Connection,
@@ -37,9 +46,11 @@ def gc(
     dry_run: bool,
     grace: float,
     signed_url_ttl: int,
+    trash_retention_days: float,
 ) -> None:
     """Remove temporary files, blobs no image refers to, pending uploads older than their URL's
-    lifetime, and expired idempotency records. Blobs of committed images are never touched.
+    lifetime, expired idempotency records, and what has been in the trash for longer than its
+    retention. Blobs of committed images are never touched otherwise.
 
     \b
     Example:
@@ -50,7 +61,11 @@ def gc(
     from pictograph.server.store.home_lock import home_held
 
     settings = settings_for(
-        connection.home, database_url, storage_url, signed_url_ttl_seconds=signed_url_ttl
+        connection.home,
+        database_url,
+        storage_url,
+        signed_url_ttl_seconds=signed_url_ttl,
+        trash_retention_days=trash_retention_days,
     )
     with home_held(settings, "gc"):
         store = AppContext.open(settings)
@@ -63,6 +78,8 @@ def gc(
         ("temporary file", report.temporary_files),
         ("orphan blob", report.orphan_blobs),
         ("expired upload", report.expired_uploads),
+        ("trashed dataset", report.trashed_datasets),
+        ("trashed image", report.trashed_images),
     ):
         for name in names:
             click.echo(f"{kind}\t{name}")
@@ -70,6 +87,8 @@ def gc(
         f"gc {verb} {len(report.temporary_files)} temporary files, "
         f"{len(report.orphan_blobs)} orphan blobs, {len(report.expired_uploads)} expired "
         f"uploads, {report.idempotency_records} expired idempotency records, "
-        f"{report.audit_entries} audit entries past their retention",
+        f"{report.audit_entries} audit entries past their retention, "
+        f"{len(report.trashed_datasets)} datasets and {len(report.trashed_images)} images "
+        f"from the trash ({report.trash_blobs} blobs)",
         err=True,
     )

@@ -25,6 +25,7 @@ from pictograph.cli.images import images
 from pictograph.cli.import_labels import import_labels
 from pictograph.cli.migrate import migrate
 from pictograph.cli.serve import keys, serve
+from pictograph.cli.trash import trash
 from pictograph.cli.upload import upload
 from pictograph.cli.verify import verify
 from pictograph.errors import NetworkError, PictographError
@@ -130,6 +131,7 @@ for _command in (
     download,
     datasets,
     images,
+    trash,
     export,
     import_labels,
     verify,

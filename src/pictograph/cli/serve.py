@@ -149,6 +149,15 @@ _DEFAULTS = ServerSettings(home=Path(), database_url="", storage_url="")
     show_default=True,
     help="Days the audit trail keeps an entry; sweeps remove older ones.",
 )
+@click.option(
+    "--trash-retention-days",
+    envvar="PICTOGRAPH_TRASH_RETENTION_DAYS",
+    type=click.FloatRange(min=0),
+    default=_DEFAULTS.trash_retention_days,
+    show_default=True,
+    help="Days deleted datasets and images stay in the trash, restorable; the sweep removes "
+    "them after (delete with permanent=true to skip the trash).",
+)
 @pass_connection
 def serve(
     connection: Connection,
@@ -174,6 +183,7 @@ def serve(
     gc_interval: float,
     gc_grace: float,
     audit_retention_days: float,
+    trash_retention_days: float,
 ) -> None:
     """Serve the Pictograph developer API (and the gallery) over HTTP.
 
@@ -214,6 +224,7 @@ def serve(
             gc_interval_seconds=gc_interval,
             gc_grace_seconds=gc_grace,
             audit_retention_days=audit_retention_days,
+            trash_retention_days=trash_retention_days,
         )
         _check_schema(settings.database_url)
         # Worker processes rebuild the same settings from this one serialised copy.

@@ -182,9 +182,16 @@ class Datasets(Resource):
         answer = self._transport.request_json("PATCH", _route(name, dataset_id), json=body)
         return parse_model(Dataset, data_of(answer))
 
-    def delete(self, name: str | None = None, *, dataset_id: str | None = None) -> dict[str, Any]:
-        """Delete a dataset with its images and folders; returns the server's summary."""
-        summary = data_of(self._transport.request_json("DELETE", _route(name, dataset_id)))
+    def delete(
+        self, name: str | None = None, *, dataset_id: str | None = None, permanent: bool = False
+    ) -> dict[str, Any]:
+        """Delete a dataset with its images and folders; returns the server's summary.
+
+        The dataset goes to the trash (``client.trash``), restorable until the server's
+        retention passes; its name is free at once. ``permanent=True`` removes it now."""
+        params = {"permanent": True} if permanent else None
+        answer = self._transport.request_json("DELETE", _route(name, dataset_id), params=params)
+        summary = data_of(answer)
         return dict(summary) if isinstance(summary, dict) else {}
 
     def archive(self, name: str | None = None, *, dataset_id: str | None = None) -> Dataset:

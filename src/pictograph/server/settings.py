@@ -57,6 +57,9 @@ class ServerSettings:
     gc_grace_seconds: float = 900.0
     #: How long the audit trail keeps an entry; gc removes older ones.
     audit_retention_days: float = 90.0
+    #: Days a dataset or image deleted without ``permanent`` stays in the trash, restorable;
+    #: gc removes it after.
+    trash_retention_days: float = 30.0
     signed_url_ttl_seconds: int = 3600
     public_base_url: str | None = None
     rate_limit_per_second: float = 0.0

@@ -56,6 +56,12 @@ class DatasetUpdate(_Body):
     classes_base: list[DatasetClass] | None = None
 
 
+class TrashRestore(_Body):
+    """``POST $P/trash/datasets/{id}/restore``: a new name when the old one is taken."""
+
+    new_name: str | None = None
+
+
 class UploadUrlRequest(_Body):
     dataset: str
     filename: str

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pictograph.models import dump
 from pictograph.server.api.bodies import DatasetCreate, DatasetUpdate
 from pictograph.server.api.deps import LinksDep, OrgDep, StoreDep, envelope, paged, route
+from pictograph.server.api.principal import PrincipalDep
 from pictograph.server.service import datasets, listings
 
 router = APIRouter(redirect_slashes=False)
@@ -66,8 +67,14 @@ def update_dataset(
 
 
 @route(router, "/datasets/{dataset}", "DELETE")
-def delete_dataset(store: StoreDep, org: OrgDep, dataset: str) -> dict[str, Any]:
-    return envelope(datasets.delete_dataset(store, org, dataset))
+def delete_dataset(
+    store: StoreDep, org: OrgDep, principal: PrincipalDep, dataset: str, permanent: bool = False
+) -> dict[str, Any]:
+    """Into the trash (restorable, its name free at once); ``permanent=true``: gone now."""
+    summary = datasets.delete_dataset(
+        store, org, dataset, permanent=permanent, deleted_by=principal.key_id
+    )
+    return envelope(summary)
 
 
 @route(router, "/datasets/{dataset}/archive", "POST")

@@ -13,7 +13,7 @@ from pictograph.errors import NotFoundError
 from pictograph.server.api.blob_responses import blob_response
 from pictograph.server.api.deps import get_links, get_store
 from pictograph.server.api.expensive import run_expensive
-from pictograph.server.gallery.rendering import KEYS_SCRIPT, STYLESHEET
+from pictograph.server.gallery.rendering import KEYS_SCRIPT, STYLESHEET, TRASH_SCRIPT
 from pictograph.server.gallery.viewer import current_viewer
 from pictograph.server.service import images, thumbnails
 from pictograph.server.service.context import AppContext
@@ -35,6 +35,16 @@ def keys_script() -> Response:
     """The pages' one script: arrow keys follow the previous/next links."""
     return FileResponse(
         KEYS_SCRIPT,
+        media_type="text/javascript",
+        headers={"cache-control": "public, max-age=3600", **_NOSNIFF},
+    )
+
+
+@router.get("/gallery/trash.js")
+def trash_script() -> Response:
+    """The trash page's script: Restore buttons call the developer API."""
+    return FileResponse(
+        TRASH_SCRIPT,
         media_type="text/javascript",
         headers={"cache-control": "public, max-age=3600", **_NOSNIFF},
     )

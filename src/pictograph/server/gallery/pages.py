@@ -1,4 +1,5 @@
-"""The gallery's HTML pages: the datasets, a view of one dataset's thumbnails, one image.
+"""The gallery's HTML pages: the datasets, a view of one dataset's thumbnails, one image, the
+trash (whose Restore buttons call the developer API from ``trash.js``).
 
 Each page calls the same service functions as the API, scoped to the viewer's organisation;
 a dataset, folder or image the organisation does not have is a 404 page.
@@ -15,11 +16,12 @@ from fastapi.responses import RedirectResponse
 
 from pictograph.errors import NotFoundError, ValidationError
 from pictograph.models import DirectoryTreeNode
+from pictograph.protocol import API_PREFIX
 from pictograph.server.api.deps import get_links, get_store
 from pictograph.server.gallery import labels
 from pictograph.server.gallery.rendering import render
 from pictograph.server.gallery.viewer import COOKIE, Viewer, current_viewer, end_session
-from pictograph.server.service import browsing, datasets, directories, images
+from pictograph.server.service import browsing, datasets, directories, images, trash
 from pictograph.server.service.browsing import DEFAULT_SORT, SORTS, ImageView
 from pictograph.server.service.context import Page
 from pictograph.server.service.paths import normalize_directory, parent_of
@@ -252,6 +254,30 @@ def image_page(request: Request, image_id: str) -> Response:
             back_url=dataset_url(dataset.id, page=back_page, view=view),
             url=dataset_url,
             **labels.image_context(store, org, image, dataset, get_links(request)),
+        )
+
+    return _show(request, build)
+
+
+@router.get("/trash")
+def trash_page(request: Request, page: str | None = None) -> Response:
+    """The organisation's trash, most recently deleted first, with when each item expires; the
+    page carries the CSRF token its Restore buttons send to the API."""
+    number = page_number(page)
+
+    def build(viewer: Viewer) -> Response:
+        listing = trash.list_trash(
+            get_store(request),
+            viewer.organization_id,
+            limit=DATASETS_PER_PAGE,
+            offset=(number - 1) * DATASETS_PER_PAGE,
+        )
+        return render(
+            "trash.html",
+            viewer=viewer,
+            items=listing.items,
+            pager=pager(listing, number, lambda n: f"/trash?page={n}"),
+            api=API_PREFIX,
         )
 
     return _show(request, build)

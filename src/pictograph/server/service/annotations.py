@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from pictograph.errors import ApiError, ValidationError
 from pictograph.server.service.annotation_shapes import check, readable
 from pictograph.server.service.context import AppContext, now, row_dict
-from pictograph.server.service.datasets import resolve
+from pictograph.server.service.datasets import LIVE, resolve
 from pictograph.server.service.images import find_by_path
 from pictograph.server.service.paths import canonical_uuid, is_uuid
 from pictograph.server.store import tables as t
@@ -94,7 +94,7 @@ def bulk_save(
     query = (
         sa.select(t.images, t.datasets.c.classes.label("dataset_classes"))
         .join(t.datasets, t.datasets.c.id == t.images.c.dataset_id)
-        .where(t.datasets.c.organization_id == organization_id, t.images.c.id.in_(ids))
+        .where(t.datasets.c.organization_id == organization_id, LIVE, t.images.c.id.in_(ids))
     )
     saved: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pictograph.errors import ConflictError, NotFoundError, ValidationError
+from pictograph.server.service import images
 from pictograph.server.service.context import (
     AppContext,
     new_id,
@@ -133,6 +134,8 @@ def update(
         values["status"] = updates["status"]
     if updates.get("is_archived") is not None:
         values["is_archived"] = bool(updates["is_archived"])
+        if not values["is_archived"]:
+            values["deleted_at"] = None  # restored: out of the trash too
     if not values and updates.get("display_name") is None:
         raise ValidationError("updates needs status, display_name or is_archived")
     outcome = Outcome()
@@ -155,18 +158,17 @@ def delete(
     """Archive the images (restorable with ``update(is_archived=False)``), or with ``permanent``
     remove rows and bytes."""
     outcome = Outcome(operation="deleted" if permanent else "archived")
+    unused: list[str] = []
     with store.write() as conn:
         _, rows = _images(conn, organization_id, ref, image_ids)
-        ids = [row["id"] for row in rows]
-        for start in range(0, len(ids), 500):
-            where = _I.c.id.in_(ids[start : start + 500])
-            if permanent:
-                conn.execute(_I.delete().where(where))
-            else:
+        if permanent:
+            unused = images.drop_images(conn, rows)
+        else:  # a deliberate archive: not in the trash, never expires
+            ids = [row["id"] for row in rows]
+            for start in range(0, len(ids), 500):
+                where = _I.c.id.in_(ids[start : start + 500])
                 conn.execute(_I.update().where(where).values(is_archived=True, updated_at=now()))
-    if permanent:
-        for row in rows:
-            store.blobs.delete(row["blob_key"])
+    images.delete_blobs(store, unused)
     outcome.processed = len(rows)
     outcome.directories = {row["directory_path"] for row in rows}
     return outcome.wire()

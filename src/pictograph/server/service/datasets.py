@@ -1,10 +1,14 @@
-"""Datasets: resolution by name or id, create, read with counters, update, archive, delete."""
+"""Datasets: resolution by name or id, create, read with counters, update, archive, delete.
+
+A dataset in the trash (``deleted_at`` set) is not here: ``resolve`` and the lists see live
+datasets only, and its name is free. ``service/trash.py`` lists, restores and purges it."""
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,13 +24,16 @@ from pictograph.server.store import tables as t
 _D = t.datasets
 _I = t.images
 
+#: The clause of a live dataset (not in the trash): every query of datasets a caller sees has it.
+LIVE = _D.c.deleted_at.is_(None)
+
 
 def resolve(conn: sa.Connection, organization_id: str, ref: str) -> dict[str, Any]:
     """The dataset row ``ref`` names in the organisation: a UUID id first, else an exact name.
 
     Raises ``NotFoundError`` when none matches (including datasets of other organisations).
     """
-    in_org = _D.c.organization_id == organization_id
+    in_org = sa.and_(_D.c.organization_id == organization_id, LIVE)
     if is_uuid(ref):
         row = conn.execute(sa.select(_D).where(in_org, _D.c.id == canonical_uuid(ref))).first()
         if row is not None:
@@ -68,7 +75,7 @@ def list_datasets(
 ) -> Page:
     """A page of the organisation's datasets, newest first; ``archived`` lists archived ones."""
     limit, offset = clamp(limit, offset, 1000)
-    where = sa.and_(_D.c.organization_id == organization_id, _D.c.is_archived == archived)
+    where = sa.and_(_D.c.organization_id == organization_id, _D.c.is_archived == archived, LIVE)
     query = sa.select(_D).where(where).order_by(_D.c.created_at.desc(), _D.c.id.desc())
     with store.read() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(_D).where(where)).scalar_one()
@@ -113,21 +120,23 @@ def create_dataset(
     }
     try:
         with store.write() as conn:
-            _ensure_name_free(conn, organization_id, name)
+            ensure_name_free(conn, organization_id, name)
             conn.execute(_D.insert().values(**values))
             return view(conn, values)
     except sa.exc.IntegrityError:
-        raise _name_taken(name) from None
+        raise name_taken(name) from None
 
 
-def _name_taken(name: str) -> ConflictError:
+def name_taken(name: str) -> ConflictError:
     return ConflictError(f"dataset {name!r} already exists", details={"name": name})
 
 
-def _ensure_name_free(conn: sa.Connection, organization_id: str, name: str) -> None:
-    query = sa.select(_D.c.id).where(_D.c.organization_id == organization_id, _D.c.name == name)
+def ensure_name_free(conn: sa.Connection, organization_id: str, name: str) -> None:
+    query = sa.select(_D.c.id).where(
+        _D.c.organization_id == organization_id, _D.c.name == name, LIVE
+    )
     if conn.execute(query).first() is not None:
-        raise _name_taken(name)
+        raise name_taken(name)
 
 
 @dataclass(frozen=True)
@@ -154,7 +163,7 @@ def update_dataset(
             conn.execute(_D.update().where(_D.c.id == row["id"]).values(**values))
             return view(conn, {**row, **values})
     except sa.exc.IntegrityError:
-        raise _name_taken(changes.new_name or ref) from None
+        raise name_taken(changes.new_name or ref) from None
 
 
 def _changed_values(
@@ -163,7 +172,7 @@ def _changed_values(
     values: dict[str, Any] = {}
     new_name = None if changes.new_name is None else validate_dataset_name(changes.new_name)
     if new_name is not None and new_name != row["name"]:
-        _ensure_name_free(conn, row["organization_id"], new_name)
+        ensure_name_free(conn, row["organization_id"], new_name)
         values["name"] = new_name
     if changes.readme is not None:
         values["readme"] = changes.readme
@@ -193,33 +202,101 @@ def set_archived(store: AppContext, organization_id: str, ref: str, archived: bo
         return view(conn, row)
 
 
-def delete_dataset(store: AppContext, organization_id: str, ref: str) -> dict[str, Any]:
-    """Delete the dataset, its images, folders and bytes; a summary of what went."""
+def delete_dataset(
+    store: AppContext,
+    organization_id: str,
+    ref: str,
+    *,
+    permanent: bool = False,
+    deleted_by: str | None = None,
+) -> dict[str, Any]:
+    """Move the dataset to the trash (its name is free at once; restorable until the retention
+    passes) or, with ``permanent``, remove it, its images, folders and bytes. A summary of what
+    went either way; ``NotFoundError`` for no live dataset."""
+    if permanent:
+        with store.read() as conn:
+            row = resolve(conn, organization_id, ref)
+        return remove_dataset(store, row)
+    stamp = now()
     with store.write() as conn:
         row = resolve(conn, organization_id, ref)
-        dataset_id = row["id"]
-        keys = [
+        values = {"deleted_at": stamp, "deleted_by": deleted_by, "updated_at": stamp}
+        conn.execute(_D.update().where(_D.c.id == row["id"]).values(**values))
+        numbers = counts(conn, [row["id"]]).get(row["id"]) or {}
+        folders = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(t.directories)
+            .where(t.directories.c.dataset_id == row["id"])
+        ).scalar_one()
+    images = int(numbers.get("image_count") or 0) + int(numbers.get("archived_image_count") or 0)
+    return {
+        **_summary(row, images=images, folders=folders, blobs=0),
+        "trashed": True,
+        "restorable_until": (stamp + retention_of(store)).isoformat(),
+    }
+
+
+def retention_of(store: AppContext) -> timedelta:
+    """How long the trash keeps what it holds (``trash_retention_days``)."""
+    return timedelta(days=store.settings.trash_retention_days)
+
+
+def remove_dataset(
+    store: AppContext, row: Mapping[str, Any], *, only_if: sa.ColumnElement[bool] | None = None
+) -> dict[str, Any]:
+    """Permanently remove the dataset of ``row`` (live or trashed), its images, folders and
+    pending uploads, then the blobs no other row refers to; the summary of what went. The one
+    permanent deletion of a dataset: ``permanent``, purging from the trash and gc use it.
+
+    With ``only_if``, only while the dataset's row still matches it (``NotFoundError`` if not:
+    say, restored from the trash meanwhile)."""
+    dataset_id = row["id"]
+    with store.write() as conn:
+        if only_if is not None:
+            still = sa.select(_D.c.id).where(_D.c.id == dataset_id, only_if).with_for_update()
+            if conn.execute(still).first() is None:
+                raise NotFoundError(f"dataset {row['name']!r} is no longer there to remove")
+        keys = {
             *conn.execute(sa.select(_I.c.blob_key).where(_I.c.dataset_id == dataset_id)).scalars(),
             *conn.execute(
                 sa.select(t.pending_uploads.c.blob_key).where(
                     t.pending_uploads.c.dataset_id == dataset_id
                 )
             ).scalars(),
-        ]
+        }
         images = conn.execute(_I.delete().where(_I.c.dataset_id == dataset_id)).rowcount
         folders = conn.execute(
             t.directories.delete().where(t.directories.c.dataset_id == dataset_id)
         ).rowcount
         conn.execute(t.pending_uploads.delete().where(t.pending_uploads.c.dataset_id == dataset_id))
         conn.execute(_D.delete().where(_D.c.id == dataset_id))
-    for key in keys:
+        unused = unreferenced_blobs(conn, keys)
+    for key in unused:
         store.blobs.delete(key)
+    return _summary(row, images=images, folders=folders, blobs=len(unused))
+
+
+def unreferenced_blobs(conn: sa.Connection, keys: set[str]) -> list[str]:
+    """The blob keys of ``keys`` no image and no pending upload refers to (any more)."""
+    used: set[str] = set()
+    listed = sorted(keys)
+    for start in range(0, len(listed), 500):
+        batch = listed[start : start + 500]
+        for table in (_I, t.pending_uploads):
+            used.update(
+                conn.scalars(sa.select(table.c.blob_key).where(table.c.blob_key.in_(batch)))
+            )
+    return [key for key in listed if key not in used]
+
+
+def _summary(row: Mapping[str, Any], *, images: int, folders: int, blobs: int) -> dict[str, Any]:
+    """The documented answer of a dataset deletion."""
     return {
-        "id": dataset_id,
+        "id": row["id"],
         "name": row["name"],
         "deleted": True,
         "images_deleted": images,
         "directories_deleted": folders,
-        "gcs_blobs_deleted": len(keys),
+        "gcs_blobs_deleted": blobs,
         "gcs_blobs_retained_for_forks": 0,
     }

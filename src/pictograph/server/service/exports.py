@@ -23,7 +23,7 @@ from pictograph.server.service.context import (
     now,
     row_dict,
 )
-from pictograph.server.service.datasets import resolve
+from pictograph.server.service.datasets import LIVE, resolve
 from pictograph.server.service.paths import canonical_uuid, is_uuid
 from pictograph.server.store import tables as t
 
@@ -141,7 +141,7 @@ def export_url(links: Links, export_id: str) -> str:
 
 def _select() -> sa.Select[Any]:
     return sa.select(_E, t.datasets.c.name.label("dataset_name")).join(
-        t.datasets, t.datasets.c.id == _E.c.dataset_id
+        t.datasets, sa.and_(t.datasets.c.id == _E.c.dataset_id, LIVE)
     )
 
 

@@ -1,6 +1,7 @@
 """Sweeping up what crashes leave behind: temporary files, blobs no row refers to, pending
 uploads older than their URL's lifetime, partial export archives, expired idempotency records,
-and audit entries past their retention.
+and audit entries past their retention; and emptying the trash of datasets and images deleted
+longer ago than ``trash_retention_days``.
 
 Run by ``pictograph gc``, at server start and every ``gc_interval_seconds``. No live blob can be
 removed, whatever the grace period: every blob's key is recorded in ``blob_intents`` (committed)
@@ -30,7 +31,7 @@ from pathlib import Path
 import anyio
 import sqlalchemy as sa
 
-from pictograph.server.service import audit, export_jobs, idempotency
+from pictograph.server.service import audit, export_jobs, idempotency, trash
 from pictograph.server.service.context import AppContext, now
 from pictograph.server.settings import ServerSettings
 from pictograph.server.store import tables as t
@@ -67,6 +68,11 @@ class GcReport:
     idempotency_records: int = 0
     #: Audit entries older than the retention (``audit_retention_days``).
     audit_entries: int = 0
+    #: Ids of the datasets and images whose time in the trash ran out, and how many of their
+    #: blobs went with them.
+    trashed_datasets: list[str] = field(default_factory=list)
+    trashed_images: list[str] = field(default_factory=list)
+    trash_blobs: int = 0
     #: A scheduled sweep that did not run: another replica held the sweep lock.
     skipped: bool = False
 
@@ -78,6 +84,8 @@ class GcReport:
             + len(self.expired_uploads)
             + self.idempotency_records
             + self.audit_entries
+            + len(self.trashed_datasets)
+            + len(self.trashed_images)
         )
 
 
@@ -86,6 +94,9 @@ def sweep(
 ) -> GcReport:
     """Remove crash litter from ``store`` (list it only, with ``dry_run``); the report says what."""
     report = GcReport(dry_run=dry_run)
+    expired = trash.purge_expired(store, dry_run=dry_run)
+    report.trashed_datasets, report.trashed_images = expired.datasets, expired.images
+    report.trash_blobs = expired.blobs
     horizon = now() - intent_horizon(store)
     if not dry_run:
         _forget_settled_intents(store, horizon)
@@ -288,10 +299,13 @@ async def sweep_periodically(store: AppContext, interval: float, grace: timedelt
                 log.info("gc skipped this round: another replica is sweeping")
             elif report.total:
                 log.info(
-                    "gc removed %d temporary files, %d orphan blobs, %d expired uploads",
+                    "gc removed %d temporary files, %d orphan blobs, %d expired uploads, "
+                    "%d datasets and %d images from the trash",
                     len(report.temporary_files),
                     len(report.orphan_blobs),
                     len(report.expired_uploads),
+                    len(report.trashed_datasets),
+                    len(report.trashed_images),
                 )
         except Exception:
             log.exception("gc sweep failed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from pictograph.errors import NotFoundError
 from pictograph.models import Image
 from pictograph.server.service.context import AppContext, Links, Page, clamp, now, row_dict
-from pictograph.server.service.datasets import resolve
+from pictograph.server.service.datasets import LIVE, resolve, unreferenced_blobs
 from pictograph.server.service.paths import (
     canonical_uuid,
     is_uuid,
@@ -23,6 +24,7 @@ from pictograph.server.store import tables as t
 
 _I = t.images
 _NEWEST_FIRST = (_I.c.created_at.desc(), _I.c.id.desc())
+_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ def get_by_id(store: AppContext, organization_id: str, image_id: str, links: Lin
         sa.select(_I)
         .join(t.datasets, t.datasets.c.id == _I.c.dataset_id)
         .where(_I.c.id == canonical_uuid(image_id))
-        .where(t.datasets.c.organization_id == organization_id)
+        .where(t.datasets.c.organization_id == organization_id, LIVE)
     )
     with store.read() as conn:
         row = conn.execute(query).first()
@@ -160,14 +162,31 @@ def _file_of(store: AppContext, row: dict[str, Any]) -> ImageFile:
 def delete_image(
     store: AppContext, organization_id: str, ref: str, segment: str, permanent: bool
 ) -> dict[str, Any]:
-    """Archive the image (soft delete, idempotent) or, with ``permanent``, remove row and bytes."""
+    """Archive the image and put it in the trash (idempotent: the first deletion's time stays)
+    or, with ``permanent``, remove row and bytes."""
+    unused: list[str] = []
     with store.write() as conn:
         row = find_by_path(conn, organization_id, ref, segment)
         if permanent:
-            conn.execute(_I.delete().where(_I.c.id == row["id"]))
+            unused = drop_images(conn, [row])
         else:
-            values = {"is_archived": True, "updated_at": now()}
-            conn.execute(_I.update().where(_I.c.id == row["id"]).values(**values))
-    if permanent:
-        store.blobs.delete(row["blob_key"])
+            stamp = now()
+            values = {"is_archived": True, "deleted_at": row["deleted_at"] or stamp}
+            conn.execute(_I.update().where(_I.c.id == row["id"]).values(**values, updated_at=stamp))
+    delete_blobs(store, unused)
     return {"id": row["id"], "deleted": True, "permanent": permanent}
+
+
+def drop_images(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Delete the image ``rows`` in ``conn``'s transaction; the blob keys no row refers to any
+    more, for ``delete_blobs`` once it commits. The one permanent deletion of images: the
+    ``permanent`` routes, purging from the trash and gc use it."""
+    ids = [row["id"] for row in rows]
+    for start in range(0, len(ids), _BATCH):
+        conn.execute(_I.delete().where(_I.c.id.in_(ids[start : start + _BATCH])))
+    return unreferenced_blobs(conn, {row["blob_key"] for row in rows})
+
+
+def delete_blobs(store: AppContext, keys: Iterable[str]) -> None:
+    for key in keys:
+        store.blobs.delete(key)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from pictograph.errors import ConflictError, NotFoundError, ValidationError
 from pictograph.server.service.context import AppContext, aware, new_id, now, row_dict
+from pictograph.server.service.datasets import LIVE
 from pictograph.server.store import tables as t
 
 LOCAL = "local"
@@ -46,7 +47,10 @@ def dataset_counts(store: AppContext) -> list[tuple[str, int]]:
     query = (
         sa.select(t.organizations.c.name, sa.func.count(t.datasets.c.id))
         .select_from(t.organizations)
-        .outerjoin(t.datasets, t.datasets.c.organization_id == t.organizations.c.id)
+        .outerjoin(
+            t.datasets,
+            sa.and_(t.datasets.c.organization_id == t.organizations.c.id, LIVE),
+        )
         .group_by(t.organizations.c.id, t.organizations.c.name)
         .order_by(t.organizations.c.name)
     )

@@ -126,6 +126,12 @@ TABLE: dict[tuple[str, str], Rule] = {
     # search
     ("GET", "/search/similar"): _read("searching by similarity"),
     ("GET", "/search/by-tags"): _read("searching by tags"),
+    # the trash (deleting into it: the DELETE routes above)
+    ("GET", "/trash"): _read("listing the trash"),
+    ("POST", "/trash/datasets/{dataset_id}/restore"): _write("admin", "restoring a dataset"),
+    ("POST", "/trash/images/{image_id}/restore"): _write("member", "restoring an image"),
+    ("DELETE", "/trash/datasets/{dataset_id}"): _write("admin", "purging a dataset"),
+    ("DELETE", "/trash/images/{image_id}"): _write("admin", "purging an image"),
     # the audit trail
     ("GET", "/audit"): Rule("admin", "reading the audit trail"),
     # organisation and access
@@ -155,6 +161,7 @@ GALLERY = {
     ("GET", "/datasets/{dataset_id}"): "a signed-in session (viewer or above)",
     ("GET", "/images/{image_id}"): "a signed-in session (viewer or above)",
     ("GET", "/images/{image_id}/{thumbnail,preview,file}"): "a signed-in session (viewer or above)",
+    ("GET", "/trash"): "a signed-in session (viewer or above); Restore buttons call the API",
 }
 
 #: Routes authenticated by a signed token in their URL (made by a key allowed to make it).

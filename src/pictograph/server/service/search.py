@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from pictograph.errors import NotFoundError, ValidationError
 from pictograph.server.service.context import AppContext, row_dict
-from pictograph.server.service.datasets import resolve
+from pictograph.server.service.datasets import LIVE, resolve
 from pictograph.server.service.descriptors import descriptors, similarity
 from pictograph.server.service.paths import canonical_uuid, is_uuid, normalize_directory
 from pictograph.server.service.workload import Wanted, always
@@ -86,7 +86,11 @@ def _image(conn: sa.Connection, organization_id: str, image_id: str) -> dict[str
     query = (
         sa.select(_I)
         .join(t.datasets, t.datasets.c.id == _I.c.dataset_id)
-        .where(_I.c.id == canonical_uuid(image_id), t.datasets.c.organization_id == organization_id)
+        .where(
+            _I.c.id == canonical_uuid(image_id),
+            t.datasets.c.organization_id == organization_id,
+            LIVE,
+        )
     )
     row = conn.execute(query).first()
     if row is None:
@@ -112,6 +116,7 @@ def by_tags(
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
     where: list[sa.ColumnElement[bool]] = [
         t.datasets.c.organization_id == organization_id,
+        LIVE,
         _I.c.is_archived == sa.false(),
     ]
     as_text = sa.cast(_I.c.tags, sa.Text)

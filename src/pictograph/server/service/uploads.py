@@ -24,7 +24,7 @@ from pictograph.models import dump
 from pictograph.server.imaging import ImageInfo, check_content_type, inspect_image
 from pictograph.server.service import presigned
 from pictograph.server.service.context import AppContext, Links, check_batch_size, now
-from pictograph.server.service.datasets import resolve
+from pictograph.server.service.datasets import LIVE, resolve
 from pictograph.server.service.paths import join, normalize_directory, validate_filename
 from pictograph.server.service.registration import register_received_file
 from pictograph.server.store import tables as t
@@ -372,7 +372,7 @@ def _keep_pending(
     with store.write() as conn:
         if (
             conn.execute(
-                sa.select(t.datasets.c.id).where(t.datasets.c.id == key["dataset_id"])
+                sa.select(t.datasets.c.id).where(t.datasets.c.id == key["dataset_id"], LIVE)
             ).first()
             is None
         ):

@@ -55,6 +55,9 @@ api_keys = sa.Table(
     sa.ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
 )
 
+#: The partial unique index on the names of live (not trashed) datasets.
+LIVE_DATASET_NAME = "uq_datasets_live_name"
+
 datasets = sa.Table(
     "datasets",
     metadata,
@@ -70,8 +73,19 @@ datasets = sa.Table(
     _stamp("archived_at", nullable=True),
     _stamp("created_at"),
     _stamp("updated_at"),
+    # In the trash since then (by that key, when known); null for a live dataset.
+    _stamp("deleted_at", nullable=True),
+    _uuid("deleted_by", nullable=True),
     sa.ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
-    sa.UniqueConstraint("organization_id", "name"),
+    # A name is unique among live datasets only: deleting one frees its name at once.
+    sa.Index(
+        LIVE_DATASET_NAME,
+        "organization_id",
+        "name",
+        unique=True,
+        sqlite_where=sa.text("deleted_at IS NULL"),
+        postgresql_where=sa.text("deleted_at IS NULL"),
+    ),
     sa.Index(None, "organization_id", "is_archived", "created_at", "id"),
 )
 
@@ -116,6 +130,9 @@ images = sa.Table(
     sa.Column("upload_nonce", sa.String(32), nullable=True),
     # The reviewer's note of the last "request changes" (review route).
     sa.Column("review_note", sa.Text, nullable=True),
+    # Deleted without ``permanent``: archived and in the trash since then (restorable until the
+    # retention passes); null for live images and for ones archived on purpose.
+    _stamp("deleted_at", nullable=True),
     sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
     sa.UniqueConstraint("dataset_id", "directory_path", "filename"),
     sa.Index(None, "dataset_id", "is_archived", "created_at", "id"),

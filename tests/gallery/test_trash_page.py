@@ -1,0 +1,57 @@
+"""The gallery's trash page: what the organisation deleted, escaped, with Restore buttons that
+call the developer API with the page's CSRF token."""
+
+from __future__ import annotations
+
+import re
+
+from tests.gallery.conftest import Gallery
+from tests.server import flows
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def test_the_trash_page_lists_deleted_datasets_and_images_with_restore_buttons(
+    keyed: Gallery,
+) -> None:
+    _, key = keyed.create_key("acme")
+    _, other = keyed.create_key("other")
+    api = keyed.api(key)
+    gone = flows.create_dataset(api, HOSTILE)
+    flows.create_dataset(api, "birds")
+    [image_id] = keyed.upload(key, "birds", "/sea", "gull.png")
+    assert api.delete(f"{flows.P}/images/birds/sea/gull.png").status_code == 200
+    assert api.delete(f"{flows.P}/datasets/{gone['id']}").status_code == 200
+    flows.create_dataset(keyed.api(other), "secret")
+    assert keyed.api(other).delete(f"{flows.P}/datasets/secret").status_code == 200
+    keyed.sign_in(key)
+
+    assert 'href="/trash"' in keyed.browser.get("/").text
+    page = keyed.browser.get("/trash")
+
+    assert page.status_code == 200
+    html = page.text
+    rows = re.findall(r'<tr class="trash-item" data-kind="(\w+)" data-id="([0-9a-f-]+)"', html)
+    assert rows == [("dataset", gone["id"]), ("image", image_id)]
+    assert "/sea/gull.png" in html and "secret" not in html
+    assert HOSTILE not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    restore = f'data-restore-url="{flows.P}/trash/datasets/{gone["id"]}/restore"'
+    assert restore in html
+    assert f'data-restore-url="{flows.P}/trash/images/{image_id}/restore"' in html
+    assert '<meta name="csrf-token" content="">' in html
+    assert '<script src="/gallery/trash.js" defer></script>' in html
+    assert "connect-src 'self'" in page.headers["content-security-policy"]
+    script = keyed.browser.get("/gallery/trash.js").text
+    assert 'credentials: "same-origin"' in script and '"X-CSRF-Token"' in script
+
+    # What the button does, done with the key: the row leaves the page.
+    assert api.post(f"{flows.P}/trash/images/{image_id}/restore").status_code == 200
+    after = keyed.browser.get("/trash").text
+    assert image_id not in after and gone["id"] in after
+
+
+def test_an_empty_trash_says_so_and_needs_a_sign_in(keyed: Gallery) -> None:
+    assert keyed.browser.get("/trash").status_code == 303
+    _, key = keyed.create_key("acme")
+    keyed.sign_in(key)
+    assert "The trash is empty." in keyed.browser.get("/trash").text
