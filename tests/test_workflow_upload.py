@@ -495,3 +495,30 @@ def test_small_files_are_grouped_within_the_advertised_limits_and_large_ones_go_
     assert [len(group) for group in groups] == [20, 20, 2]
     assert sorted(planned.filename for planned, _ in singles) == ["0.png", "huge.jpg"]
     assert no_route == ([], items)
+
+
+@pytest.mark.parametrize("permanent", [False, True], ids=["to-trash", "permanent"])
+def test_a_dataset_deleted_mid_upload_fails_every_file_in_flight_and_skips_none(
+    client: Client, tmp_path: Path, permanent: bool
+) -> None:
+    folder = tmp_path / "many"
+    for n in range(240):
+        make_image(folder / f"class{n % 3}" / f"{n:03d}.png", size=(16, 16), seed=n)
+    deleted: list[int] = []
+
+    def delete_after_the_first_file(done: int, total: int, filename: str | None) -> None:
+        if not deleted:
+            deleted.append(done)
+            client.datasets.delete("doomed", permanent=permanent)
+
+    report = upload_dataset_from_folder(
+        client, "doomed", folder, max_workers=4, progress=delete_after_the_first_file
+    )
+
+    assert deleted == [1]
+    assert report.images_skipped == 0
+    assert report.images_uploaded + len(report.failures) == 240
+    assert report.failures, "every file had landed before the delete: nothing was in flight"
+    reasons = {failure.reason for failure in report.failures}
+    assert all("dataset was deleted" in reason for reason in reasons), reasons
+    assert client.datasets.list() == [] or "doomed" not in {d.name for d in client.datasets.list()}

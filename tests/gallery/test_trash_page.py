@@ -38,14 +38,18 @@ def test_the_trash_page_lists_deleted_datasets_and_images_with_restore_buttons(
     restore = f'data-restore-url="{flows.P}/trash/datasets/{gone["id"]}/restore"'
     assert restore in html
     assert f'data-restore-url="{flows.P}/trash/images/{image_id}/restore"' in html
-    assert '<meta name="csrf-token" content="">' in html
+    token = re.findall(r'<meta name="csrf-token" content="([0-9a-f]{64})">', html)
+    assert len(token) == 1
     assert '<script src="/gallery/trash.js" defer></script>' in html
     assert "connect-src 'self'" in page.headers["content-security-policy"]
     script = keyed.browser.get("/gallery/trash.js").text
     assert 'credentials: "same-origin"' in script and '"X-CSRF-Token"' in script
 
-    # What the button does, done with the key: the row leaves the page.
-    assert api.post(f"{flows.P}/trash/images/{image_id}/restore").status_code == 200
+    # What the button does, with the page's session and token: the row leaves the page.
+    restore_url = f"{flows.P}/trash/images/{image_id}/restore"
+    assert keyed.browser.post(restore_url).status_code == 401  # no token: refused
+    restored = keyed.browser.post(restore_url, headers={"X-CSRF-Token": token[0]})
+    assert restored.status_code == 200
     after = keyed.browser.get("/trash").text
     assert image_id not in after and gone["id"] in after
 

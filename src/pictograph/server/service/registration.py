@@ -16,15 +16,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pictograph.errors import ApiError, ConflictError, ValidationError
+from pictograph.errors import ApiError, ConflictError, NotFoundError, ValidationError
 from pictograph.models import BulkUploadFailure, BulkUploadResult, Image
 from pictograph.server.service import presigned
 from pictograph.server.service.context import AppContext, Links, check_batch_size, new_id, now
-from pictograph.server.service.datasets import resolve
+from pictograph.server.service.datasets import LIVE, resolve
 from pictograph.server.service.directories import ensure_folders
 from pictograph.server.service.paths import join, normalize_directory, validate_filename
 from pictograph.server.service.views import to_image
 from pictograph.server.store import tables as t
+from pictograph.server.store.constraints import is_foreign_key_violation
 
 _I = t.images
 _P = t.pending_uploads
@@ -181,15 +182,58 @@ def _register_received(
 ) -> _Batch:
     batch = _Batch()
     with store.write() as conn:
-        places = _places(entries, batch)
-        taken = _taken(conn, dataset_id, [place for _, place in places])
-        _plan(dataset_id, entries, places, received, taken, batch)
-        _insert_with_folders(conn, dataset_id, batch)
+        if _still_live(conn, dataset_id):
+            places = _places(entries, batch)
+            taken = _taken(conn, dataset_id, [place for _, place in places])
+            _plan(dataset_id, entries, places, received, taken, batch)
+            _insert_with_folders(conn, dataset_id, batch)
+        else:
+            _all_failed(entries, received, batch)
     store.on_stored([row["id"] for row in batch.rows])
     for key in batch.stale_blobs:
         store.blobs.delete(key)
     batch.failures.sort(key=lambda failure: failure[0])
     return batch
+
+
+def dataset_deleted() -> NotFoundError:
+    """The failure of a file whose dataset was deleted while it was on its way."""
+    return NotFoundError("dataset was deleted while this file was being uploaded")
+
+
+def _still_live(conn: sa.Connection, dataset_id: str) -> bool:
+    """Whether the dataset is still live, its row locked for the rest of the transaction (on
+    PostgreSQL; SQLite's write lock is already ours), so a delete waits for this registration
+    or comes first and is seen here: never a file registered into a deleted dataset."""
+    query = sa.select(t.datasets.c.id).where(t.datasets.c.id == dataset_id, LIVE)
+    return conn.execute(query.with_for_update()).first() is not None
+
+
+def _all_failed(
+    entries: list[Registration], received: dict[tuple[str, str], dict[str, Any]], batch: _Batch
+) -> None:
+    """Every entry failed because its dataset is gone; their stored bytes go too."""
+    for index, (folder, filename) in enumerate(received):
+        batch.failures.append((index, filename, folder, dataset_deleted()))
+    batch.stale_blobs += [fields["blob_key"] for fields in received.values()]
+
+
+def _live(conn: sa.Connection, organization_id: str, ref: str) -> dict[str, Any]:
+    """The dataset ``ref`` names, locked as ``_still_live`` does; a dataset deleted since the
+    pre-flight is ``dataset_deleted`` (a 404 whose reason says so)."""
+    try:
+        dataset = resolve(conn, organization_id, ref)
+    except NotFoundError:
+        named = sa.or_(t.datasets.c.name == ref, t.datasets.c.id == ref)
+        trashed = sa.select(t.datasets.c.id).where(
+            t.datasets.c.organization_id == organization_id, named, ~LIVE
+        )
+        if conn.execute(trashed).first() is not None:
+            raise dataset_deleted() from None
+        raise
+    if not _still_live(conn, dataset["id"]):
+        raise dataset_deleted()
+    return dataset
 
 
 def _insert_with_folders(conn: sa.Connection, dataset_id: str, batch: _Batch) -> None:
@@ -203,7 +247,7 @@ def _register_pending(
 ) -> _Batch:
     batch = _Batch()
     with store.write() as conn:
-        dataset = resolve(conn, organization_id, ref)
+        dataset = _live(conn, organization_id, ref)
         places = _places(entries, batch)
         pending, taken = _lookups(conn, dataset["id"], [place for _, place in places])
         _plan(dataset["id"], entries, places, pending, taken, batch)
@@ -347,7 +391,9 @@ def _insert(conn: sa.Connection, batch: _Batch) -> None:
             with conn.begin_nested():
                 conn.execute(_I.insert().values(**row))
             kept.append(row)
-        except sa.exc.IntegrityError:
+        except sa.exc.IntegrityError as failure:
+            if is_foreign_key_violation(failure):
+                raise dataset_deleted() from failure
             path = join(row["directory_path"], row["filename"])
             error = ConflictError(f"{path} already exists in this dataset")
             batch.stale_blobs.append(row["blob_key"])
