@@ -8,6 +8,8 @@ import re
 from tests.gallery.conftest import Gallery
 from tests.server import flows
 
+K = "/api/v1/api-keys/"
+
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
@@ -59,3 +61,24 @@ def test_an_empty_trash_says_so_and_needs_a_sign_in(keyed: Gallery) -> None:
     _, key = keyed.create_key("acme")
     keyed.sign_in(key)
     assert "The trash is empty." in keyed.browser.get("/trash").text
+
+
+def test_the_audit_page_shows_admins_who_deleted_what_and_refuses_others(keyed: Gallery) -> None:
+    _, key = keyed.create_key("acme")
+    api = keyed.api(key)
+    viewer_key = api.post(K, json={"name": "<b>look</b>", "role": "viewer"}).json()["api_key"]
+    flows.create_dataset(api, "doomed")
+    assert api.delete(f"{flows.P}/datasets/doomed").status_code == 200
+    keyed.sign_in(key)
+    assert 'href="/audit"' in keyed.browser.get("/").text
+    page = keyed.browser.get("/audit")
+    assert page.status_code == 200
+    rows = re.findall(r'<tr class="audit-entry">(.*?)</tr>', page.text, re.S)
+    assert any("deleting a dataset" in row and "/datasets/doomed" in row for row in rows)
+    assert any("creating an API key" in row for row in rows)
+    keyed.browser.post("/logout")
+    keyed.sign_in(viewer_key)
+    assert 'href="/audit"' not in keyed.browser.get("/").text
+    refused = keyed.browser.get("/audit")
+    assert refused.status_code == 403 and "deleting a dataset" not in refused.text
+    assert "&lt;b&gt;look&lt;/b&gt;" in refused.text  # the key's name, escaped in the header

@@ -21,7 +21,15 @@ from pictograph.server.api.deps import get_links, get_store
 from pictograph.server.gallery import labels
 from pictograph.server.gallery.rendering import render
 from pictograph.server.gallery.viewer import COOKIE, Viewer, current_viewer, end_session
-from pictograph.server.service import browsing, datasets, directories, images, trash
+from pictograph.server.service import (
+    audit,
+    browsing,
+    datasets,
+    directories,
+    images,
+    policy,
+    trash,
+)
 from pictograph.server.service.browsing import DEFAULT_SORT, SORTS, ImageView
 from pictograph.server.service.context import Page
 from pictograph.server.service.paths import normalize_directory, parent_of
@@ -278,6 +286,31 @@ def trash_page(request: Request, page: str | None = None) -> Response:
             items=listing.items,
             pager=pager(listing, number, lambda n: f"/trash?page={n}"),
             api=API_PREFIX,
+        )
+
+    return _show(request, build)
+
+
+@router.get("/audit")
+def audit_page(request: Request, page: str | None = None) -> Response:
+    """The organisation's audit trail, for the keys the API lets read it (admins)."""
+    number = page_number(page)
+    least = policy.rule_for("GET", "/audit").role
+
+    def build(viewer: Viewer) -> Response:
+        if not viewer.may(least):
+            return render("forbidden.html", status_code=403, viewer=viewer, least=least)
+        listing = audit.entries(
+            get_store(request),
+            viewer.organization_id,
+            limit=DATASETS_PER_PAGE,
+            offset=(number - 1) * DATASETS_PER_PAGE,
+        )
+        return render(
+            "audit.html",
+            viewer=viewer,
+            entries=listing.items,
+            pager=pager(listing, number, lambda n: f"/audit?page={n}"),
         )
 
     return _show(request, build)

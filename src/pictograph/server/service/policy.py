@@ -162,6 +162,7 @@ GALLERY = {
     ("GET", "/images/{image_id}"): "a signed-in session (viewer or above)",
     ("GET", "/images/{image_id}/{thumbnail,preview,file}"): "a signed-in session (viewer or above)",
     ("GET", "/trash"): "a signed-in session (viewer or above); Restore buttons call the API",
+    ("GET", "/audit"): "a signed-in session of an admin or owner key",
 }
 
 #: Routes authenticated by a signed token in their URL (made by a key allowed to make it).
