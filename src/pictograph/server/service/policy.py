@@ -76,6 +76,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/datasets/{dataset}/unarchive"): _write("admin", "unarchiving a dataset"),
     ("GET", "/datasets/{dataset}/download"): _read("listing a dataset for download"),
     ("GET", "/datasets/{dataset}/classes"): _read("reading a dataset's classes"),
+    ("GET", "/datasets/{dataset}/queue/next"): _read("reading a labelling queue"),
     # images
     ("GET", "/images/"): _read("listing images"),
     ("GET", "/images/names-digest"): _read("reading a folder's names digest"),
@@ -86,6 +87,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/images/{image_id}/metadata"): _read("reading an image"),
     ("GET", _IMAGE): _read("downloading an image"),
     ("DELETE", _IMAGE): _write("member", "deleting an image", elevated_by="permanent"),
+    ("POST", f"{_IMAGE}/submit"): _write("annotator", "submitting an image for review"),
     ("POST", f"{_IMAGE}/review"): _write("member", "reviewing an image"),
     ("POST", f"{_IMAGE}/split"): _write("member", "assigning a split"),
     ("POST", "/images/bulk-tag"): _write("member", "tagging images"),
