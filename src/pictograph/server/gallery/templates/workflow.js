@@ -27,16 +27,19 @@
     const buttons = [...form.querySelectorAll("button")];
     buttons.forEach((button) => { button.disabled = true; });
     try {
-      const response = await fetch(form.dataset.api, {
-        method: form.dataset.method || "POST",
+      // getAttribute, not form.dataset: a form's named fields shadow its properties, and the
+      // split form has a field named "dataset".
+      const response = await fetch(form.getAttribute("data-api"), {
+        method: form.getAttribute("data-method") || "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": token() },
         body: JSON.stringify(body(form)),
       });
       const answer = await response.json().catch(() => ({}));
       if (!response.ok) throw new Error(answer?.error?.message || `failed (HTTP ${response.status})`);
-      if (form.dataset.then) {
-        window.location.assign(form.dataset.then);
+      const then = form.getAttribute("data-then");
+      if (then) {
+        window.location.assign(then);
         return;
       }
       if (result) {
