@@ -10,7 +10,7 @@ BROWSER := /usr/bin/chromium
 # The reference deployment's test runs Debian's HAProxy (installed by .ci/deploy-deps when missing).
 HAPROXY := /usr/sbin/haproxy
 
-.PHONY: install demo test lint typecheck unit bench bench-export bench-scaled soak deploy serve clean
+.PHONY: install demo test lint typecheck unit bench bench-export bench-labelling bench-scaled soak deploy serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ soak: $(STAMP)
 # A 20,000-image export: the server's memory growth (must stay under 100 MB).
 bench-export: $(STAMP)
 	$(BIN)/python bench/export_memory.py
+
+# The labelling loop on a 20,000-image dataset: p50/p95 server time of the image page, "next
+# image to label" and an annotation save (docs/benchmarks.md).
+bench-labelling: $(STAMP)
+	$(BIN)/python bench/labelling.py
 
 bench-scaled: $(STAMP) $(OFFICIAL) $(HAPROXY)
 	$(BIN)/python bench/scaled.py

@@ -23,6 +23,10 @@ and never changes, deactivates or deletes a key that outranks it. Another organi
 answer 404, as if they did not exist. "Audited" calls leave an entry in the audit trail
 (`GET $P/audit`, `pictograph audit`) when they succeed. `$P` is `/api/v1/developer`.
 
+The labelling workflow: an annotator saves annotations and submits an image for review (status
+up to `review`, never `complete`); a member or above reviews it (approve or request changes), as
+the official SDK documents for `review`, and assigns splits. Deleting stays with admins.
+
 | method | route | least role | audited |
 |---|---|---|---|
 """

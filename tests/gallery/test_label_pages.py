@@ -62,7 +62,8 @@ def test_the_dataset_page_lists_classes_with_counts_and_exports_with_download_li
     dataset_id = page.split('href="/datasets/')[1].split('"')[0]
     html = keyed.browser.get(f"/datasets/{dataset_id}").text
 
-    assert "<td>car</td><td>bbox</td><td>3</td><td>2</td>" in html
+    row = '>car</a></td><td class="muted">bbox</td><td class="num">3</td><td class="num">2</td>'
+    assert row in html
     assert "for-training" in html and "/storage/exports/" in html
     token = html.split("/storage/exports/")[1].split('"')[0]
     archive = keyed.browser.get(f"/storage/exports/{token}")

@@ -1,4 +1,5 @@
-"""``pictograph images list|download``: a dataset's images, through ``client.images``."""
+"""``pictograph images list|download|assign-splits|split``: a dataset's images, through
+``client.images``."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from pictograph.cli.output import (
     print_table,
     without_embedded_urls,
 )
+from pictograph.cli.splits import assign_splits, set_split
 from pictograph.protocol import dataset_path
 
 if TYPE_CHECKING:
@@ -149,3 +151,7 @@ def _image_path(client: Client, dataset: str, image: str) -> str:
     except NotFoundError:
         return image  # an id, or a root filename the route will answer 404 for
     return dataset_path(found.directory_path, found.filename).lstrip("/")
+
+
+images.add_command(assign_splits)
+images.add_command(set_split)

@@ -20,7 +20,6 @@ from pictograph.models import (
 from pictograph.protocol import API_PREFIX, looks_like_id
 from pictograph.resources._base import (
     OffsetPager,
-    Resource,
     data_of,
     parse_model,
     parse_models,
@@ -34,6 +33,7 @@ from pictograph.resources._upload_files import (
     UploadSlot,
     describe_file,
 )
+from pictograph.resources.image_workflow import ImageWorkflow, image_route
 from pictograph.workflows.upload import UploadReport, upload_folder
 
 __all__ = [
@@ -51,12 +51,10 @@ _API_PATH = f"{API_PREFIX}/images"
 _Job = TypeVar("_Job")
 
 
-def _image_route(dataset_name: str, segment: str) -> str:
-    """``/images/{dataset}/{dir/filename}``: the per-image routes take a path, never an id."""
-    return f"{_API_PATH}/{quote(dataset_name, safe='')}/{quote(segment, safe='/')}"
+_image_route = image_route
 
 
-class Images(Resource):
+class Images(ImageWorkflow):
     """The images of a dataset, addressed by filename, folder path or id."""
 
     def list(

@@ -28,6 +28,7 @@ from pictograph.server.api import (
     search,
     storage,
     trash,
+    workflow,
 )
 from pictograph.server.api import annotations as annotation_routes
 from pictograph.server.api.middleware import (
@@ -84,6 +85,7 @@ def create_app(settings: ServerSettings, *, gallery: bool = True) -> FastAPI:
     app.state.export_worker = worker
     app.state.descriptor_worker = describer
     routers = (
+        workflow,
         labels,
         datasets,
         images,

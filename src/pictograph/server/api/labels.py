@@ -80,7 +80,9 @@ def review(
     store: StoreDep, who: PrincipalDep, dataset: str, image_path: str, body: ReviewBody
 ) -> Any:
     org = who.organization_id
-    return image_labels.review(store, org, dataset, image_path, body.action, body.note)
+    return image_labels.review(
+        store, org, dataset, image_path, body.action, body.note, who.key_name
+    )
 
 
 @route(router, "/images/{dataset}/{image_path:path}/split", "POST")

@@ -5,6 +5,8 @@ Every image route checks that the image belongs to the viewer's organisation.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio.to_thread
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
@@ -13,7 +15,12 @@ from pictograph.errors import NotFoundError
 from pictograph.server.api.blob_responses import blob_response
 from pictograph.server.api.deps import get_links, get_store
 from pictograph.server.api.expensive import run_expensive
-from pictograph.server.gallery.rendering import KEYS_SCRIPT, STYLESHEET, TRASH_SCRIPT
+from pictograph.server.gallery.rendering import (
+    KEYS_SCRIPT,
+    STYLESHEET,
+    TRASH_SCRIPT,
+    WORKFLOW_SCRIPT,
+)
 from pictograph.server.gallery.viewer import current_viewer
 from pictograph.server.service import images, thumbnails
 from pictograph.server.service.context import AppContext
@@ -32,9 +39,19 @@ def stylesheet() -> Response:
 
 @router.get("/gallery/keys.js")
 def keys_script() -> Response:
-    """The pages' one script: arrow keys follow the previous/next links."""
+    """Arrow keys follow the previous/next links."""
+    return _script(KEYS_SCRIPT)
+
+
+@router.get("/gallery/workflow.js")
+def workflow_script() -> Response:
+    """Forms that call the developer API (review, submit, splits)."""
+    return _script(WORKFLOW_SCRIPT)
+
+
+def _script(path: Path) -> Response:
     return FileResponse(
-        KEYS_SCRIPT,
+        path,
         media_type="text/javascript",
         headers={"cache-control": "public, max-age=3600", **_NOSNIFF},
     )

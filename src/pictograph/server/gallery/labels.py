@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 from pictograph.errors import ApiError
 from pictograph.models import Dataset, Image
-from pictograph.server.service import class_edits, exports, images, search
+from pictograph.server.service import browsing, class_edits, exports, images, search
 from pictograph.server.service.annotations import get_annotations
 from pictograph.server.service.context import AppContext, Links, image_segment
 
@@ -57,6 +57,18 @@ def overlay(image: Image, annotations: list[Any], dataset: Dataset) -> list[dict
     return shapes
 
 
+def thumbnail_shapes(
+    store: AppContext, dataset: Dataset, shown: list[Image]
+) -> dict[str, list[dict[str, Any]]]:
+    """The shapes to draw over each thumbnail of a page (one query for the page's labels)."""
+    stored = browsing.annotations_of(store, dataset.id, [image.id for image in shown])
+    return {
+        image.id: overlay(image, stored.get(image.id, []), dataset)
+        for image in shown
+        if stored.get(image.id) and image.width and image.height
+    }
+
+
 def _points(ring: list[dict[str, Any]]) -> str:
     return " ".join(f"{float(p['x']):g},{float(p['y']):g}" for p in ring)
 
@@ -100,7 +112,9 @@ def dataset_context(
 ) -> dict[str, Any]:
     """The labels part of the dataset page: classes with counts, the dataset's exports."""
     listed = exports.list_exports(store, organization_id, links, dataset=dataset.id, limit=20)
+    counts = class_edits.class_counts(store, organization_id, dataset.id)
+    by_name = {c["name"]: c for c in counts}
     return {
-        "class_counts": class_edits.class_counts(store, organization_id, dataset.id),
+        "class_counts": [{**c, "colour": _colour(by_name, c["name"])} for c in counts],
         "exports": listed.items,
     }

@@ -7,6 +7,7 @@ a dataset, folder or image the organisation does not have is a 404 page.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
@@ -29,9 +30,10 @@ from pictograph.server.service import (
     images,
     policy,
     trash,
+    workflow,
 )
 from pictograph.server.service.browsing import DEFAULT_SORT, SORTS, ImageView
-from pictograph.server.service.context import Page
+from pictograph.server.service.context import Page, image_segment
 from pictograph.server.service.paths import normalize_directory, parent_of
 
 router = APIRouter(include_in_schema=False)
@@ -75,7 +77,8 @@ def page_number(raw: str | None) -> int:
 
 def view_of(request: Request) -> ImageView:
     """The view a page's query string names: ``folder``, ``sub``, ``q``, ``tag``, ``status``,
-    ``split`` and ``sort``. Absent values mean every folder, newest first, no filter."""
+    ``split``, ``has_class``, ``lacks_class``, ``sort`` and ``overlays``. Absent values mean
+    every folder, newest first, no filter, no labels drawn."""
     query = request.query_params
     folder = query.get("folder") or None
     sort = query.get("sort") or DEFAULT_SORT
@@ -86,7 +89,10 @@ def view_of(request: Request) -> ImageView:
         tag=query.get("tag") or None,
         status=query.get("status") or None,
         split=query.get("split") or None,
+        has_class=query.get("has_class") or None,
+        lacks_class=query.get("lacks_class") or None,
         sort=sort if sort in SORTS else DEFAULT_SORT,
+        overlays=query.get("overlays") == "1",
     )
 
 
@@ -100,10 +106,17 @@ def view_query(view: ImageView, page: int = 1) -> str:
     for key, value in (("q", view.search), ("tag", view.tag), ("status", view.status)):
         if value:
             query[key] = value
-    if view.split:
-        query["split"] = view.split
+    for key, value in (
+        ("split", view.split),
+        ("has_class", view.has_class),
+        ("lacks_class", view.lacks_class),
+    ):
+        if value:
+            query[key] = value
     if view.sort != DEFAULT_SORT:
         query["sort"] = view.sort
+    if view.overlays:
+        query["overlays"] = "1"
     if page > 1:
         query["page"] = str(page)
     return "?" + urlencode(query) if query else ""
@@ -228,6 +241,11 @@ def dataset_page(request: Request, dataset_id: str, page: str | None = None) -> 
             pager=pager(listing, number, lambda n: dataset_url(dataset.id, page=n, view=view)),
             url=dataset_url,
             image_url=image_url,
+            replace=replace,
+            thumbnail_shapes=labels.thumbnail_shapes(store, dataset, listing.items)
+            if view.overlays
+            else {},
+            status_counts=workflow.status_counts(store, org, dataset.id),
             **labels.dataset_context(store, org, dataset, get_links(request)),
         )
 
@@ -261,6 +279,8 @@ def image_page(request: Request, image_id: str) -> Response:
             next_url=image_url(place.next_id, view) if place and place.next_id else None,
             back_url=dataset_url(dataset.id, page=back_page, view=view),
             url=dataset_url,
+            review=workflow.review_state(store, image.id),
+            review_api=review_api(dataset.id, image.directory_path or "/", image.filename),
             **labels.image_context(store, org, image, dataset, get_links(request)),
         )
 
@@ -291,6 +311,31 @@ def trash_page(request: Request, page: str | None = None) -> Response:
     return _show(request, build)
 
 
+@router.get("/datasets/{dataset_id}/next")
+def queue_page(
+    request: Request,
+    dataset_id: str,
+    stage: str = "label",
+    after: str | None = None,
+    folder: str | None = None,
+) -> Response:
+    """The next image of a labelling queue (``stage`` label or review, after image ``after``),
+    opened on its page; the dataset's page filtered to the stage when the queue is done."""
+
+    def build(viewer: Viewer) -> Response:
+        store, org = get_store(request), viewer.organization_id
+        found = workflow.next_in_queue(
+            store, org, dataset_id, get_links(request), stage=stage, after=after, folder=folder
+        )
+        if found["image"] is None:
+            status = "review" if stage == "review" else None
+            done = ImageView(folder=folder, subfolders=bool(folder), status=status)
+            return RedirectResponse(dataset_url(dataset_id, view=done), status_code=303)
+        return RedirectResponse(f"/images/{quote(found['image']['id'], safe='')}", 303)
+
+    return _show(request, build)
+
+
 @router.get("/audit")
 def audit_page(request: Request, page: str | None = None) -> Response:
     """The organisation's audit trail, for the keys the API lets read it (admins)."""
@@ -314,3 +359,13 @@ def audit_page(request: Request, page: str | None = None) -> Response:
         )
 
     return _show(request, build)
+
+
+def replace(view: ImageView, **changes: object) -> ImageView:
+    """``view`` with some fields changed (the templates' links to other filters)."""
+    return dataclasses.replace(view, **changes)  # type: ignore[arg-type]
+
+
+def review_api(dataset_id: str, folder: str, filename: str) -> str:
+    """The developer API address of an image, which its submit and review routes extend."""
+    return f"{API_PREFIX}/images/{quote(dataset_id, safe='')}/{image_segment(folder, filename)}"

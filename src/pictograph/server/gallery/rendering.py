@@ -20,6 +20,7 @@ STYLESHEET = TEMPLATES / "gallery.css"
 KEYS_SCRIPT = TEMPLATES / "keys.js"
 #: The trash page's script: its Restore buttons call the developer API with ``fetch``.
 TRASH_SCRIPT = TEMPLATES / "trash.js"
+WORKFLOW_SCRIPT = TEMPLATES / "workflow.js"
 
 #: Pages run only our own script files, never inline script, so even markup that slipped
 #: through escaping could not execute; scripts may call our own API (connect-src).

@@ -259,7 +259,8 @@ def _copy_row(
 def _clean(copy: dict[str, Any]) -> dict[str, Any]:
     """A copy that starts unlabelled: status new, no annotations, tags or split."""
     return {**copy, "status": "new", "annotations": [], "annotation_count": 0,
-            "min_confidence": None, "tags": [], "split": None, "review_note": None}  # fmt: skip
+            "min_confidence": None, "tags": [], "split": None, "review_note": None,
+            "labelled_by": None, "reviewed_by": None}  # fmt: skip
 
 
 @retry_transient

@@ -39,8 +39,10 @@ class ImageView:
     """Which of a dataset's images a page shows, in which order.
 
     ``folder`` None means every folder; with a folder, ``subfolders`` adds what is below it.
-    ``search`` matches part of the filename, case-insensitively. Unknown sorts fall back to
-    newest first.
+    ``search`` matches part of the filename, case-insensitively. ``has_class`` keeps images
+    with at least one annotation of that class, ``lacks_class`` those without any. Unknown sorts
+    fall back to newest first. ``overlays`` changes no row: the gallery draws labels over the
+    thumbnails.
     """
 
     folder: str | None = None
@@ -49,7 +51,10 @@ class ImageView:
     tag: str | None = None
     status: str | None = None
     split: str | None = None
+    has_class: str | None = None
+    lacks_class: str | None = None
     sort: str = DEFAULT_SORT
+    overlays: bool = False
 
     def clauses(self) -> list[sa.ColumnElement[bool]]:
         found: list[sa.ColumnElement[bool]] = [_I.c.is_archived == sa.false()]
@@ -72,6 +77,10 @@ class ImageView:
             found.append(_I.c.status == self.status)
         if self.split:
             found.append(_I.c.split == self.split)
+        if self.has_class:
+            found.append(class_clause(self.has_class, present=True))
+        if self.lacks_class:
+            found.append(class_clause(self.lacks_class, present=False))
         return found
 
     def order(self) -> list[sa.ColumnElement[Any]]:
@@ -107,6 +116,31 @@ class Facets:
     tags: list[str]
     statuses: list[str]
     splits: list[str]
+
+
+def class_clause(name: str, *, present: bool) -> sa.ColumnElement[bool]:
+    """Images with (or without) an annotation of class ``name``.
+
+    Annotations are stored as JSON text in canonical form, each with its class as
+    ``"name": "<name>"`` (``json.dumps`` spacing and escaping, the same on SQLite and
+    PostgreSQL), so one LIKE on that text finds them, as the tag filter does. An attribute object
+    whose own ``name`` equals a class name would match too; the shapes this server stores have
+    none."""
+    needle = f"%{_escaped(json.dumps({'name': name})[1:-1])}%"
+    text = sa.cast(_I.c.annotations, sa.Text)
+    return text.like(needle, escape="\\") if present else text.not_like(needle, escape="\\")
+
+
+def annotations_of(store: AppContext, dataset_id: str, image_ids: list[str]) -> dict[str, Any]:
+    """The stored annotations of these images of the dataset (ids from a page already scoped to
+    the viewer's organisation), in one query."""
+    if not image_ids:
+        return {}
+    query = sa.select(_I.c.id, _I.c.annotations).where(
+        _I.c.dataset_id == dataset_id, _I.c.id.in_(image_ids)
+    )
+    with store.read() as conn:
+        return {str(row.id): list(row.annotations or []) for row in conn.execute(query)}
 
 
 def _escaped(text: str) -> str:

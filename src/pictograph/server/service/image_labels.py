@@ -53,17 +53,24 @@ def bulk_tag(
 
 
 def review(
-    store: AppContext, organization_id: str, ref: str, segment: str, action: str, note: str | None
+    store: AppContext,
+    organization_id: str,
+    ref: str,
+    segment: str,
+    action: str,
+    note: str | None,
+    reviewer: str | None = None,
 ) -> dict[str, Any]:
     """``approve`` sets status ``complete``; ``request_changes`` sets ``annotate`` and keeps the
-    note. ``{"id", "status", "review_note"}``."""
+    note; either remembers the reviewer's key name. ``{"id", "status", "review_note"}``."""
     if action not in REVIEW_ACTIONS:
         raise ValidationError(f"action must be one of {', '.join(REVIEW_ACTIONS)}")
     status = REVIEW_ACTIONS[action]
     stored_note = note if action == "request_changes" else None
     with store.write() as conn:
         row = find_by_path(conn, organization_id, ref, segment)
-        values = {"status": status, "review_note": stored_note, "updated_at": now()}
+        values: dict[str, Any] = {"status": status, "review_note": stored_note}
+        values |= {"reviewed_by": reviewer, "updated_at": now()}
         conn.execute(_I.update().where(_I.c.id == row["id"]).values(**values))
     return {"id": row["id"], "status": status, "review_note": stored_note}
 

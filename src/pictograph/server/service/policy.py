@@ -76,6 +76,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/datasets/{dataset}/unarchive"): _write("admin", "unarchiving a dataset"),
     ("GET", "/datasets/{dataset}/download"): _read("listing a dataset for download"),
     ("GET", "/datasets/{dataset}/classes"): _read("reading a dataset's classes"),
+    ("GET", "/datasets/{dataset}/queue/next"): _read("reading a labelling queue"),
     # images
     ("GET", "/images/"): _read("listing images"),
     ("GET", "/images/names-digest"): _read("reading a folder's names digest"),
@@ -86,6 +87,9 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/images/{image_id}/metadata"): _read("reading an image"),
     ("GET", _IMAGE): _read("downloading an image"),
     ("DELETE", _IMAGE): _write("member", "deleting an image", elevated_by="permanent"),
+    # An annotator moves an image up to review, never to complete; reviewing is a member's (the
+    # official SDK documents "member role or higher" for review), deleting an admin's.
+    ("POST", f"{_IMAGE}/submit"): _write("annotator", "submitting an image for review"),
     ("POST", f"{_IMAGE}/review"): _write("member", "reviewing an image"),
     ("POST", f"{_IMAGE}/split"): _write("member", "assigning a split"),
     ("POST", "/images/bulk-tag"): _write("member", "tagging images"),
@@ -159,6 +163,7 @@ GALLERY = {
     ("POST", "/logout"): "a signed-in session, from our own pages",
     ("GET", "/"): "a signed-in session (viewer or above)",
     ("GET", "/datasets/{dataset_id}"): "a signed-in session (viewer or above)",
+    ("GET", "/datasets/{dataset_id}/next"): "a signed-in session (viewer or above; a redirect)",
     ("GET", "/images/{image_id}"): "a signed-in session (viewer or above)",
     ("GET", "/images/{image_id}/{thumbnail,preview,file}"): "a signed-in session (viewer or above)",
     ("GET", "/trash"): "a signed-in session (viewer or above); Restore buttons call the API",

@@ -133,10 +133,15 @@ images = sa.Table(
     # Deleted without ``permanent``: archived and in the trash since then (restorable until the
     # retention passes); null for live images and for ones archived on purpose.
     _stamp("deleted_at", nullable=True),
+    # The names of the keys that last submitted the image for review and last reviewed it.
+    sa.Column("labelled_by", sa.String(255), nullable=True),
+    sa.Column("reviewed_by", sa.String(255), nullable=True),
     sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
     sa.UniqueConstraint("dataset_id", "directory_path", "filename"),
     sa.Index(None, "dataset_id", "is_archived", "created_at", "id"),
     sa.Index(None, "dataset_id", "filename"),
+    # The labelling queue: a dataset's images of one status in name order.
+    sa.Index(None, "dataset_id", "status", "directory_path", "filename", "id"),
 )
 
 pending_uploads = sa.Table(
