@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -375,6 +375,63 @@ def rate_limit_storm(home: Path, database_url: str, folder: Path, threads: int) 
     row.failures = failures
     row.seconds = time.monotonic() - started
     return measure(row, home, database_url, folder)
+
+
+_KEYS = "/api/v1/api-keys/"
+
+
+def admins_racing(home: Path, database_url: str, organizations: int) -> Row:
+    """In each of ``organizations`` organisations, two admin keys deactivate each other at the
+    same moment; "lost" counts organisations left without an active admin or owner key."""
+    started = time.monotonic()
+    store_args = ("--home", str(home), "--database-url", database_url)
+    owners = [create_key(store_args, f"race-{n}") for n in range(organizations)]
+    row = Row(f"two admins racing ({organizations} organisations)", organizations, organizations, 0)
+    with running_server(home, database_url, free_port()) as served:
+        for owner in owners:
+            orphaned, errors = _race_once(served.base_url, owner, store_args)
+            row.lost += orphaned
+            row.failures += errors
+    row.seconds = time.monotonic() - started
+    return row
+
+
+def _race_once(base_url: str, owner: str, store_args: Sequence[str]) -> tuple[int, int]:
+    """Two admins (the owner's key revoked) deactivate each other at once: (1 when no admin or
+    owner key is left active else 0, answers >= 500)."""
+    with httpx.Client(base_url=base_url, timeout=60) as http:
+        made = [
+            http.post(_KEYS, json={"name": n, "role": "admin"}, headers={"X-API-Key": owner})
+            for n in ("a", "b")
+        ]
+        admins = [(m.json()["key_id"], m.json()["api_key"]) for m in made]
+        own_id = http.get(_KEYS, headers={"X-API-Key": owner}).json()["api_keys"][0]["id"]
+        # An admin cannot remove an owner's key: the store's own command line does.
+        subprocess.run(
+            [PICTOGRAPH, "keys", "revoke", own_id, *store_args], check=True, capture_output=True
+        )
+        barrier = threading.Barrier(2)
+
+        def deactivate(me: str, other: str) -> int:
+            barrier.wait()
+            answer = http.patch(
+                f"{_KEYS}{other}", json={"is_active": False}, headers={"X-API-Key": me}
+            )
+            return answer.status_code
+
+        with ThreadPoolExecutor(2) as pool:
+            codes = list(
+                pool.map(deactivate, [admins[0][1], admins[1][1]], [admins[1][0], admins[0][0]])
+            )
+        left = [http.get(_KEYS, headers={"X-API-Key": key}) for _, key in admins]
+    managers = [
+        k
+        for answer in left
+        if answer.status_code == 200
+        for k in answer.json()["api_keys"]
+        if k["is_active"] and k["role"] in ("admin", "owner")
+    ]
+    return (0 if managers else 1), sum(1 for code in codes if code >= 500)
 
 
 def hostile_clients(home: Path, database_url: str, header_mib: int) -> Row:

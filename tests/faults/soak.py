@@ -38,6 +38,8 @@ def main() -> int:
             ("sqlite", lambda h, d: scenarios.rate_limit_storm(h, d, folder, 32)),
             ("sqlite", lambda h, d: scenarios.gc_racing_uploads_and_exports(h, d, folder)),
             ("postgres", lambda h, d: scenarios.gc_racing_uploads_and_exports(h, d, folder)),
+            ("sqlite", lambda h, d: scenarios.admins_racing(h, d, 12)),
+            ("postgres", lambda h, d: scenarios.admins_racing(h, d, 12)),
             ("sqlite", lambda h, d: scenarios.hostile_clients(h, d, 256)),
             ("sqlite", lambda h, d: scenarios.similarity_storm(h, d, FILES)),
         ]

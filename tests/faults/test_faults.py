@@ -64,3 +64,10 @@ def test_per_file_uploads_from_32_threads_against_20_requests_a_second_all_succe
 ) -> None:
     database_url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     assert_intact(scenarios.rate_limit_storm(tmp_path, database_url, folder, threads=32))
+
+
+def test_two_admins_racing_never_leave_an_organisation_without_one(
+    tmp_path: Path, database_url: str
+) -> None:
+    row = scenarios.admins_racing(tmp_path, database_url, organizations=4)
+    assert (row.lost, row.failures) == (0, 0), row
