@@ -27,6 +27,7 @@ from pictograph.server.api import (
     openapi,
     search,
     storage,
+    versions,
 )
 from pictograph.server.api import annotations as annotation_routes
 from pictograph.server.api.middleware import (
@@ -82,7 +83,8 @@ def create_app(settings: ServerSettings, *, gallery: bool = True) -> FastAPI:
     app.state.settings = settings
     app.state.export_worker = worker
     app.state.descriptor_worker = describer
-    routers = (labels, datasets, images, directories, annotation_routes, exports, batch, search)
+    routers = (labels, datasets, images, directories, annotation_routes, exports, versions,
+               batch, search)  # fmt: skip
     for module in (*routers, access):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(access.keys_router)

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pictograph.errors import ConflictError, NotFoundError, ValidationError
+from pictograph.server.service.blob_owners import release
 from pictograph.server.service.context import (
     AppContext,
     new_id,
@@ -165,8 +166,7 @@ def delete(
             else:
                 conn.execute(_I.update().where(where).values(is_archived=True, updated_at=now()))
     if permanent:
-        for row in rows:
-            store.blobs.delete(row["blob_key"])
+        release(store, [row["blob_key"] for row in rows])
     outcome.processed = len(rows)
     outcome.directories = {row["directory_path"] for row in rows}
     return outcome.wire()
@@ -298,8 +298,7 @@ def copy(
             conn.execute(_I.insert().values(**(new if copy_annotations else _clean(new))))
             taken[name] = new["id"]
             outcome.processed += 1
-    for key in replaced:
-        store.blobs.delete(key)
+    release(store, replaced)
     outcome.directories = {folder}
     return outcome.wire()
 

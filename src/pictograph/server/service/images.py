@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from pictograph.errors import NotFoundError
 from pictograph.models import Image
+from pictograph.server.service.blob_owners import release
 from pictograph.server.service.context import AppContext, Links, Page, clamp, now, row_dict
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.paths import (
@@ -169,5 +170,5 @@ def delete_image(
             values = {"is_archived": True, "updated_at": now()}
             conn.execute(_I.update().where(_I.c.id == row["id"]).values(**values))
     if permanent:
-        store.blobs.delete(row["blob_key"])
+        release(store, [row["blob_key"]])
     return {"id": row["id"], "deleted": True, "permanent": permanent}
