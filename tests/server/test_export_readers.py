@@ -17,6 +17,8 @@ import pytest
 import yaml
 from pycocotools.coco import COCO
 
+from pictograph.label_import import ImageIndex, from_yolo
+from pictograph.models import Image
 from tests.images import make_image, sha256_of
 from tests.server.flows import P, create_dataset, upload
 from tests.server.labelling import (
@@ -130,9 +132,10 @@ def test_yolo_labels_of_images_sharing_a_stem_in_one_folder_stay_apart(
 ) -> None:
     """Finding 3: ``cat/chelsea.jpg`` and ``cat/chelsea.webp`` got one label file between them."""
     create_dataset(app_client, "pets", classes=CLASSES, annotation_types=["bbox"])
+    uploaded = {}
     for index, name in enumerate(["chelsea.jpg", "chelsea.webp"]):
         path = make_image(tmp_path / "src" / name, size=(100, 80), seed=index)
-        upload(app_client, "pets", path, directory="/cat")
+        uploaded[name] = Image.model_validate(upload(app_client, "pets", path, directory="/cat"))
     save(app_client, "pets", "cat/chelsea.jpg", [box("thing", 10, 10, 20, 20)])
     save(app_client, "pets", "cat/chelsea.webp", [box("shape", 1, 2, 30, 40)])
     root = _unpack(app_client, "pets", "y", tmp_path, format="yolo")
@@ -149,6 +152,17 @@ def test_yolo_labels_of_images_sharing_a_stem_in_one_folder_stay_apart(
     }
     manifest = json.loads((root / "manifest.json").read_text())
     assert manifest["renamed"] == {"images/cat/chelsea_webp.webp": "images/cat/chelsea.webp"}
+
+    # `pictograph import yolo` reads the archive back onto the right images (finding 4, ours).
+    plan = from_yolo(root, ImageIndex(uploaded.values()))
+    assert plan.unmatched == []
+    back = {
+        image.filename: [(a["name"], *(round(v, 3) for v in a["bounding_box"].values()))
+                         for a in plan.saves[image.id]]
+        for image in uploaded.values()
+    }  # fmt: skip
+    assert back == {"chelsea.jpg": [("thing", 10.0, 10.0, 20.0, 20.0)],
+                    "chelsea.webp": [("shape", 1.0, 2.0, 30.0, 40.0)]}  # fmt: skip
 
 
 # ---- COCO, as pycocotools reads it --------------------------------------------------------------

@@ -16,7 +16,7 @@ from pictograph.cli.client_options import (
 )
 from pictograph.cli.output import human_bytes, print_json
 
-FORMATS = ("pictograph", "coco", "yolo", "imagefolder")
+FORMATS = ("pictograph", "coco", "yolo", "imagefolder", "pascal_voc", "labelme", "cvat", "csv")
 
 
 @click.command("export")
@@ -31,6 +31,8 @@ FORMATS = ("pictograph", "coco", "yolo", "imagefolder")
 @click.option("--class", "classes", multiple=True, help="Keep only this class (repeatable).")
 @click.option("--status", type=click.Choice(["new", "annotate", "review", "complete"]),
               help="Only images with this status.")  # fmt: skip
+@click.option("--version", "version", default=None,
+              help="Export this version of the dataset (pictograph versions create).")  # fmt: skip
 @click.option("--timeout", type=float, default=3600.0, show_default=True, help="Seconds to wait.")
 @click.option("--json", "as_json", is_flag=True, help="Print the finished export as JSON.")
 @connection_options
@@ -45,6 +47,7 @@ def export(
     by_split: bool,
     classes: tuple[str, ...],
     status: str | None,
+    version: str | None,
     timeout: float,
     as_json: bool,
 ) -> None:
@@ -61,7 +64,7 @@ def export(
         client.exports.create(
             dataset, name, format=fmt, include_images=include_images,
             class_filter=list(classes) or None, status_filter=status,
-            organize_by_split=by_split, wait=False,
+            organize_by_split=by_split, version=version, wait=False,
         )  # fmt: skip
         deadline, shown = time.monotonic() + timeout, ""
         while True:

@@ -27,6 +27,7 @@ from pictograph.cli.migrate import migrate
 from pictograph.cli.serve import keys, serve
 from pictograph.cli.upload import upload
 from pictograph.cli.verify import verify
+from pictograph.cli.versions import versions
 from pictograph.errors import NetworkError, PictographError
 
 #: Errors that end a command with one ``error: ...`` line and their exit code, no traceback.
@@ -138,6 +139,7 @@ for _command in (
     migrate,
     gc,
     audit,
+    versions,
 ):
     cli.add_command(_command)
 

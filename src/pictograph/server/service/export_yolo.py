@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pictograph.protocol import yolo_label_of
 from pictograph.server.service import export_shapes as shapes
 from pictograph.server.service.export_archive import Archive
 from pictograph.server.service.export_job import Job, manifest
@@ -26,16 +27,10 @@ from pictograph.server.service.export_rows import relative_path
 SPLIT_KEYS = {"train": "train", "valid": "val", "test": "test"}
 
 
-def label_of(image_member: str) -> str:
-    """Where ultralytics looks for the label of this image (its ``img2label_paths`` rule)."""
-    swapped = "/labels/".join(f"/{image_member}".rsplit("/images/", 1))
-    return swapped.rsplit(".", 1)[0].lstrip("/") + ".txt"
-
-
 def yolo(job: Job, out: Archive) -> None:
     names = [c["name"] for c in job.classes()]
     index = {name: i for i, name in enumerate(names)}
-    places = Places(label_of)
+    places = Places(yolo_label_of)
     filled: list[str] = []
     for prefix, split in job.splits():
         count = 0
