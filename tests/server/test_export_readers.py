@@ -15,6 +15,7 @@ from typing import Any
 import datasets
 import pytest
 import yaml
+from globox import AnnotationSet
 from pycocotools.coco import COCO
 
 from pictograph.label_import import ImageIndex, from_yolo
@@ -260,8 +261,6 @@ def test_labelme_json_beside_each_image_gives_rectangles_and_polygons_back(
     root = _unpack(app_client, "roads", "l", tmp_path, format="labelme")
     got = {}
     for document in sorted(root.rglob("*.json")):
-        if document.name == "manifest.json":
-            continue
         data = json.loads(document.read_text())
         image = document.parent / data["imagePath"]
         assert image.is_file() and data["imageData"] is None
@@ -345,3 +344,41 @@ def test_the_same_dataset_exported_twice_is_the_same_bytes(
     first = download(app_client, "roads", "one", tmp_path / "1.zip").read_bytes()
     second = download(app_client, "roads", "two", tmp_path / "2.zip").read_bytes()
     assert first == second
+
+
+@pytest.mark.parametrize("fmt", ["pascal_voc", "labelme", "cvat"])
+def test_globox_a_converter_reads_the_same_boxes_from_voc_labelme_and_cvat(
+    app_client: Any, labelled: dict[Any, Any], tmp_path: Path, fmt: str
+) -> None:
+    """An independent reader (globox, which converts between these formats) agrees: every box
+    (and, for VOC and LabelMe, every polygon's box) on the image it names."""
+    root = _unpack(app_client, "roads", fmt, tmp_path, format=fmt)
+    # globox keys an image by its file name, so each folder is read on its own.
+    base = root / "Annotations" if fmt == "pascal_voc" else root
+    folders = [base, *sorted(p for p in base.rglob("*") if p.is_dir() and p.name != "images")]
+    sets = []
+    for folder in folders if fmt != "cvat" else []:
+        prefix = folder.relative_to(base).as_posix().removeprefix(".")
+        if fmt == "pascal_voc":
+            sets.append((prefix, AnnotationSet.from_pascal_voc(folder)))
+        else:
+            sets.append((prefix, AnnotationSet.from_labelme(folder, include_poly=True)))
+    if fmt == "cvat":
+        sets.append(("", AnnotationSet.from_cvat(root / "annotations.xml")))
+    got: dict[str, list[Any]] = {}
+    for prefix, found in sets:
+        for annotation in found:
+            boxes = [(b.label, b.xmin, b.ymin, b.xmax - b.xmin, b.ymax - b.ymin)
+                     for b in annotation.boxes]  # fmt: skip
+            key = f"{prefix}/{annotation.image_id}".lstrip("/")
+            got.setdefault(key, []).extend(boxes)
+    polygons_kept = fmt != "cvat"  # globox reads CVAT boxes only
+    want: dict[str, list[Any]] = {}
+    for path, saved in SAVED.items():
+        key = path
+        kept = [(name, *bounds) for name, kind, *bounds in saved
+                if polygons_kept or kind == "bbox"]  # fmt: skip
+        want.setdefault(key, []).extend(kept)
+    assert {k: sorted(v) for k, v in got.items() if v} == {
+        k: sorted(v) for k, v in want.items() if v
+    }

@@ -1,7 +1,9 @@
 """The ``labelme`` layout: each image with a LabelMe JSON beside it (``<path>`` and
 ``<folder>/<stem>.json``): ``shapes`` of ``shape_type`` ``rectangle`` (two corner points) or
 ``polygon`` (the outline; LabelMe has no holes), ``imagePath`` relative to the JSON,
-``imageData`` null, ``imageHeight``/``imageWidth``."""
+``imageData`` null, ``imageHeight``/``imageWidth``. No ``manifest.json``: LabelMe tools and
+converters read every ``.json`` of the folder as a LabelMe file (a renamed image, ``a_webp.webp``,
+keeps its original suffix in its name)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 
 from pictograph.server.service import export_shapes as shapes
 from pictograph.server.service.export_archive import Archive
-from pictograph.server.service.export_job import Job, manifest
+from pictograph.server.service.export_job import Job
 from pictograph.server.service.export_places import Places, beside
 from pictograph.server.service.export_rows import relative_path
 
@@ -41,7 +43,6 @@ def labelme(job: Job, out: Archive) -> None:
                 out.image(image, row["blob_key"])
             job.image_count += 1
             job.annotation_count += len(found)
-    out.json("manifest.json", manifest(job, out, renamed=places.renamed))
 
 
 def _shape(item: dict[str, Any]) -> dict[str, Any]:
