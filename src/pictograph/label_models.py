@@ -196,3 +196,16 @@ class OrganizationInvite(_Wire):
     invited_by: str | None = None
     expires_at: datetime
     created_at: datetime
+
+
+class LeakImage(_Wire):
+    id: str
+    path: str
+    split: str
+
+
+class SplitLeak(_Wire):
+    """Two near-duplicate images in different splits (our extension)."""
+
+    similarity: float
+    images: list[LeakImage]

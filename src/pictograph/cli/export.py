@@ -14,6 +14,7 @@ from pictograph.cli.client_options import (
     dataset_name,
     pass_connection,
 )
+from pictograph.cli.leaks import warn_of_leaks
 from pictograph.cli.output import human_bytes, print_json
 
 FORMATS = ("pictograph", "coco", "yolo", "imagefolder", "pascal_voc", "labelme", "cvat", "csv")
@@ -28,6 +29,8 @@ FORMATS = ("pictograph", "coco", "yolo", "imagefolder", "pascal_voc", "labelme",
 @click.option("--images/--no-images", "include_images", default=True, show_default=True,
               help="Put the image files in the archive too.")  # fmt: skip
 @click.option("--by-split", is_flag=True, help="train/, valid/ and test/ folders by image split.")
+@click.option("--leak-check/--no-leak-check", default=True, show_default=True,
+              help="With --by-split, first list near-duplicates in different splits.")  # fmt: skip
 @click.option("--class", "classes", multiple=True, help="Keep only this class (repeatable).")
 @click.option("--status", type=click.Choice(["new", "annotate", "review", "complete"]),
               help="Only images with this status.")  # fmt: skip
@@ -45,6 +48,7 @@ def export(
     name: str | None,
     include_images: bool,
     by_split: bool,
+    leak_check: bool,
     classes: tuple[str, ...],
     status: str | None,
     version: str | None,
@@ -61,6 +65,8 @@ def export(
     """
     name = name or f"{fmt}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     with connection.client() as client:
+        if by_split and leak_check and version is None:
+            warn_of_leaks(client, dataset, 0.95)
         client.exports.create(
             dataset, name, format=fmt, include_images=include_images,
             class_filter=list(classes) or None, status_filter=status,

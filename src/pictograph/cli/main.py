@@ -23,6 +23,7 @@ from pictograph.cli.export import export
 from pictograph.cli.gc import gc
 from pictograph.cli.images import images
 from pictograph.cli.import_labels import import_labels
+from pictograph.cli.leaks import leaks
 from pictograph.cli.migrate import migrate
 from pictograph.cli.serve import keys, serve
 from pictograph.cli.upload import upload
@@ -140,6 +141,7 @@ for _command in (
     gc,
     audit,
     versions,
+    leaks,
 ):
     cli.add_command(_command)
 

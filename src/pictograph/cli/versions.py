@@ -20,7 +20,12 @@ from pictograph.cli.output import print_json, print_table
 
 @click.group()
 def versions() -> None:
-    """Freeze a dataset's images, labels, classes and splits under a name (no bytes copied)."""
+    """Freeze a dataset's images, labels, classes and splits under a name (no bytes copied).
+
+    \b
+    Example:
+      pictograph versions create road-signs v1
+    """
 
 
 @versions.command("create")
@@ -56,7 +61,12 @@ def create_version(
 @connection_options
 @pass_connection
 def list_versions(connection: Connection, dataset: str, as_json: bool) -> None:
-    """DATASET's versions, newest first."""
+    """DATASET's versions, newest first.
+
+    \b
+    Example:
+      pictograph versions list road-signs
+    """
     with connection.client() as client:
         found = client.versions.list(dataset)
     if as_json:
@@ -78,7 +88,12 @@ def list_versions(connection: Connection, dataset: str, as_json: bool) -> None:
 @connection_options
 @pass_connection
 def show_version(connection: Connection, dataset: str, name: str) -> None:
-    """One version as JSON (classes, counts, images per split)."""
+    """One version as JSON (classes, counts, images per split).
+
+    \b
+    Example:
+      pictograph versions show road-signs v1
+    """
     with connection.client() as client:
         print_json(client.versions.get(dataset, name).model_dump(mode="json"))
 
@@ -90,7 +105,12 @@ def show_version(connection: Connection, dataset: str, name: str) -> None:
 @connection_options
 @pass_connection
 def delete_version(connection: Connection, dataset: str, name: str, yes: bool) -> None:
-    """Delete version NAME of DATASET and its exports (the live dataset stays)."""
+    """Delete version NAME of DATASET and its exports (the live dataset stays).
+
+    \b
+    Example:
+      pictograph versions delete road-signs v1 --yes
+    """
     if not yes:
         if not sys.stdin.isatty():
             raise click.UsageError(f"deleting version {name!r} removes its exports: pass --yes")

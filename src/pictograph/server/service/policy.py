@@ -132,6 +132,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     # search
     ("GET", "/search/similar"): _read("searching by similarity"),
     ("GET", "/search/by-tags"): _read("searching by tags"),
+    ("GET", "/datasets/{dataset}/split-leaks"): _read("looking for images shared by splits"),
     # the audit trail
     ("GET", "/audit"): Rule("admin", "reading the audit trail"),
     # organisation and access
