@@ -3,6 +3,7 @@ the SDK and the CLI (and before a CLI export by split); images in one split are 
 
 from __future__ import annotations
 
+import itertools
 import random
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from PIL import Image
 
 from pictograph.client import Client
 from pictograph.protocol import API_PREFIX
+from pictograph.server.service.descriptors import similarity
+from pictograph.server.service.leakage import LEAST_THRESHOLD, leaking_pairs
 from tests.cli.runner import Pictograph, expect
 from tests.server.flows import P, create_dataset, upload
 
@@ -88,3 +91,24 @@ def test_the_sdk_and_the_cli_list_leaks_and_an_export_by_split_warns_first(
     quiet = expect(pictograph("export", "roads", "--format", "yolo", "--by-split", "--name", "q",
                               "--no-leak-check", "-o", tmp_path / "q.zip"), 0)  # fmt: skip
     assert "leak: " not in quiet.stderr
+
+
+def test_comparing_only_hashes_that_share_a_byte_misses_no_pair_at_the_least_threshold() -> None:
+    """Against every pair compared: descriptors a few bits apart, colours near or far."""
+    rng = random.Random(21)
+    known, splits = {}, {}
+    for index in range(300):
+        base = rng.getrandbits(64) if index % 10 == 0 else int(known[f"{index - 1:03}"][:16], 16)
+        for _ in range(rng.randrange(0, 9)):
+            base ^= 1 << rng.randrange(64)
+        colour = bytes(rng.randrange(250, 256) for _ in range(48)).hex()
+        known[f"{index:03}"] = f"{base:016x}{colour}"
+        splits[f"{index:03}"] = rng.choice(["train", "val", "test"])
+    for threshold in (LEAST_THRESHOLD, 0.95, 0.99):
+        every = {
+            (a, b)
+            for a, b in itertools.combinations(sorted(known), 2)
+            if splits[a] != splits[b] and similarity(known[a], known[b]) >= threshold
+        }
+        found = {(a, b) for a, b, _ in leaking_pairs(known, splits, threshold)}
+        assert found == every and every, threshold

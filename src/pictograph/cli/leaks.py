@@ -33,8 +33,8 @@ def warn_of_leaks(client: Client, dataset: str, threshold: float) -> int:
 
 @click.command("leaks")
 @click.argument("dataset", callback=dataset_name)
-@click.option("--threshold", type=click.FloatRange(0.9, 1.0), default=0.95, show_default=True,
-              help="How alike two images must be (0.9 to 1).")  # fmt: skip
+@click.option("--threshold", type=click.FloatRange(0.94, 1.0), default=0.95, show_default=True,
+              help="How alike two images must be (0.94 to 1).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the pairs as JSON.")
 @connection_options
 @pass_connection

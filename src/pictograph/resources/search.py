@@ -55,7 +55,7 @@ class Search(Resource):
     def split_leaks(self, dataset_name: str, *, threshold: float = 0.95) -> list[SplitLeak]:
         """Near-duplicate images that sit in different splits (images without a split count as
         ``train``), most alike first: check before training on an export by split. Our
-        extension; ``threshold`` in [0.9, 1]."""
+        extension; ``threshold`` in [0.94, 1]."""
         path = f"{API_PREFIX}/datasets/{quote(dataset_name, safe='')}/split-leaks"
         answer = self._transport.request_json("GET", path, params={"threshold": threshold})
         return parse_models(SplitLeak, data_of(answer)["pairs"])

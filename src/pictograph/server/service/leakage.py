@@ -4,8 +4,9 @@ also validated or tested on). Compared with the descriptors similarity search us
 
 Candidates are found without comparing every pair: the 64-bit difference hash is cut into eight
 bytes, and two images are compared only when one byte matches. Two hashes differing in at most
-seven bits always share a byte, and a similarity of 0.95 or more allows at most six differing
-bits (half the score is the hash), so no pair at or above the default threshold is missed.
+seven bits always share a byte; half the score is the hash, so a score ``t`` allows at most
+``64 * (2 - 2t)`` differing bits: 7 at 0.94, 6 at 0.95. No pair at or above a threshold of 0.94
+is missed, and a lower threshold is refused.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pictograph.server.store import tables as t
 
 _I = t.images
 #: The least threshold for which banding misses no pair (see the module's docstring).
-LEAST_THRESHOLD = 0.9
+LEAST_THRESHOLD = 0.94
 _BANDS = 8
 
 
@@ -49,23 +50,35 @@ def split_leaks(
         )
         rows = {row.id: row_dict(row) for row in conn.execute(query)}
     known = descriptors(store, rows.values(), organization=organization_id, wanted=wanted)
+    splits = {image_id: _split(row) for image_id, row in rows.items()}
+    pairs: list[dict[str, Any]] = [
+        {"similarity": round(score, 6), "images": [_image(rows[a]), _image(rows[b])]}
+        for a, b, score in leaking_pairs(known, splits, threshold)
+    ]
+    pairs.sort(key=lambda p: (-p["similarity"], [i["path"] for i in p["images"]]))
+    return {"pairs": pairs, "count": len(pairs), "threshold": threshold}
+
+
+def leaking_pairs(
+    known: dict[str, str], splits: dict[str, str], threshold: float
+) -> list[tuple[str, str, float]]:
+    """``(a, b, similarity)`` of every two images of ``known`` (id -> descriptor) in different
+    ``splits`` at least ``threshold`` alike, ``a < b``; candidates share a byte of the hash."""
     buckets: dict[tuple[int, str], list[str]] = {}
     for image_id, descriptor in known.items():
         for band in range(_BANDS):
             buckets.setdefault((band, descriptor[2 * band : 2 * band + 2]), []).append(image_id)
     seen: set[tuple[str, str]] = set()
-    pairs: list[dict[str, Any]] = []
+    found = []
     for members in buckets.values():
         for a, b in itertools.combinations(sorted(members), 2):
-            if (a, b) in seen or _split(rows[a]) == _split(rows[b]):
+            if (a, b) in seen or splits[a] == splits[b]:
                 continue
             seen.add((a, b))
             score = similarity(known[a], known[b])
             if score >= threshold:
-                pairs.append({"similarity": round(score, 6), "images": [_image(rows[a]),
-                              _image(rows[b])]})  # fmt: skip
-    pairs.sort(key=lambda p: (-p["similarity"], [i["path"] for i in p["images"]]))
-    return {"pairs": pairs, "count": len(pairs), "threshold": threshold}
+                found.append((a, b, score))
+    return found
 
 
 def _split(row: dict[str, Any]) -> str:
