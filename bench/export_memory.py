@@ -2,9 +2,11 @@
 
 Seeds a store with N images (one small real JPEG stored N times, two boxes each) straight
 through the metadata tables and the blob store, so the run measures the export and not 20,000
-uploads; starts `pictograph serve` on it; asks for a COCO export with the images included; samples
-the server's resident memory (VmRSS of the process and its children) every 50 ms until the export
-completes. Prints the baseline, the peak and the growth; exits 1 when growth >= 100 MB.
+uploads; starts `pictograph serve` on it; asks for a COCO export with the images included, then
+makes a version of the dataset (`POST .../versions`) and asks for a YOLO export of that version,
+split by split, with the images; samples the server's resident memory (VmRSS of the process and
+its children) every 50 ms while each runs. Prints each one's time, baseline, peak and growth;
+exits 1 when a growth is >= 100 MB.
 """
 
 from __future__ import annotations
@@ -95,6 +97,53 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+class Sampler:
+    """The server's peak resident memory while a block runs, over its baseline before it."""
+
+    def __init__(self, pid: int) -> None:
+        self._pid = pid
+        self.baseline = self.peak = rss_mb(pid)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            self.peak = max(self.peak, rss_mb(self._pid))
+            time.sleep(0.05)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def report(self, what: str, elapsed: float) -> float:
+        growth = self.peak - self.baseline
+        print(f"{what} in {elapsed:.1f} s; server RSS: baseline {self.baseline:.1f} MB, "
+              f"peak {self.peak:.1f} MB, growth {growth:.1f} MB (limit {LIMIT_MB} MB)")  # fmt: skip
+        return growth
+
+
+def run_export(client: httpx.Client, pid: int, body: dict[str, object]) -> tuple[bool, float]:
+    """Ask for the export ``body`` and wait for it: (completed, memory growth in MB)."""
+    with Sampler(pid) as sampler:
+        started = time.monotonic()
+        client.post(f"{P}/exports/", json=body).raise_for_status()
+        while True:
+            answer = client.get(f"{P}/exports/{body['name']}", params={"dataset": "big"})
+            export = answer.json()["data"]
+            if export["status"] in ("completed", "failed"):
+                break
+            time.sleep(0.5)
+        elapsed = time.monotonic() - started
+    what = (f"export {body['name']} ({body['format']}) {export['status']}: "
+            f"{export['image_count']} images, {export['annotation_count']} annotations, "
+            f"{(export['file_size'] or 0) / 1e6:.1f} MB ZIP")  # fmt: skip
+    return export["status"] == "completed", sampler.report(what, elapsed)
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder)
@@ -104,39 +153,24 @@ def main() -> int:
         print(f"seeded {COUNT} images in {time.monotonic() - started:.1f} s")
         with serve(home, database_url, "--rate-limit", "0") as served:
             client = httpx.Client(base_url=served.base_url, headers={"X-API-Key": key},
-                                  timeout=60)  # fmt: skip
+                                  timeout=600)  # fmt: skip
             client.get(f"{P}/datasets/")  # warm the process up before the baseline
-            baseline = rss_mb(served.process.pid)
-            peak = baseline
-            done = threading.Event()
-
-            def sample() -> None:
-                nonlocal peak
-                while not done.is_set():
-                    peak = max(peak, rss_mb(served.process.pid))
-                    time.sleep(0.05)
-
-            sampler = threading.Thread(target=sample, daemon=True)
-            sampler.start()
-            started = time.monotonic()
-            body = {"dataset_name": "big", "name": "all", "format": "coco",
+            pid = served.process.pid
+            live = {"dataset_name": "big", "name": "all", "format": "coco",
                     "include_images": True}  # fmt: skip
-            client.post(f"{P}/exports/", json=body).raise_for_status()
-            while True:
-                export = client.get(f"{P}/exports/all", params={"dataset": "big"}).json()["data"]
-                if export["status"] in ("completed", "failed"):
-                    break
-                time.sleep(0.5)
-            elapsed = time.monotonic() - started
-            done.set()
-            sampler.join()
-    growth = peak - baseline
-    print(f"export {export['status']}: {export['image_count']} images, "
-          f"{export['annotation_count']} annotations, {export['file_size'] / 1e6:.1f} MB ZIP "
-          f"in {elapsed:.1f} s")  # fmt: skip
-    print(f"server RSS: baseline {baseline:.1f} MB, peak {peak:.1f} MB, growth {growth:.1f} MB "
-          f"(limit {LIMIT_MB} MB)")  # fmt: skip
-    return 0 if export["status"] == "completed" and growth < LIMIT_MB else 1
+            results = [run_export(client, pid, live)]
+            with Sampler(pid) as sampler:
+                started = time.monotonic()
+                made = client.post(f"{P}/datasets/big/versions", json={"name": "v1"})
+                made.raise_for_status()
+                elapsed = time.monotonic() - started
+            count = made.json()["data"]["image_count"]
+            growths = [sampler.report(f"version v1 of {count} images made", elapsed)]
+            frozen = {"dataset_name": "big", "name": "v1-yolo", "format": "yolo", "version": "v1",
+                      "include_images": True, "organize_by_split": True}  # fmt: skip
+            results.append(run_export(client, pid, frozen))
+    growths += [growth for _, growth in results]
+    return 0 if all(ok for ok, _ in results) and max(growths) < LIMIT_MB else 1
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from pictograph.resources.exports import Exports
 from pictograph.resources.images import Images
 from pictograph.resources.search import Search
 from pictograph.resources.trash import Trash
+from pictograph.resources.versions import Versions
 
 __all__ = ["Client"]
 
@@ -60,6 +61,7 @@ class Client:
         self.directories = Directories(self)
         self.annotations = Annotations(self)
         self.exports = Exports(self)
+        self.versions = Versions(self)
         self.batch = Batch(self)
         self.search = Search(self)
         self.api_keys = ApiKeys(self)

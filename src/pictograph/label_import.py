@@ -1,11 +1,15 @@
 """Reading COCO and YOLO label files into per-image annotations for ``annotations.bulk_save``.
 
 Images are matched by dataset-relative path (``sub/a.png``), else by a unique filename, else by
-a unique stem; YOLO label files named ``sub__a.txt`` (our exports) match ``sub/a.*``.
+a unique stem. A YOLO label file's path under its ``labels`` folder is the image's path under
+``images`` (``labels/sub/a.txt`` is ``sub/a.*``), the layout ultralytics and our exports use; an
+image our export renamed (``a_webp.webp``) is found through the ``renamed`` list of its
+``manifest.json``; older exports' ``sub__a.txt`` still match ``sub/a.*``.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import uuid
@@ -15,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pictograph.models import Image
-from pictograph.protocol import dataset_path
+from pictograph.protocol import dataset_path, yolo_label_of
 
 
 @dataclass
@@ -53,13 +57,14 @@ class ImageIndex:
 
     def __init__(self, images: Iterable[Image]) -> None:
         self._paths: dict[str, Image] = {}
-        self._path_stems: dict[str, Image] = {}
+        self._path_stems: dict[str, list[Image]] = {}
         self._names: dict[str, list[Image]] = {}
         self._stems: dict[str, list[Image]] = {}
         for image in images:
             path = dataset_path(image.directory_path, image.filename).lstrip("/")
             self._paths[path] = image
-            self._path_stems[PurePosixPath(path).with_suffix("").as_posix()] = image
+            stem = PurePosixPath(path).with_suffix("").as_posix()
+            self._path_stems.setdefault(stem, []).append(image)
             self._names.setdefault(image.filename, []).append(image)
             self._stems.setdefault(PurePosixPath(image.filename).stem, []).append(image)
 
@@ -68,9 +73,12 @@ class ImageIndex:
         name = name.lstrip("/")
         stem = PurePosixPath(name).with_suffix("").as_posix()
         for key in (name, stem, stem.replace("__", "/")):
-            found = self._paths.get(key) or self._path_stems.get(key)
+            found = self._paths.get(key)
             if found is not None:
                 return found
+            alike = self._path_stems.get(key, [])
+            if len(alike) == 1:  # a.jpg and a.webp in one folder: a stem names neither
+                return alike[0]
         for table, key in ((self._names, PurePosixPath(name).name), (self._stems, stem)):
             matches = table.get(key, [])
             if len(matches) == 1:
@@ -239,16 +247,45 @@ def _yolo_box(line: str, names: list[str]) -> tuple[str, list[float]] | str:
     return names[int(parts[0])], values
 
 
+def _image_path(label: Path) -> str:
+    """The image path a label names: its path below its last ``labels`` folder, with the
+    suffix of the one image file the matching ``images`` folder holds for it (else none)."""
+    parts = label.with_suffix("").parts
+    last = len(parts) - 1 - parts[::-1].index("labels")
+    relative = "/".join(parts[last + 1 :])
+    beside = Path(*parts[:last], "images", relative)
+    found = list(beside.parent.glob(glob.escape(beside.name) + ".*"))
+    return relative + found[0].suffix if len(found) == 1 else relative
+
+
+def _renamed_labels(folder: Path) -> dict[str, str]:
+    """label member -> the image's path in the dataset, for the images our export renamed
+    (``manifest.json``'s ``renamed``: archive member -> the member it would have had)."""
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        return {}
+    try:
+        renamed = json.loads(manifest.read_text(encoding="utf-8")).get("renamed") or {}
+    except (ValueError, AttributeError):
+        return {}
+    found = {}
+    for member, wanted in renamed.items():
+        found[yolo_label_of(member)] = str(wanted).split("images/", 1)[-1]
+    return found
+
+
 def from_yolo(folder: Path, index: ImageIndex) -> ImportPlan:
     """Boxes of every ``*.txt`` under ``folder``'s ``labels`` folders (any split), every line of
     every file checked first: ``LabelFileError`` listing each bad line."""
     plan = ImportPlan()
     names = yolo_names(folder)
+    renamed = _renamed_labels(folder)
     problems: list[tuple[str, str]] = []
     for label in sorted(folder.rglob("*.txt")):
         if label.name in ("classes.txt",) or "labels" not in label.parts:
             continue
-        image = index.find(label.stem)
+        member = label.relative_to(folder).as_posix()
+        image = index.find(renamed.get(member) or _image_path(label))
         if image is None or not image.width or not image.height:
             plan.unmatched.append(label.name)
             continue

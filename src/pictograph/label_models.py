@@ -36,6 +36,25 @@ class Export(_Wire):
     expires_at: datetime | None = None
     download_url: str | None = None
     organization_id: str | None = None
+    #: The dataset version exported (our extension); None for the live dataset.
+    version: str | None = None
+
+
+class DatasetVersion(_Wire):
+    """A dataset's images, labels, classes and splits frozen under a name (our extension)."""
+
+    id: str
+    dataset_id: str
+    dataset_name: str
+    name: str
+    description: str | None = None
+    image_count: int
+    annotation_count: int
+    classes: list[dict[str, Any]] = Field(default_factory=list)
+    annotation_types: list[str] = Field(default_factory=list)
+    #: Images per split (``none``: no split); only when read one by one.
+    splits: dict[str, int] | None = None
+    created_at: datetime
 
 
 class BulkDeleteResult(_Wire):
@@ -177,3 +196,16 @@ class OrganizationInvite(_Wire):
     invited_by: str | None = None
     expires_at: datetime
     created_at: datetime
+
+
+class LeakImage(_Wire):
+    id: str
+    path: str
+    split: str
+
+
+class SplitLeak(_Wire):
+    """Two near-duplicate images in different splits (our extension)."""
+
+    similarity: float
+    images: list[LeakImage]

@@ -24,6 +24,7 @@ __all__ = [
     "dataset_path",
     "looks_like_id",
     "names_digest",
+    "yolo_label_of",
 ]
 
 #: Every developer API route lives under this prefix.
@@ -94,3 +95,11 @@ def names_digest(places: Iterable[tuple[str, str]]) -> str:
     """
     text = "".join([f"{folder}\0{filename}\0" for folder, filename in sorted(places)])
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def yolo_label_of(image: str) -> str:
+    """Where ultralytics looks for an image's YOLO label (its ``img2label_paths``): the last
+    ``/images/`` of the path made ``/labels/``, the suffix made ``.txt``. Our YOLO exports put
+    each label there, and ``pictograph import yolo`` reads them back by the same rule."""
+    swapped = "/labels/".join(f"/{image}".rsplit("/images/", 1))
+    return swapped.rsplit(".", 1)[0].lstrip("/") + ".txt"

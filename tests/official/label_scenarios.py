@@ -25,7 +25,7 @@ from pictograph.exceptions import (
     NotFoundError,
     ValidationError,
 )
-from pictograph.models import BoundingBox
+from pictograph.models import BoundingBox, Point, PolygonAnnotation, PolygonGeometry
 from pictograph.models.annotation import BBoxAnnotation
 
 SCENARIOS: dict[str, Callable[[Client, Path], None]] = {}
@@ -166,6 +166,76 @@ def importers(client: Client, work: Path) -> None:
     deleted = client.annotations.delete_class("dst", "extra", delete_annotations=True)
     assert deleted.annotations_removed == 3, deleted
     assert client.annotations.get("dst", "p2.png") == []
+
+
+#: Images in folders (two sharing a stem across folders is fine; the importers match by name).
+FOLDERED = {"cat/chelsea.jpg": (120, 90), "dog/rex.png": (100, 80), "p0.png": (64, 48)}
+
+
+def foldered(client: Client, work: Path, name: str, classes: bool) -> None:
+    """A dataset ``name`` holding FOLDERED (classes thing/shape, or none for an import)."""
+    kinds = [{"name": "thing", "type": "bbox"}, {"name": "shape", "type": "polygon"}]
+    client.datasets.create(name, annotation_types=["bbox", "polygon"],
+                           classes=kinds if classes else [])  # fmt: skip
+    for index, (path, size) in enumerate(FOLDERED.items()):
+        target = work / name / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", size, COLOURS[index]).save(target)
+        folder = "/" + path.rpartition("/")[0]
+        client.images.upload(name, target, directory_path=folder)
+
+
+def shapes_of(client: Client, dataset: str, path: str, boxes_only: bool) -> list[tuple]:
+    """(class, type, x, y, w, h rounded to 2 places, polygon points) of an image's labels; with
+    ``boxes_only`` a polygon is its enclosing box (what YOLO and Pascal VOC can hold)."""
+    found = []
+    for a in client.annotations.get(dataset, path):
+        b = a.bounding_box
+        box = tuple(round(v, 2) for v in (b.x, b.y, b.w, b.h))
+        if a.type == "polygon" and not boxes_only:
+            points = tuple((p.x, p.y) for p in a.polygon.paths[0])
+            found.append((a.name, "polygon", *box, points))
+        else:
+            found.append((a.name, "bbox", *box, ()))
+    return sorted(found)
+
+
+@scenario
+def folder_roundtrip(client: Client, work: Path) -> None:
+    """Our COCO, YOLO and Pascal VOC exports of images in folders (boxes and polygons), imported
+    back by this SDK's own importers onto fresh datasets: the same labels (issue 21, finding 4)."""
+    foldered(client, work, "src", classes=True)
+    ring = [Point(x=50, y=10), Point(x=90, y=10), Point(x=90, y=60), Point(x=50, y=60)]
+    shape = PolygonAnnotation(name="shape", polygon=PolygonGeometry(paths=[ring]))
+    client.annotations.save("src", "cat/chelsea.jpg", [thing(10, 10, 30, 20), shape])
+    client.annotations.save("src", "dog/rex.png", [thing(1, 2, 3, 4)])
+    for fmt in ("coco", "yolo", "pascal_voc"):
+        client.exports.create("src", fmt, format=fmt, wait=True, poll_interval=0.2)
+        client.exports.download("src", fmt, work / f"{fmt}.zip")
+        archive = zipfile.ZipFile(work / f"{fmt}.zip")
+        members = archive.namelist()
+        target = f"dst-{fmt}"
+        foldered(client, work, target, classes=False)
+        if fmt == "coco":
+            coco = json.loads(archive.read("annotations.json"))
+            report = client.annotations.import_coco(target, coco)
+        elif fmt == "yolo":
+            yaml_lines = archive.read("data.yaml").decode().splitlines()
+            names = json.loads(next(x for x in yaml_lines if x.startswith("names:"))[6:])
+            labels = {Path(n).name: archive.read(n).decode() for n in members
+                      if n.startswith("labels/")}  # fmt: skip
+            report = client.annotations.import_yolo(target, labels, names)
+        else:
+            xml = {n: archive.read(n).decode() for n in members if n.endswith(".xml")}
+            by_image = {text.split("<filename>")[1].split("</filename>")[0]: text
+                        for text in xml.values()}  # fmt: skip
+            report = client.annotations.import_pascal_voc(target, by_image)
+        assert not report.failures and not report.unmatched_files, (fmt, report)
+        for path in FOLDERED:
+            boxes_only = fmt != "coco"
+            want = shapes_of(client, "src", path, boxes_only)
+            got = shapes_of(client, target, path, boxes_only)
+            assert got == want, (fmt, path, got, want)
 
 
 @scenario

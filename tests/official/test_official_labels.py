@@ -23,13 +23,16 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Served]:
 
 
 @pytest.mark.parametrize(
-    "scenario", ["exports", "importers", "batch", "keys", "organizations", "search"]
+    "scenario",
+    ["exports", "importers", "folder_roundtrip", "batch", "keys", "organizations", "search"],
 )
 def test_the_official_sdk_drives_each_labelling_call_unmodified(
     server: Served, scenario: str, tmp_path: Path
 ) -> None:
     assert OFFICIAL_PYTHON.exists(), "run `make install` first: it builds .venv-official"
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PICTOGRAPH_")}
+    # The official SDK runs from its own venv only: no PYTHONPATH may put our package first.
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith("PICTOGRAPH_") and k != "PYTHONPATH"}  # fmt: skip
     environment |= {
         "PICTOGRAPH_BASE_URL": server.base_url,
         "PICTOGRAPH_API_KEY": server.create_key("acme"),

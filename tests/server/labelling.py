@@ -26,10 +26,12 @@ def polygon(name: str, points: list[tuple[float, float]]) -> dict[str, Any]:
 PLACES = [("/", "a.png"), ("/", "b.jpg"), ("/sub", "c.png"), ("/sub", "a.png"), ("/", "e.png")]
 
 
-def labelled_dataset(client: Any, tmp_path: Path, name: str = "roads") -> dict[Any, Any]:
+def labelled_dataset(
+    client: Any, tmp_path: Path, name: str = "roads", types: tuple[str, ...] = ("bbox", "polygon")
+) -> dict[Any, Any]:
     """A dataset with classes thing/shape and five 100x80 images in two folders, three labelled;
     the registered images by (folder, filename)."""
-    create_dataset(client, name, classes=CLASSES, annotation_types=["bbox", "polygon"])
+    create_dataset(client, name, classes=CLASSES, annotation_types=list(types))
     made = {}
     for index, (folder, filename) in enumerate(PLACES):
         source = tmp_path / "src" / name / folder.strip("/") / filename

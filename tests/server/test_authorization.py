@@ -63,6 +63,7 @@ class Team:
         ]
         save(owner, name, "a/0.png", [box("cat", 1, 1, 5, 5)])
         export = create_export(owner, name, f"export-{index}")
+        owner.post(f"{P}/datasets/{name}/versions", json={"name": "v1"})
         spare = owner.post(K, json={"name": f"spare-{index}", "role": "viewer"}).json()
         invite = owner.post(f"{P}/organizations/invites", json={"email": f"{index}@x.io"})
         members = owner.get(f"{P}/organizations/members").json()["members"]
@@ -91,6 +92,7 @@ def _values(world: World) -> dict[str, Any]:
         "image_ids": [world.image_id],
         "export_ids": [world.export_id],
         "rest": world.export_id,
+        "version": "v1",
         "key_id": world.key_id,
         "member_id": world.member_id,
         "invite_id": world.invite_id,

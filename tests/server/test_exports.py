@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import yaml
 from pycocotools.coco import COCO
 
 from pictograph.server.service.context import now
@@ -62,28 +61,6 @@ def test_a_coco_export_read_by_pycocotools_gives_the_same_boxes_back(
     shapes = coco.loadAnns(coco.getAnnIds(catIds=shape_ids))
     assert sorted(a["area"] for a in shapes) == [64.0, 1000.0]
     assert coco.annToMask(shapes[0]).sum() > 0
-
-
-def test_a_yolo_export_has_data_yaml_and_labels_that_denormalise_to_the_same_boxes(
-    app_client: Any, labelled: dict[Any, Any], tmp_path: Path
-) -> None:
-    create_export(app_client, "roads", "yolo-1", format="yolo", include_images=True)
-    archive = zipfile.ZipFile(download(app_client, "roads", "yolo-1", tmp_path / "y.zip"))
-    archive.extractall(tmp_path / "yolo")
-
-    data = yaml.safe_load((tmp_path / "yolo" / "data.yaml").read_text())
-    assert data["names"] == ["thing", "shape"] and data["nc"] == 2
-    found = {}
-    for label in sorted((tmp_path / "yolo" / "labels").glob("*.txt")):
-        boxes = []
-        for line in label.read_text().splitlines():
-            index, cx, cy, w, h = line.split()
-            x, y = (float(cx) - float(w) / 2) * 100, (float(cy) - float(h) / 2) * 80
-            measured = (x, y, float(w) * 100, float(h) * 80)
-            boxes.append((data["names"][int(index)], *(round(v, 3) for v in measured)))
-        image = next((tmp_path / "yolo" / "images").glob(label.stem + ".*"))
-        found[label.stem.replace("__", "/") + image.suffix] = sorted(boxes)
-    assert found == EXPECTED_BOXES
 
 
 def test_a_pictograph_export_split_by_split_holds_a_manifest_and_one_json_per_image(

@@ -14,9 +14,10 @@ from pictograph.cli.client_options import (
     dataset_name,
     pass_connection,
 )
+from pictograph.cli.leaks import warn_of_leaks
 from pictograph.cli.output import human_bytes, print_json
 
-FORMATS = ("pictograph", "coco", "yolo", "imagefolder")
+FORMATS = ("pictograph", "coco", "yolo", "imagefolder", "pascal_voc", "labelme", "cvat", "csv")
 
 
 @click.command("export")
@@ -28,9 +29,13 @@ FORMATS = ("pictograph", "coco", "yolo", "imagefolder")
 @click.option("--images/--no-images", "include_images", default=True, show_default=True,
               help="Put the image files in the archive too.")  # fmt: skip
 @click.option("--by-split", is_flag=True, help="train/, valid/ and test/ folders by image split.")
+@click.option("--leak-check/--no-leak-check", default=True, show_default=True,
+              help="With --by-split, first list near-duplicates in different splits.")  # fmt: skip
 @click.option("--class", "classes", multiple=True, help="Keep only this class (repeatable).")
 @click.option("--status", type=click.Choice(["new", "annotate", "review", "complete"]),
               help="Only images with this status.")  # fmt: skip
+@click.option("--version", "version", default=None,
+              help="Export this version of the dataset (pictograph versions create).")  # fmt: skip
 @click.option("--timeout", type=float, default=3600.0, show_default=True, help="Seconds to wait.")
 @click.option("--json", "as_json", is_flag=True, help="Print the finished export as JSON.")
 @connection_options
@@ -43,8 +48,10 @@ def export(
     name: str | None,
     include_images: bool,
     by_split: bool,
+    leak_check: bool,
     classes: tuple[str, ...],
     status: str | None,
+    version: str | None,
     timeout: float,
     as_json: bool,
 ) -> None:
@@ -58,10 +65,12 @@ def export(
     """
     name = name or f"{fmt}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     with connection.client() as client:
+        if by_split and leak_check and version is None:
+            warn_of_leaks(client, dataset, 0.95)
         client.exports.create(
             dataset, name, format=fmt, include_images=include_images,
             class_filter=list(classes) or None, status_filter=status,
-            organize_by_split=by_split, wait=False,
+            organize_by_split=by_split, version=version, wait=False,
         )  # fmt: skip
         deadline, shown = time.monotonic() + timeout, ""
         while True:

@@ -23,11 +23,13 @@ from pictograph.cli.export import export
 from pictograph.cli.gc import gc
 from pictograph.cli.images import images
 from pictograph.cli.import_labels import import_labels
+from pictograph.cli.leaks import leaks
 from pictograph.cli.migrate import migrate
 from pictograph.cli.serve import keys, serve
 from pictograph.cli.trash import trash
 from pictograph.cli.upload import upload
 from pictograph.cli.verify import verify
+from pictograph.cli.versions import versions
 from pictograph.errors import NetworkError, PictographError
 
 #: Errors that end a command with one ``error: ...`` line and their exit code, no traceback.
@@ -140,6 +142,8 @@ for _command in (
     migrate,
     gc,
     audit,
+    versions,
+    leaks,
 ):
     cli.add_command(_command)
 

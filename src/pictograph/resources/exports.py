@@ -34,11 +34,13 @@ class Exports(Resource):
         class_filter: Sequence[str] | None = None,
         status_filter: str | None = None,
         organize_by_split: bool = False,
+        version: str | None = None,
         wait: bool = True,
         poll_interval: float = 2.0,
         timeout: float = 300.0,
     ) -> Export:
-        """Queue an export; with ``wait`` poll until it is ``completed``.
+        """Queue an export; with ``wait`` poll until it is ``completed``. ``version`` (our
+        extension) exports that version of the dataset instead of its live images.
 
         Raises ``ValidationError`` for an unknown format or class, ``ConflictError`` for a taken
         name, ``ApiError`` (code ``job_failed``) when the job fails, ``PollTimeoutError``.
@@ -51,6 +53,8 @@ class Exports(Resource):
             body["status_filter"] = status_filter
         if organize_by_split:
             body["organize_by_split"] = True
+        if version is not None:
+            body["version"] = version
         answer = self._transport.request_json("POST", f"{_API_PATH}/", json=body)
         created = parse_model(Export, data_of(answer))
         if not wait:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
-from pictograph.label_models import SimilarImage, TaggedImage
+from pictograph.label_models import SimilarImage, SplitLeak, TaggedImage
 from pictograph.protocol import API_PREFIX, looks_like_id
-from pictograph.resources._base import Resource, parse_models
+from pictograph.resources._base import Resource, data_of, parse_models
 
 _API_PATH = f"{API_PREFIX}/search"
 
@@ -50,6 +51,14 @@ class Search(Resource):
                   "limit": limit, "offset": offset}  # fmt: skip
         answer = self._transport.request_json("GET", f"{_API_PATH}/by-tags", params=params)
         return parse_models(TaggedImage, _results(answer))
+
+    def split_leaks(self, dataset_name: str, *, threshold: float = 0.95) -> list[SplitLeak]:
+        """Near-duplicate images that sit in different splits (images without a split count as
+        ``train``), most alike first: check before training on an export by split. Our
+        extension; ``threshold`` in [0.94, 1]."""
+        path = f"{API_PREFIX}/datasets/{quote(dataset_name, safe='')}/split-leaks"
+        answer = self._transport.request_json("GET", path, params={"threshold": threshold})
+        return parse_models(SplitLeak, data_of(answer)["pairs"])
 
 
 def _results(answer: Any) -> Any:

@@ -28,6 +28,7 @@ from pictograph.server.api import (
     search,
     storage,
     trash,
+    versions,
     workflow,
 )
 from pictograph.server.api import annotations as annotation_routes
@@ -95,6 +96,7 @@ def create_app(settings: ServerSettings, *, gallery: bool = True) -> FastAPI:
         batch,
         search,
         trash,
+        versions,
     )
     for module in (*routers, access):
         app.include_router(module.router, prefix=API_PREFIX)

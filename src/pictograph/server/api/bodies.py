@@ -131,6 +131,12 @@ class ExportCreate(_Body):
     class_filter: list[Name] | None = None
     status_filter: str | None = None
     organize_by_split: bool = False
+    version: Name | None = None
+
+
+class VersionCreate(_Body):
+    name: Name
+    description: str | None = None
 
 
 class ExportBulkDelete(_Body):

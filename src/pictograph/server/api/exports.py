@@ -46,6 +46,7 @@ def create_export(
         class_filter=body.class_filter,
         status_filter=body.status_filter,
         organize_by_split=body.organize_by_split,
+        version=body.version,
     )
     created = exports.create_export(store, who.organization_id, request, links)
     worker.kick()

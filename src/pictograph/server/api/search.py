@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from pictograph.server.api.deps import OrgDep, StoreDep, route
 from pictograph.server.api.expensive import run_expensive
-from pictograph.server.service import search
+from pictograph.server.service import leakage, search
 from pictograph.server.service.workload import Wanted
 
 router = APIRouter(redirect_slashes=False)
@@ -51,3 +51,16 @@ def by_tags(
 ) -> Any:
     tags = [*(objects or []), *(scenes or []), *(attributes or [])]
     return search.by_tags(store, org, tags, dataset=dataset_name, limit=limit, offset=offset)
+
+
+@route(router, "/datasets/{dataset}/split-leaks", "GET")
+async def split_leaks(
+    request: Request, store: StoreDep, org: OrgDep, dataset: str, threshold: float = 0.95
+) -> Any:
+    """Our extension: near-duplicate images in different splits (``{"data": {"pairs", ...}}``)."""
+
+    def work(wanted: Wanted) -> dict[str, Any]:
+        found = leakage.split_leaks(store, org, dataset, threshold=threshold, wanted=wanted)
+        return {"data": found}
+
+    return await run_expensive(request, "search", org, work)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from pictograph.errors import ConflictError, NotFoundError, ValidationError
 from pictograph.server.service import images
+from pictograph.server.service.blob_owners import release
 from pictograph.server.service.context import (
     AppContext,
     new_id,
@@ -301,8 +302,7 @@ def copy(
             conn.execute(_I.insert().values(**(new if copy_annotations else _clean(new))))
             taken[name] = new["id"]
             outcome.processed += 1
-    for key in replaced:
-        store.blobs.delete(key)
+    release(store, replaced)
     outcome.directories = {folder}
     return outcome.wire()
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from pictograph.errors import ConflictError, NotFoundError
 from pictograph.models import Dataset, DatasetClass
 from pictograph.server.service import classes as cls
+from pictograph.server.service.blob_owners import REFERRERS
 from pictograph.server.service.context import AppContext, Page, clamp, new_id, now, row_dict
 from pictograph.server.service.paths import canonical_uuid, is_uuid, validate_dataset_name
 from pictograph.server.service.views import to_dataset
@@ -277,15 +278,16 @@ def remove_dataset(
 
 
 def unreferenced_blobs(conn: sa.Connection, keys: set[str]) -> list[str]:
-    """The blob keys of ``keys`` no image and no pending upload refers to (any more)."""
+    """The blob keys of ``keys`` no row of any table refers to (any more): images, pending
+    uploads, exports, dataset versions (``blob_owners.REFERRERS``)."""
     used: set[str] = set()
     listed = sorted(keys)
     for start in range(0, len(listed), 500):
         batch = listed[start : start + 500]
-        for table in (_I, t.pending_uploads):
-            used.update(
-                conn.scalars(sa.select(table.c.blob_key).where(table.c.blob_key.in_(batch)))
-            )
+        named = [
+            sa.select(table.c.blob_key).where(table.c.blob_key.in_(batch)) for table in REFERRERS
+        ]
+        used.update(conn.scalars(sa.union_all(*named)))
     return [key for key in listed if key not in used]
 
 

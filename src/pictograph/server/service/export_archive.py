@@ -6,7 +6,6 @@ import io
 import json
 import shutil
 import tempfile
-import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,10 +16,14 @@ from pictograph.errors import NotFoundError
 from pictograph.server.service.context import AppContext
 
 _COPY_CHUNK = 1024 * 1024
+#: Every member's timestamp: the same archive from the same rows is the same bytes (a version's
+#: export is reproducible), whenever and wherever it is built.
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def _info(name: str, compress: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+    info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+    info.create_system = 3  # Unix, whatever the host: the attributes below are Unix modes
     info.compress_type = compress
     info.external_attr = 0o644 << 16
     return info
@@ -63,6 +66,12 @@ class Archive:
             shutil.copyfileobj(source, out, _COPY_CHUNK)
         return True
 
+    def images_of(self, spool: Spool, prefix: str) -> None:
+        """Copy in every image ``spool.image`` recorded, as ``prefix + path``."""
+        for line in spool.lines():
+            path, key = json.loads(line)
+            self.image(prefix + path, key)
+
     def close(self) -> None:
         self._zip.close()
 
@@ -75,6 +84,10 @@ class Spool:
 
     def write(self, line: str) -> None:
         self._file.write(line + "\n")
+
+    def image(self, path: str, blob_key: str) -> None:
+        """Record an image to copy in once the member being written is done."""
+        self.write(json.dumps([path, blob_key]))
 
     def lines(self) -> Iterator[str]:
         self._file.seek(0)

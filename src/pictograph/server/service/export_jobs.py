@@ -22,7 +22,8 @@ import sqlalchemy as sa
 
 from pictograph.server.service.context import AppContext, now, row_dict
 from pictograph.server.service.export_archive import Archive
-from pictograph.server.service.export_formats import BUILDERS, Job
+from pictograph.server.service.export_formats import BUILDERS
+from pictograph.server.service.export_job import Job
 from pictograph.server.service.exports import KEEP_FOR
 from pictograph.server.store import tables as t
 from pictograph.server.store.blobs import read_chunks
@@ -192,12 +193,9 @@ class _Heartbeat:
 def build(store: AppContext, export: dict[str, Any], stopping: threading.Event) -> None:
     """Build one claimed job and record its outcome."""
     beat = _Heartbeat(store, export, stopping)
-    with store.read() as conn:
-        found = conn.execute(sa.select(t.datasets).where(t.datasets.c.id == export["dataset_id"]))
-        dataset = found.first()
-    if dataset is None:
-        return  # the dataset (and so the export row) was deleted
-    job = Job(store, export, row_dict(dataset), beat)
+    job = _job(store, export, beat)
+    if job is None:
+        return  # the dataset or version (and so the export row) was deleted
     scratch = store.settings.home / SCRATCH
     scratch.mkdir(parents=True, exist_ok=True)
     owner = f"export-{export['id']}-{export['attempts']}-"
@@ -219,6 +217,27 @@ def build(store: AppContext, export: dict[str, Any], stopping: threading.Event) 
         with path.open("rb") as source:
             blob = store.blobs.write_stream(read_chunks(source))
     _complete(store, export, job, blob.key, blob.size)
+
+
+def _job(store: AppContext, export: dict[str, Any], beat: _Heartbeat) -> Job | None:
+    """The job of ``export``: the live dataset, or the dataset as its version froze it."""
+    _V = t.dataset_versions
+    with store.read() as conn:
+        found = conn.execute(sa.select(t.datasets).where(t.datasets.c.id == export["dataset_id"]))
+        dataset = found.first()
+        version = None
+        if export.get("version_id"):
+            query = sa.select(_V).where(_V.c.id == export["version_id"])
+            version = conn.execute(query).first()
+    if dataset is None or (export.get("version_id") and version is None):
+        return None
+    source = row_dict(dataset)
+    if version is None:
+        return Job(store, export, source, beat)
+    frozen = row_dict(version)
+    source |= {key: frozen[key] for key in ("classes", "annotation_types")}
+    source["name"] = frozen["dataset_name"]
+    return Job(store, export, source, beat, version=frozen)
 
 
 def _complete(store: AppContext, export: dict[str, Any], job: Job, key: str, size: int) -> None:

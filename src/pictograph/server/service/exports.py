@@ -25,11 +25,13 @@ from pictograph.server.service.context import (
 )
 from pictograph.server.service.datasets import LIVE, resolve
 from pictograph.server.service.paths import canonical_uuid, is_uuid
+from pictograph.server.service.versions import find_version
 from pictograph.server.store import tables as t
 
 _E = t.exports
-#: Formats this server builds (the official SDK advertises more; those are refused at create).
-FORMATS = ("pictograph", "coco", "yolo", "imagefolder")
+#: Formats this server builds (the official SDK advertises more: darwin, datumaro and the YOLO
+#: OBB/pose variants are refused at create).
+FORMATS = ("pictograph", "coco", "yolo", "imagefolder", "pascal_voc", "labelme", "cvat", "csv")
 IMAGE_STATUSES = ("new", "annotate", "review", "complete")
 STATES = ("pending", "processing", "completed", "failed")
 #: How long a finished archive is kept before it may be collected (reported as ``expires_at``).
@@ -47,6 +49,8 @@ class ExportRequest:
     class_filter: list[str] | None = None
     status_filter: str | None = None
     organize_by_split: bool = False
+    #: Export this version of the dataset (by name or id) instead of its live images.
+    version: str | None = None
 
 
 def _check(request: ExportRequest, classes: list[dict[str, Any]]) -> None:
@@ -81,7 +85,8 @@ def create_export(
     """
     with store.write() as conn:
         dataset = resolve(conn, organization_id, request.dataset)
-        _check(request, list(dataset["classes"] or []))
+        version = None if request.version is None else find_version(conn, dataset, request.version)
+        _check(request, list((version or dataset)["classes"] or []))
         taken = conn.execute(
             sa.select(_E.c.id).where(_E.c.dataset_id == dataset["id"], _E.c.name == request.name)
         ).first()
@@ -99,11 +104,13 @@ def create_export(
             "class_filter": request.class_filter,
             "status_filter": request.status_filter,
             "organize_by_split": request.organize_by_split,
+            "version_id": version["id"] if version else None,
             "status": "pending",
             "attempts": 0,
             "created_at": now(),
         }
         conn.execute(_E.insert().values(**row))
+    row["version_name"] = version["name"] if version else None
     return to_wire(row, dataset["name"], links)
 
 
@@ -121,6 +128,7 @@ def to_wire(row: dict[str, Any], dataset_name: str, links: Links | None) -> dict
         "class_filter": row["class_filter"],
         "status_filter": row["status_filter"],
         "organize_by_split": bool(row["organize_by_split"]),
+        "version": row.get("version_name"),
         "status": row["status"],
         "error_message": row.get("error_message"),
         "file_size": row.get("file_size"),
@@ -140,8 +148,11 @@ def export_url(links: Links, export_id: str) -> str:
 
 
 def _select() -> sa.Select[Any]:
-    return sa.select(_E, t.datasets.c.name.label("dataset_name")).join(
-        t.datasets, sa.and_(t.datasets.c.id == _E.c.dataset_id, LIVE)
+    _V = t.dataset_versions
+    return (
+        sa.select(_E, t.datasets.c.name.label("dataset_name"), _V.c.name.label("version_name"))
+        .join(t.datasets, sa.and_(t.datasets.c.id == _E.c.dataset_id, LIVE))
+        .outerjoin(_V, _V.c.id == _E.c.version_id)
     )
 
 

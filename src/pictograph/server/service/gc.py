@@ -7,10 +7,11 @@ Run by ``pictograph gc``, at server start and every ``gc_interval_seconds``. No 
 removed, whatever the grace period: every blob's key is recorded in ``blob_intents`` (committed)
 before its first byte is written (the blob store's ``Reserve``), and a blob is removed only when,
 read after it was listed, no intent younger than ``INTENT_HORIZON`` and no row of any table with
-a ``blob_key`` column (images, pending uploads, exports) names it. An intent is forgotten once a
-row names its blob, or once it is older than the horizon (its write was abandoned: no request
-runs that long). The grace period only says how long litter is kept: things written less than
-``grace`` ago are not looked at. With ``s3://`` storage the blobs are the bucket's objects, so an
+a ``blob_key`` column (images, pending uploads, exports, dataset versions' images; see
+``blob_owners.REFERRERS``) names it. An intent is forgotten once a row names its blob, or once
+it is older than the horizon (its write was abandoned: no request runs that long). The grace
+period only says how long litter is kept: things written less than ``grace`` ago are not looked
+at. With ``s3://`` storage the blobs are the bucket's objects, so an
 object a client PUT through a presigned URL and never registered goes once its pending upload has
 expired (or, with no pending upload, once its intent is past the horizon).
 
@@ -32,6 +33,7 @@ import anyio
 import sqlalchemy as sa
 
 from pictograph.server.service import audit, export_jobs, idempotency, trash
+from pictograph.server.service.blob_owners import REFERRERS
 from pictograph.server.service.context import AppContext, now
 from pictograph.server.settings import ServerSettings
 from pictograph.server.store import tables as t
@@ -49,12 +51,6 @@ _CHECK_BATCH = 500
 #: An intent this old was abandoned (no request runs this long): its blob, if any, is litter.
 #: Never shorter than the signed-URL lifetime, during which a client may still PUT.
 INTENT_HORIZON = timedelta(hours=24)
-#: The tables whose rows keep a blob: every one with a ``blob_key`` column.
-REFERRERS = tuple(
-    table
-    for table in t.metadata.sorted_tables
-    if "blob_key" in table.c and table is not t.blob_intents
-)
 
 
 @dataclass

@@ -62,6 +62,7 @@ def _upload(action: str) -> Rule:
 _IMAGE = "/images/{dataset}/{image_path:path}"
 _BATCH = "/batch/images"
 _KEYS = "/api/v1/api-keys"
+_VERSIONS = "/datasets/{dataset}/versions"
 
 #: (method, path as the route registers it) -> rule. Paths are relative to the developer API
 #: prefix, except the API-key routes, which live at ``/api/v1/api-keys``.
@@ -127,6 +128,11 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/exports/bulk-delete"): _write("admin", "deleting exports"),
     ("GET", "/exports/{rest:path}"): _read("reading an export"),
     ("DELETE", "/exports/{rest:path}"): _write("admin", "deleting an export"),
+    # dataset versions
+    ("POST", _VERSIONS): _write("member", "creating a dataset version"),
+    ("GET", _VERSIONS): _read("listing dataset versions"),
+    ("GET", f"{_VERSIONS}/{{version}}"): _read("reading a dataset version"),
+    ("DELETE", f"{_VERSIONS}/{{version}}"): _write("admin", "deleting a dataset version"),
     # search
     ("GET", "/search/similar"): _read("searching by similarity"),
     ("GET", "/search/by-tags"): _read("searching by tags"),
@@ -136,6 +142,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/trash/images/{image_id}/restore"): _write("member", "restoring an image"),
     ("DELETE", "/trash/datasets/{dataset_id}"): _write("admin", "purging a dataset"),
     ("DELETE", "/trash/images/{image_id}"): _write("admin", "purging an image"),
+    ("GET", "/datasets/{dataset}/split-leaks"): _read("looking for images shared by splits"),
     # the audit trail
     ("GET", "/audit"): Rule("admin", "reading the audit trail"),
     # organisation and access

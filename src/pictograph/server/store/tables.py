@@ -184,6 +184,50 @@ idempotency_records = sa.Table(
     sa.UniqueConstraint("scope", "idempotency_key"),
 )
 
+# A frozen copy of a dataset's images, labels, classes and splits (service/versions.py). Its
+# images are rows naming the same blobs as the live images did (no bytes copied); gc keeps a blob
+# while any row of ``version_images`` names it.
+dataset_versions = sa.Table(
+    "dataset_versions",
+    metadata,
+    _uuid(primary_key=True),
+    _uuid("organization_id", nullable=False),
+    _uuid("dataset_id", nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    # The dataset's name, classes and annotation types when the version was made.
+    sa.Column("dataset_name", sa.String(255), nullable=False),
+    sa.Column("classes", sa.JSON, nullable=False),
+    sa.Column("annotation_types", sa.JSON, nullable=False),
+    sa.Column("image_count", sa.Integer, nullable=False),
+    sa.Column("annotation_count", sa.Integer, nullable=False),
+    _stamp("created_at"),
+    sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
+    sa.UniqueConstraint("dataset_id", "name"),
+)
+version_images = sa.Table(
+    "version_images",
+    metadata,
+    _uuid("version_id", nullable=False),
+    _uuid("image_id", nullable=False),
+    sa.Column("directory_path", sa.String(4096), nullable=False),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("file_size", sa.BigInteger, nullable=False),
+    sa.Column("width", sa.Integer, nullable=True),
+    sa.Column("height", sa.Integer, nullable=True),
+    sa.Column("content_type", sa.String(100), nullable=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("blob_key", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("split", sa.String(8), nullable=True),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("annotations", sa.JSON, nullable=False),
+    sa.Column("annotation_count", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("version_id", "image_id"),
+    sa.ForeignKeyConstraint(["version_id"], ["dataset_versions.id"], ondelete="CASCADE"),
+    sa.UniqueConstraint("version_id", "directory_path", "filename"),
+    sa.Index(None, "blob_key"),
+)
 exports = sa.Table(
     "exports",
     metadata,
@@ -209,7 +253,10 @@ exports = sa.Table(
     _stamp("created_at"),
     _stamp("completed_at", nullable=True),
     _stamp("expires_at", nullable=True),
+    # The dataset version exported (None: the live dataset).
+    _uuid("version_id", nullable=True),
     sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
+    sa.ForeignKeyConstraint(["version_id"], ["dataset_versions.id"], ondelete="CASCADE"),
     sa.UniqueConstraint("dataset_id", "name"),
     sa.Index(None, "status"),
     sa.Index(None, "organization_id", "created_at"),
