@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from pictograph.server.store import tables as t
 from tests.server.flows import P
-from tests.server.labelling import box, labelled_dataset, polygon
+from tests.server.labelling import CLASSES, box, labelled_dataset, polygon
 
 
 def test_a_bulk_save_fails_unknown_ids_and_bad_annotations_alone(
@@ -120,3 +120,44 @@ def test_tags_review_and_splits_are_stored_and_shown_on_images(
         f"{P}/images/assign-splits", json={**body, "split_mode": "embedding"}
     )
     assert embedding.status_code == 409
+
+
+def test_a_class_is_its_name_and_its_type(app_client: Any, tmp_path: Path) -> None:
+    made = labelled_dataset(app_client, tmp_path, name="kinds")
+    both = [{"name": "cat", "type": "box"}, {"name": "cat", "type": "polygon"}]
+    answer = app_client.patch(f"{P}/datasets/kinds", json={"classes": [*CLASSES, *both]})
+    assert answer.status_code == 200, answer.text
+    twice = app_client.patch(f"{P}/datasets/kinds", json={"classes": [*both, both[0]]})
+    assert twice.status_code == 422 and "of type box" in twice.json()["error"]["message"]
+    square = polygon("cat", [(1, 1), (9, 1), (9, 9)])
+    saved = app_client.post(
+        f"{P}/annotations/kinds/e.png", json={"annotations": [box("cat", 1, 1, 5, 5), square]}
+    )
+    assert saved.status_code == 200, saved.text
+    point = {"name": "cat", "type": "keypoint", "keypoint": {"x": 1, "y": 1}}
+    refused = app_client.post(f"{P}/annotations/kinds/e.png", json={"annotations": [point]})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"] == "Class 'cat' of type keypoint not in project"
+
+    renamed = app_client.post(
+        f"{P}/annotations/rename-class",
+        json={"dataset": "kinds", "old_name": "cat", "new_name": "feline"},
+    )
+    assert renamed.status_code == 200 and renamed.json()["data"]["annotations_updated"] == 2
+    classes = app_client.get(f"{P}/datasets/kinds").json()["data"]["classes"]
+    assert sorted((c["name"], c.get("type")) for c in classes if c["name"] == "feline") == [
+        ("feline", "box"),
+        ("feline", "polygon"),
+    ]
+    removed = app_client.post(
+        f"{P}/annotations/delete-class",
+        json={"dataset": "kinds", "name": "feline", "class_type": "polygon",
+              "delete_annotations": True},
+    )  # fmt: skip
+    assert removed.status_code == 200, removed.text
+    kept = app_client.get(f"{P}/annotations/kinds/e.png").json()["annotations"]
+    assert [(a["name"], a["type"]) for a in kept] == [("feline", "bbox")]
+    assert (
+        made[("/", "e.png")]["id"]
+        == app_client.get(f"{P}/annotations/kinds/e.png").json()["image_id"]
+    )

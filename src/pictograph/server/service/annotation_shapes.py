@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from pictograph.errors import ValidationError
+from pictograph.server.service.classes import admits
 
 TYPES = ("bbox", "polygon", "polyline", "keypoint")
 _COMMON = ("id", "name", "type", "confidence", "created_by", "attributes", "instance_id")
@@ -21,9 +22,9 @@ _GEOMETRY = {
 }
 
 
-def check(item: Any, index: int, class_names: set[str]) -> dict[str, Any]:
-    """``item`` in canonical form; ``ValidationError`` (400 for an unknown class, 422 for a bad
-    shape) naming the annotation's position."""
+def check(item: Any, index: int, classes: list[dict[str, Any]]) -> dict[str, Any]:
+    """``item`` in canonical form; ``ValidationError`` (400 for a class the dataset lacks, by
+    name and type; 422 for a bad shape) naming the annotation's position."""
     where = f"annotation {index}"
     if not isinstance(item, dict):
         raise ValidationError(f"{where} is not an object")
@@ -33,8 +34,10 @@ def check(item: Any, index: int, class_names: set[str]) -> dict[str, Any]:
     name = item.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ValidationError(f"{where}: a non-blank class name is required")
-    if name not in class_names:
-        raise ValidationError(f"Class '{name}' not in project", status_code=400)
+    if not admits(classes, name, kind):
+        if not any(c.get("name") == name for c in classes):
+            raise ValidationError(f"Class '{name}' not in project", status_code=400)
+        raise ValidationError(f"Class '{name}' of type {kind} not in project", status_code=400)
     confidence = item.get("confidence", 1.0)
     if confidence is None:
         confidence = 1.0

@@ -40,8 +40,7 @@ def min_confidence(annotations: list[Any]) -> float | None:
 
 def checked(annotations: list[Any], classes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``annotations`` in canonical form; ``ValidationError`` for the first one refused."""
-    names = {item["name"] for item in classes}
-    return [check(item, index, names) for index, item in enumerate(annotations)]
+    return [check(item, index, classes) for index, item in enumerate(annotations)]
 
 
 def write(conn: sa.Connection, image: dict[str, Any], annotations: list[Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from pictograph.errors import ConflictError, NotFoundError
 from pictograph.server.service.annotations import min_confidence
+from pictograph.server.service.classes import key_of
 from pictograph.server.service.context import AppContext, now
 from pictograph.server.service.datasets import resolve
 from pictograph.server.store import tables as t
@@ -62,11 +63,12 @@ def _save_classes(conn: sa.Connection, dataset_id: str, classes: list[dict[str, 
     conn.execute(t.datasets.update().where(t.datasets.c.id == dataset_id).values(**values))
 
 
-def _class(classes: list[dict[str, Any]], name: str, dataset: str) -> dict[str, Any]:
-    for item in classes:
-        if item["name"] == name:
-            return item
-    raise NotFoundError(f"dataset {dataset!r} has no class {name!r}")
+def _classes(classes: list[dict[str, Any]], name: str, dataset: str) -> list[dict[str, Any]]:
+    """Every class called ``name`` (one per type); ``NotFoundError`` when there is none."""
+    found = [item for item in classes if item["name"] == name]
+    if not found:
+        raise NotFoundError(f"dataset {dataset!r} has no class {name!r}")
+    return found
 
 
 def rename_class(
@@ -77,10 +79,15 @@ def rename_class(
     with store.write() as conn:
         dataset = resolve(conn, organization_id, ref)
         classes = list(dataset["classes"] or [])
-        source = _class(classes, old_name, dataset["name"])
-        if any(c["name"] == new_name and c.get("type") == source.get("type") for c in classes):
-            raise ConflictError(f"a {source.get('type')} class called {new_name!r} already exists")
-        classes = [{**c, "name": new_name} if c is source else c for c in classes]
+        sources = _classes(classes, old_name, dataset["name"])
+        # Annotations name their class by name: every type of it is renamed with them.
+        taken = {key_of(c) for c in classes if c["name"] == new_name}
+        clash = [c for c in sources if (new_name, key_of(c)[1]) in taken]
+        if clash:
+            raise ConflictError(
+                f"a {clash[0].get('type')} class called {new_name!r} already exists"
+            )
+        classes = [{**c, "name": new_name} if c["name"] == old_name else c for c in classes]
         _save_classes(conn, dataset["id"], classes)
         images, changed = _rewrite_images(conn, dataset["id"], _renamer(old_name, new_name))
     return {
@@ -101,9 +108,9 @@ def merge_class(
     with store.write() as conn:
         dataset = resolve(conn, organization_id, ref)
         classes = list(dataset["classes"] or [])
-        source = _class(classes, source_name, dataset["name"])
-        _class(classes, target_name, dataset["name"])
-        _save_classes(conn, dataset["id"], [c for c in classes if c is not source])
+        _classes(classes, source_name, dataset["name"])
+        _classes(classes, target_name, dataset["name"])
+        _save_classes(conn, dataset["id"], [c for c in classes if c["name"] != source_name])
         images, changed = _rewrite_images(conn, dataset["id"], _renamer(source_name, target_name))
     return {
         "dataset_id": dataset["id"],

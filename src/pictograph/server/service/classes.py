@@ -17,15 +17,44 @@ PALETTE = (
 ANNOTATION_TYPES = frozenset({"bbox", "box", "polygon", "polyline", "keypoint"})
 
 
+#: A box class is stored as ``box`` (the official SDK's word), a box annotation as ``bbox``.
+_SAME_KIND = {"bbox": "box"}
+
+ClassKey = tuple[str, str | None]
+
+
+def kind(type_: str | None) -> str | None:
+    """The class type ``type_`` stands for (``bbox`` and ``box`` are one)."""
+    return _SAME_KIND.get(type_ or "", type_) if type_ else None
+
+
+def key_of(item: dict[str, Any]) -> ClassKey:
+    """What identifies a class: its name and its type (``car`` the box and ``car`` the polygon
+    are two classes); a class stored without a type has ``None``."""
+    return (str(item["name"]), kind(item.get("type")))
+
+
+def admits(classes: list[dict[str, Any]], name: str, annotation_type: str) -> bool:
+    """Whether an annotation of ``annotation_type`` may carry class ``name``: a class of that
+    name and type exists, or one of that name without a type (it admits every type), or the
+    name has just one class (a box drawn for a polygon class, as saves always allowed); when the
+    name has several types and none is this one, which class it is would be a guess."""
+    keys = [key_of(item) for item in classes if item.get("name") == name]
+    return (name, kind(annotation_type)) in keys or (name, None) in keys or len(keys) == 1
+
+
 def stored_classes(classes: list[DatasetClass]) -> list[dict[str, Any]]:
-    """Classes as stored JSON; ``ValidationError`` on duplicate names or control characters."""
-    seen: set[str] = set()
-    for item in classes:
-        refuse_control(item.name, "a class name")
-        if item.name in seen:
-            raise ValidationError(f"class {item.name!r} appears more than once")
-        seen.add(item.name)
-    return [item.model_dump(mode="json", exclude_none=True) for item in classes]
+    """Classes as stored JSON; ``ValidationError`` on a name and type given twice or control
+    characters."""
+    stored = [item.model_dump(mode="json", exclude_none=True) for item in classes]
+    seen: set[ClassKey] = set()
+    for item in stored:
+        refuse_control(item["name"], "a class name")
+        if key_of(item) in seen:
+            shown = f" of type {item['type']}" if item.get("type") else ""
+            raise ValidationError(f"class {item['name']!r}{shown} appears more than once")
+        seen.add(key_of(item))
+    return stored
 
 
 def with_colours(classes: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -44,22 +73,23 @@ def with_colours(classes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def merge_classes(
     current: list[dict[str, Any]], base: list[dict[str, Any]], new: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Apply the writer's change (``base`` -> ``new``, by class name) to the ``current`` list.
+    """Apply the writer's change (``base`` -> ``new``, by class name and type) to the
+    ``current`` list.
 
     Classes another writer added since ``base`` was read survive; removals and edits apply.
     """
-    base_by_name = {item["name"]: item for item in base}
-    new_names = {item["name"] for item in new}
-    removed = {name for name in base_by_name if name not in new_names}
-    result = [item for item in current if item["name"] not in removed]
-    position = {item["name"]: index for index, item in enumerate(result)}
+    base_by_key = {key_of(item): item for item in base}
+    new_keys = {key_of(item) for item in new}
+    removed = {key for key in base_by_key if key not in new_keys}
+    result = [item for item in current if key_of(item) not in removed]
+    position = {key_of(item): index for index, item in enumerate(result)}
     for item in new:
-        if base_by_name.get(item["name"]) == item:
+        if base_by_key.get(key_of(item)) == item:
             continue
-        if item["name"] in position:
-            result[position[item["name"]]] = item
+        if key_of(item) in position:
+            result[position[key_of(item)]] = item
         else:
-            position[item["name"]] = len(result)
+            position[key_of(item)] = len(result)
             result.append(item)
     return result
 

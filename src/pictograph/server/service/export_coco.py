@@ -14,7 +14,7 @@ from pictograph.server.service.export_rows import relative_path
 
 
 def coco(job: Job, out: Archive) -> None:
-    names = sorted(c["name"] for c in job.classes())
+    names = sorted(job.class_names())
     category = {name: index for index, name in enumerate(names, start=1)}
     for prefix, split in job.splits():
         annotations, pictures = Spool(), Spool()

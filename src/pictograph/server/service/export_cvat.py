@@ -16,7 +16,7 @@ from pictograph.server.service.export_voc import number
 
 
 def cvat(job: Job, out: Archive) -> None:
-    names = [c["name"] for c in job.classes()]
+    names = job.class_names()
     for prefix, split in job.splits():
         pictures = Spool()
         try:

@@ -59,6 +59,11 @@ class Job:
         keep = self.export["class_filter"]
         return [c for c in self.dataset["classes"] or [] if keep is None or c["name"] in keep]
 
+    def class_names(self) -> list[str]:
+        """The exported classes' distinct names, in order. Formats key labels by name, so car
+        the box and car the polygon are one category there, their geometry telling them apart."""
+        return list(dict.fromkeys(c["name"] for c in self.classes()))
+
     def annotation_types(self) -> list[str]:
         """The dataset's declared annotation types, then any other type its exported
         annotations hold (a dataset declared ``["bbox"]`` may store polygons)."""

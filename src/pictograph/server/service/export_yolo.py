@@ -28,7 +28,7 @@ SPLIT_KEYS = {"train": "train", "valid": "val", "test": "test"}
 
 
 def yolo(job: Job, out: Archive) -> None:
-    names = [c["name"] for c in job.classes()]
+    names = job.class_names()
     index = {name: i for i, name in enumerate(names)}
     places = Places(yolo_label_of)
     filled: list[str] = []
