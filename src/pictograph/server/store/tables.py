@@ -116,6 +116,8 @@ images = sa.Table(
     sa.Column("upload_nonce", sa.String(32), nullable=True),
     # The reviewer's note of the last "request changes" (review route).
     sa.Column("review_note", sa.Text, nullable=True),
+    # Raised by every change of ``annotations``: an editor's save names the version it edited.
+    sa.Column("annotation_version", sa.Integer, nullable=False, server_default="0"),
     sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
     sa.UniqueConstraint("dataset_id", "directory_path", "filename"),
     sa.Index(None, "dataset_id", "is_archived", "created_at", "id"),
