@@ -18,6 +18,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 STYLESHEET = TEMPLATES / "gallery.css"
 
 KEYS_SCRIPT = TEMPLATES / "keys.js"
+EDITOR_SCRIPT = Path(__file__).resolve().parent / "static" / "editor.js"
 
 #: Pages run only our own script files, never inline script, so even markup that slipped
 #: through escaping could not execute; scripts may call our own API (connect-src).
