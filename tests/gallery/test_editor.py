@@ -16,18 +16,18 @@ from PIL import Image
 from playwright.sync_api import Browser, Page
 
 from pictograph import Client
-from tests.gallery.test_browser import (  # noqa: F401  (fixtures)
-    browser,
-    open_page,
-    screenshot,
-    served,
-    sign_in,
-)
+from tests.gallery import test_browser
+from tests.gallery.test_browser import open_page, screenshot, sign_in
 from tests.served import Served
 
 CLASSES = [{"name": "car", "type": "bbox", "color": "#ff0000"},
            {"name": "sign", "type": "bbox", "color": "#00ff00"}]  # fmt: skip
+MARKUP_CLASS = "<img src=x onerror=alert(1)>moto"
 LOADED = "#editor[data-loaded=yes][data-ready=yes]"
+
+#: The gallery's browser fixtures: a real `pictograph serve` and Debian's Chromium.
+served = test_browser.served
+browser = test_browser.browser
 
 
 def blue_photo(path: Path, size: tuple[int, int]) -> Path:
@@ -270,3 +270,116 @@ def test_a_viewer_sees_no_edit_controls_and_a_forged_save_is_refused_an_annotato
     annotator.locator("form.new-tag button").click()
     annotator.wait_for_selector(".tag-list li[data-tag=night]")
     assert "night" in client.images.get("roads", "big.jpg").tags
+
+
+def test_a_class_created_in_the_editor_has_its_type_and_untyped_classes_render(
+    served: Served, browser: Browser, roads: tuple[Client, str]
+) -> None:
+    client, key = roads
+    page = open_page(browser, dialogs := [])
+    errors = errors_of(page)
+    open_image(page, served, key, client, "big.jpg")
+    page.fill("#new-class-name", MARKUP_CLASS)
+    page.select_option("form.new-class select", "polygon")
+    page.locator("form.new-class button").click()
+    page.wait_for_function("() => document.querySelectorAll('.class-choice').length === 3")
+    shown = page.locator(".class-choice[aria-pressed=true] .class-name")
+    assert shown.inner_text() == MARKUP_CLASS  # text, never markup
+    assert page.locator(".class-list img").count() == 0
+    classes = {c.name: c.type for c in client.datasets.get("roads").classes}
+    assert classes == {"car": "bbox", "sign": "bbox", MARKUP_CLASS: "polygon"}
+
+    page.keyboard.press("p")  # the new class is the current one: a polygon of it
+    for x, y in [(500, 500), (1500, 600), (1000, 1400)]:
+        click(page, x, y)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Control+s")
+    state(page, "saved")
+    assert [a["name"] for a in client.annotations.get("roads", "big.jpg")] == [MARKUP_CLASS]
+
+    client.datasets.update("roads", classes=[{"name": "cat"}, {"name": "motorcycle"}])
+    dataset = client.datasets.get("roads")
+    page.goto(f"{served.base_url}/datasets/{dataset.id}")
+    assert page.locator(".classes td", has_text="motorcycle").count() == 1  # no 500
+    assert errors == [] and dialogs == []
+
+
+def test_a_person_labels_ten_images_in_a_row_with_the_keyboard_for_all_but_drawing(
+    served: Served, browser: Browser, tmp_path: Path
+) -> None:
+    key = served.create_key("acme")
+    with Client(api_key=key, base_url=served.base_url) as client:
+        client.datasets.create("roads", classes=CLASSES)
+        for n in range(10):
+            client.images.upload("roads", blue_photo(tmp_path / f"{n:02d}.jpg", (640, 480)))
+        page = open_page(browser, dialogs := [])
+        errors = errors_of(page)
+        sign_in(page, served, key)
+        dataset = client.datasets.get("roads")
+        page.goto(f"{served.base_url}/datasets/{dataset.id}?sort=name")
+        page.locator(".grid a").first.click()
+        page.wait_for_selector(LOADED)
+        page.keyboard.press("r")
+        for n in range(10):
+            assert page.locator("h1").inner_text() == f"{n:02d}.jpg"
+            drag(page, (100 + n * 10, 100), (300 + n * 10, 250))
+            page.keyboard.press("2" if n % 2 else "1")
+            if n < 9:
+                page.keyboard.press("d")  # saves, then the next image
+                page.wait_for_function(
+                    f"() => document.querySelector('h1').innerText === '{n + 1:02d}.jpg'"
+                )
+                page.wait_for_selector(LOADED)
+                page.keyboard.press("n")  # draw again with the last tool
+        page.keyboard.press("Control+s")
+        state(page, "saved")
+        for n in range(10):
+            [saved] = client.annotations.get("roads", f"{n:02d}.jpg")
+            assert saved["name"] == ("sign" if n % 2 else "car")
+            assert abs(saved["bounding_box"]["x"] - (100 + n * 10)) <= 3
+        assert errors == [] and dialogs == []
+
+
+def test_leaving_with_unsaved_work_warns_and_refused_shapes_are_explained(
+    served: Served, browser: Browser, roads: tuple[Client, str]
+) -> None:
+    client, key = roads
+    page = open_page(browser, dialogs := [])
+    open_image(page, served, key, client, "big.jpg")
+    page.keyboard.press("r")
+    click(page, 1000, 1000)  # a click is not a box: nothing is added
+    assert "needs a width and a height" in page.locator(".editor-status").inner_text()
+    assert page.get_attribute("#editor", "data-state") == "saved"
+    drag(page, (1000, 1000), (1500, 1400))
+    state(page, "unsaved")
+    page.locator("a.back").click()  # the dialog is dismissed: the page stays
+    assert dialogs and page.locator("h1").inner_text() == "big.jpg"
+    # Another writer removes the class meanwhile: the save is refused with the API's message.
+    client.datasets.update("roads", classes=[{"name": "sign", "type": "bbox"}])
+    page.keyboard.press("Control+s")
+    page.wait_for_selector("#editor[data-message]")
+    assert "Class 'car' not in project" in page.locator(".editor-status").inner_text()
+    assert page.get_attribute("#editor", "data-state") == "unsaved"
+    assert client.annotations.get("roads", "big.jpg") == []
+
+
+def test_screenshots_of_the_editor_on_a_desktop_and_a_phone(
+    served: Served, browser: Browser, roads: tuple[Client, str], tmp_path: Path
+) -> None:
+    client, key = roads
+    box = {"name": "car", "type": "bbox", "bounding_box": {"x": 600, "y": 700, "w": 1300, "h": 900}}
+    ring = [
+        {"x": 2300, "y": 600},
+        {"x": 3500, "y": 800},
+        {"x": 3300, "y": 2200},
+        {"x": 2400, "y": 2000},
+    ]
+    sign = {"name": "sign", "type": "polygon", "polygon": {"paths": [ring]}}
+    client.annotations.save("roads", "big.jpg", [box, sign])
+    for name, size in (("editor.png", (1280, 860)), ("editor-phone.png", (390, 844))):
+        page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+        open_image(page, served, key, client, "big.jpg")
+        canvas = page.locator("#editor .canvas").bounding_box()
+        assert canvas is not None and canvas["width"] <= size[0]
+        assert page.locator(".class-choice").count() == 2
+        page.screenshot(path=str(screenshot(name, tmp_path)), full_page=True)

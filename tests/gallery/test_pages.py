@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
