@@ -48,10 +48,14 @@ def min_confidence(annotations: list[Any]) -> float | None:
     return min(found) if found else None
 
 
-def checked(annotations: list[Any], classes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``annotations`` in canonical form; ``ValidationError`` for the first one refused."""
+def checked(
+    annotations: list[Any], classes: list[dict[str, Any]], image: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """``annotations`` in canonical form; ``ValidationError`` for the first one refused (an
+    unknown class, a bad shape, one outside the image row's known width and height)."""
     names = {item["name"] for item in classes}
-    return [check(item, index, names) for index, item in enumerate(annotations)]
+    size = (image["width"], image["height"]) if image.get("width") and image.get("height") else None
+    return [check(item, index, names, size) for index, item in enumerate(annotations)]
 
 
 def changed_values(annotations: list[Any]) -> dict[str, Any]:
@@ -118,7 +122,7 @@ def replace_annotations(
         row = find_by_path(conn, organization_id, dataset["id"], segment)
         if expected_version is not None and row["annotation_version"] != expected_version:
             raise stale(row, expected_version)
-        clean = checked(annotations, list(dataset["classes"] or []))
+        clean = checked(annotations, list(dataset["classes"] or []), row)
         return write(conn, row, clean, expected_version)
 
 
@@ -156,7 +160,7 @@ def bulk_save(
                 failed.append({"image_id": image_id, "error": "image not found"})
                 continue
             try:
-                clean = checked(annotations, list(row["dataset_classes"] or []))
+                clean = checked(annotations, list(row["dataset_classes"] or []), row)
             except ApiError as error:
                 failed.append({"image_id": image_id, "error": error.message})
                 continue
