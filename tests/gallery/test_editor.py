@@ -383,3 +383,45 @@ def test_screenshots_of_the_editor_on_a_desktop_and_a_phone(
         assert canvas is not None and canvas["width"] <= size[0]
         assert page.locator(".class-choice").count() == 2
         page.screenshot(path=str(screenshot(name, tmp_path)), full_page=True)
+
+
+def test_boxes_move_resize_and_delete_and_polygon_vertices_are_added_and_removed(
+    served: Served, browser: Browser, roads: tuple[Client, str]
+) -> None:
+    client, key = roads
+    box = {"name": "car", "type": "bbox", "bounding_box": {"x": 400, "y": 400, "w": 800, "h": 600}}
+    spare = {
+        "name": "sign",
+        "type": "bbox",
+        "bounding_box": {"x": 3000, "y": 300, "w": 500, "h": 500},
+    }
+    ring = [{"x": 2000, "y": 1800}, {"x": 3000, "y": 1800}, {"x": 3000, "y": 2600}]
+    shape = {"name": "sign", "type": "polygon", "polygon": {"paths": [ring]}}
+    client.annotations.save("roads", "big.jpg", [box, spare, shape])
+    page = open_page(browser, [])
+    errors = errors_of(page)
+    open_image(page, served, key, client, "big.jpg")
+    tolerance = 1 / view(page)[0] + 0.5
+
+    drag(page, (800, 700), (1000, 900))  # move the box by (200, 200)
+    drag(page, (1400, 1200), (1800, 1500))  # the moved box is selected: its corner resizes it
+    click(page, 3250, 550)
+    page.keyboard.press("Delete")  # the spare box goes
+    click(page, 2700, 2000)  # select the polygon, then double-click its top edge
+    page.mouse.dblclick(*on_screen(page, 2500, 1800))
+    page.mouse.move(*on_screen(page, 3000, 2600))
+    page.keyboard.down("Alt")
+    page.mouse.click(*on_screen(page, 3000, 2600))  # Alt+click removes a vertex
+    page.keyboard.up("Alt")
+    page.keyboard.press("Control+s")
+    state(page, "saved")
+
+    saved = {a["type"]: a for a in client.annotations.get("roads", "big.jpg")}
+    assert set(saved) == {"bbox", "polygon"}  # the spare box is gone
+    b = saved["bbox"]["bounding_box"]
+    for got, wanted in zip((b["x"], b["y"], b["w"], b["h"]), (600, 600, 1200, 900), strict=True):
+        assert abs(got - wanted) <= 2 * tolerance, b
+    points = vertices(saved["polygon"])
+    assert len(points) == 3 and (3000, 2600) not in points
+    assert any(abs(x - 2500) <= tolerance and abs(y - 1800) <= tolerance for x, y in points)
+    assert errors == []

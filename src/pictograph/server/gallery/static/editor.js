@@ -361,23 +361,25 @@
         shape.points = shape.points.map((p) => point({ x: p.x + dx, y: p.y + dy }));
         shape.edited = true;
       }));
-      node.on("dblclick dbltap", () => {
-        if (editable) change(() => insertVertex(shape, pointer()));
-      });
       at = shape.points[0];
     }
     // Selecting redraws on click, not on pointerdown: redrawing destroys the node being dragged.
+    // Only a click that changed the selection redraws (a double-click needs the same node twice).
+    let newlySelected = false;
     node.on("pointerdown", (e) => {
       if (e.evt.button !== 0 || spaceHeld) return;
       e.cancelBubble = true;
-      if (selectedId !== shape.id) {
+      newlySelected = selectedId !== shape.id;
+      if (newlySelected) {
         selectedId = shape.id;
         selectedVertex = null;
         const index = classes.findIndex((c) => c.name === shape.name);
         if (index >= 0) current = index;
       }
     });
-    node.on("click tap", () => render());
+    node.on("click tap", () => {
+      if (newlySelected) render();
+    });
     shapeLayer.add(node);
     shapeLayer.add(label(shape, at.x, at.y, colour));
     if (chosen && editable && shape.type === "bbox") transformer.nodes([node]);
@@ -439,11 +441,11 @@
     }
   }
 
-  function insertVertex(shape, at) {
+  // The edge of ``shape`` nearest to ``at``: [index of its first point, distance].
+  function nearestEdge(shape, at) {
     const pts = shape.points;
     const segments = shape.type === "polygon" ? pts.length : pts.length - 1;
-    let best = 0;
-    let bestDistance = Infinity;
+    let best = [0, Infinity];
     for (let i = 0; i < segments; i += 1) {
       const a = pts[i];
       const b = pts[(i + 1) % pts.length];
@@ -451,15 +453,34 @@
       const dy = b.y - a.y;
       const t = Math.max(0, Math.min(1, ((at.x - a.x) * dx + (at.y - a.y) * dy) / (dx * dx + dy * dy || 1)));
       const d = Math.hypot(a.x + t * dx - at.x, a.y + t * dy - at.y);
-      if (d < bestDistance) {
-        bestDistance = d;
-        best = i;
-      }
+      if (d < best[1]) best = [i, d];
     }
-    pts.splice(best + 1, 0, point(at));
-    selectedVertex = best + 1;
+    return best;
+  }
+
+  function insertVertex(shape, at) {
+    const [edge] = nearestEdge(shape, at);
+    shape.points.splice(edge + 1, 0, point(at));
+    selectedVertex = edge + 1;
     shape.edited = true;
   }
+
+  // A double-click on (or within 8 screen pixels of) a polygon's edge adds a vertex there. Read
+  // from the DOM event: Konva's own needs both clicks on one node, and selecting redraws nodes.
+  holder.addEventListener("dblclick", (evt) => {
+    if (!mayEdit || tool !== "select" || !labelsShown) return;
+    stage.setPointersPositions(evt);
+    const at = pointer();
+    let found = null;
+    for (const shape of shapes) {
+      if (!shape.points || shape.opaque) continue;
+      const distance = nearestEdge(shape, at)[1] * scale();
+      if (distance <= 8 && (!found || shape.id === selectedId || distance < found[1])) found = [shape, distance];
+    }
+    if (!found) return;
+    selectedId = found[0].id;
+    change(() => insertVertex(found[0], at));
+  });
 
   function removeVertex(shape, index) {
     const least = shape.type === "polygon" ? 3 : 2;
@@ -526,10 +547,26 @@
     drawing = null;
     drawPreview();
     add(shape);
+    if (crossesItself(shape.points)) say("This polygon crosses itself: drag a vertex to untangle it.", "note");
+  }
+
+  // Whether two edges that do not share a vertex intersect (a polygon of n points has n edges).
+  function crossesItself(pts) {
+    const side = (a, b, c) => Math.sign((b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x));
+    const n = pts.length;
+    for (let i = 0; i < n; i += 1) {
+      for (let j = i + 2; j < n; j += 1) {
+        if (i === 0 && j === n - 1) continue; // adjacent through the closing edge
+        const [a, b, c, d] = [pts[i], pts[(i + 1) % n], pts[j], pts[(j + 1) % n]];
+        if (side(a, b, c) * side(a, b, d) < 0 && side(c, d, a) * side(c, d, b) < 0) return true;
+      }
+    }
+    return false;
   }
 
   stage.on("pointerdown", (e) => {
     const evt = e.evt;
+    if (e.target !== stage && evt.button === 0 && !spaceHeld) return; // a transformer's anchor
     if (evt.button === 1 || (evt.button === 0 && (spaceHeld || tool === "select"))) {
       pan = { x: evt.clientX, y: evt.clientY, sx: stage.x(), sy: stage.y() };
       if (tool === "select" && !spaceHeld && evt.button === 0 && selectedId !== null) {
