@@ -66,6 +66,14 @@ def on_screen(page: Page, x: float, y: float) -> tuple[float, float]:
     return canvas["x"] + left + x * scale, canvas["y"] + top + y * scale
 
 
+def in_image(page: Page, x: float, y: float) -> tuple[float, float]:
+    """The original image's pixel at the page's point (x, y)."""
+    canvas = page.locator("#editor .canvas").bounding_box()
+    assert canvas is not None
+    scale, left, top = view(page)
+    return (x - canvas["x"] - left) / scale, (y - canvas["y"] - top) / scale
+
+
 def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> None:
     page.mouse.move(*on_screen(page, *start))
     page.mouse.down()
@@ -424,4 +432,40 @@ def test_boxes_move_resize_and_delete_and_polygon_vertices_are_added_and_removed
     points = vertices(saved["polygon"])
     assert len(points) == 3 and (3000, 2600) not in points
     assert any(abs(x - 2500) <= tolerance and abs(y - 1800) <= tolerance for x, y in points)
+    assert errors == []
+
+
+def test_the_wheel_zooms_at_the_pointer_quickly_and_deep_zoom_draws_from_the_original(
+    served: Served, browser: Browser, roads: tuple[Client, str]
+) -> None:
+    client, key = roads
+    page = open_page(browser, [])
+    errors = errors_of(page)
+    open_image(page, served, key, client, "big.jpg")
+    assert page.get_attribute("#editor", "data-source") is None  # the 1280 px preview
+    fitted = view(page)[0]
+    under = tuple(float(round(v)) for v in on_screen(page, 2000, 1500))
+    before = in_image(page, *under)
+    page.mouse.move(*under)
+    took = page.evaluate(
+        """([x, y]) => {
+          const canvas = document.querySelector('#editor .canvas canvas:last-child');
+          const started = performance.now();
+          for (let i = 0; i < 30; i += 1) {
+            canvas.dispatchEvent(new WheelEvent('wheel', {deltaY: -100, clientX: x, clientY: y,
+                                                          bubbles: true, cancelable: true}));
+          }
+          return performance.now() - started;
+        }""",
+        list(under),
+    )
+    scale = view(page)[0]
+    assert scale > fitted * 50  # 30 steps of 15%
+    assert took < 3000, f"30 zoom steps took {took:.0f} ms"
+    after = in_image(page, *under)  # the pixel under the pointer stays there
+    near = 1 / fitted  # one screen pixel before the zoom (the page's sub-pixel layout)
+    assert abs(after[0] - before[0]) < near and abs(after[1] - before[1]) < near, (before, after)
+    page.wait_for_selector("#editor[data-source=original]")
+    page.keyboard.press("0")
+    assert view(page)[0] == pytest.approx(fitted)
     assert errors == []

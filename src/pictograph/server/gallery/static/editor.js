@@ -284,7 +284,23 @@
 
   function viewChanged() {
     root.dataset.view = [scale(), stage.x(), stage.y()].join(",");
+    sharpen();
     render();
+  }
+
+  // Zoomed in past the preview's own pixels: draw from the original instead, once (a format the
+  // browser cannot decode, e.g. HEIC, keeps the preview).
+  let sharpened = false;
+  function sharpen() {
+    if (sharpened || !preview.naturalWidth || scale() * W <= preview.naturalWidth * 1.25) return;
+    sharpened = true;
+    const original = new Image();
+    original.onload = () => {
+      picture.image(original);
+      imageLayer.batchDraw();
+      root.dataset.source = "original";
+    };
+    original.src = `/images/${encodeURIComponent(root.dataset.image)}/file`;
   }
 
   function zoomAt(screen, factor) {
