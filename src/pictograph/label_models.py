@@ -113,6 +113,15 @@ class SaveResult(_Wire):
     previous_count: int
     new_count: int
     status: str
+    #: The image's annotation version after the save (None from servers that keep none).
+    version: int | None = None
+
+
+class VersionedAnnotations(_Wire):
+    """An image's annotations with the version they are at: pass it to ``save(version=)``."""
+
+    annotations: list[dict[str, Any]] = Field(default_factory=list)
+    version: int | None = None
 
 
 class BulkSaveFailure(_Wire):

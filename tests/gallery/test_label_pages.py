@@ -69,3 +69,35 @@ def test_the_dataset_page_lists_classes_with_counts_and_exports_with_download_li
     archive = keyed.browser.get(f"/storage/exports/{token}")
     assert archive.status_code == 200 and archive.content[:2] == b"PK"
     assert len(ids) == 2
+
+
+def test_the_dataset_page_renders_classes_stored_without_a_type(keyed: Gallery) -> None:
+    _, key = keyed.create_key("acme")
+    api = keyed.api(key)
+    made = flows.create_dataset(api, "road-signs")
+    patched = api.patch(
+        f"{flows.P}/datasets/road-signs",
+        json={"classes": [{"name": "cat"}, {"name": "motorcycle"}]},
+    )
+    assert patched.status_code == 200, patched.text
+    keyed.sign_in(key)
+    page = keyed.browser.get(f"/datasets/{made['id']}")
+    assert page.status_code == 200
+    assert "<td>motorcycle</td><td></td><td>0</td><td>0</td>" in page.text
+
+
+def test_the_image_page_offers_edit_controls_by_role(keyed: Gallery) -> None:
+    _, key = keyed.create_key("acme")
+    flows.create_dataset(keyed.api(key), "cars", classes=[{"name": "car", "type": "bbox"}])
+    [image_id] = keyed.upload(key, "cars", "/", "a.png")
+    shown = {}
+    for role in ("viewer", "annotator", "member"):
+        made = keyed.api(key).post("/api/v1/api-keys/", json={"name": role, "role": role})
+        keyed.sign_in(made.json()["api_key"])
+        shown[role] = keyed.browser.get(f"/images/{image_id}").text
+    assert 'data-may-edit="no"' in shown["viewer"] and 'data-tool="box"' not in shown["viewer"]
+    assert 'class="new-tag"' not in shown["viewer"]
+    assert 'data-may-edit="yes"' in shown["annotator"] and 'data-tool="box"' in shown["annotator"]
+    assert 'class="new-tag"' in shown["annotator"] and 'class="new-class"' not in shown["annotator"]
+    assert 'class="new-class"' in shown["member"]
+    assert all('<script src="/gallery/editor.js" defer>' in html for html in shown.values())

@@ -255,3 +255,20 @@ def test_a_dataset_downloads_to_a_folder_with_a_report(client: Client, tmp_path:
     full = client.datasets.download("export", tmp_path / "full")
     assert full.success
     assert full.annotations_downloaded in (0, 2)
+
+
+def test_a_save_naming_the_version_it_read_refuses_to_overwrite_a_later_change(
+    client: Client, tmp_path: Path
+):
+    client.datasets.create("signs", classes=[{"name": "stop", "type": "bbox"}])
+    client.images.upload("signs", picture(tmp_path / "a.png"))
+    box = {"name": "stop", "type": "bbox", "bounding_box": {"x": 1, "y": 2, "w": 3, "h": 4}}
+    read = client.annotations.get_with_version("signs", "a.png")
+    assert read.annotations == [] and read.version == 0
+    first = client.annotations.save("signs", "a.png", [box], version=read.version)
+    assert first.version == 1
+    with pytest.raises(ConflictError) as refused:
+        client.annotations.save("signs", "a.png", [], version=read.version)
+    assert refused.value.code == "stale_version"
+    assert len(client.annotations.get("signs", "a.png")) == 1
+    assert client.annotations.save("signs", "a.png", []).version == 2  # no version: replaces

@@ -122,8 +122,13 @@ def test_annotations_are_stored_and_replaced_whole_and_the_save_reports_the_imag
         "previous_count": 0,
         "new_count": 1,
         "status": "new",
+        "version": 1,
     }
-    assert app_client.get(url).json() == {"image_id": image["id"], "annotations": [box]}
+    assert app_client.get(url).json() == {
+        "image_id": image["id"],
+        "annotations": [box],
+        "version": 1,
+    }
     low = _list(app_client, dataset="ann", min_confidence_lt=0.5).json()["data"]
     assert [i["annotation_count"] for i in low] == [1]
     assert app_client.delete(url).json() == {"image_id": image["id"], "deleted_count": 1}

@@ -25,7 +25,7 @@ def test_a_bulk_save_fails_unknown_ids_and_bad_annotations_alone(
     ]
     answer = app_client.post(f"{P}/annotations/bulk", json={"saves": saves}).json()
     assert answer["saved"] == [
-        {"image_id": b, "previous_count": 0, "new_count": 1, "status": "new"}
+        {"image_id": b, "previous_count": 0, "new_count": 1, "status": "new", "version": 1}
     ]
     reasons = [item["error"] for item in answer["failed"]]
     assert reasons[0] == "Class 'unicorn' not in project"

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from pictograph.label_import import ImageIndex, ImportPlan, from_coco, from_yolo, read_coco
-from pictograph.label_models import BulkSaveResult, SaveResult
+from pictograph.label_models import BulkSaveResult, SaveResult, VersionedAnnotations
 from pictograph.protocol import API_PREFIX
 from pictograph.resources._base import Resource, data_of, parse_model
 
@@ -29,12 +29,27 @@ class Annotations(Resource):
         answer = self._transport.request_json("GET", _route(dataset_name, image))
         return list(answer.get("annotations", []))
 
+    def get_with_version(self, dataset_name: str, image: str) -> VersionedAnnotations:
+        """The image's annotations and their version, for a save that must not overwrite a
+        change made after this read (``save(..., version=found.version)``)."""
+        answer = self._transport.request_json("GET", _route(dataset_name, image))
+        return parse_model(VersionedAnnotations, answer)
+
     def save(
-        self, dataset_name: str, image: str, annotations: Sequence[Mapping[str, Any]]
+        self,
+        dataset_name: str,
+        image: str,
+        annotations: Sequence[Mapping[str, Any]],
+        *,
+        version: int | None = None,
     ) -> SaveResult:
         """Replace the image's annotations. ``ValidationError`` for an unknown class (400) or a
-        bad shape (422)."""
-        body = {"annotations": [dict(item) for item in annotations]}
+        bad shape (422). With ``version`` (from ``get_with_version`` or a previous save's
+        ``SaveResult.version``), ``ConflictError`` when someone changed them since; nothing is
+        saved then."""
+        body: dict[str, Any] = {"annotations": [dict(item) for item in annotations]}
+        if version is not None:
+            body["version"] = version
         answer = self._transport.request_json("POST", _route(dataset_name, image), json=body)
         return parse_model(SaveResult, answer)
 

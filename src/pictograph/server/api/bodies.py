@@ -121,6 +121,9 @@ class DirectoryRename(_Body):
 
 class AnnotationsBody(_Body):
     annotations: list[Any] = Field(default_factory=list)
+    #: The annotation version the client edited (our SDK's ``save(..., version=)``); the
+    #: ``If-Match`` header says the same for browsers. Neither: the save replaces, as before.
+    version: int | None = Field(default=None, ge=0)
 
 
 class ExportCreate(_Body):

@@ -15,7 +15,9 @@ from pictograph.errors import NotFoundError
 from pictograph.server.api.blob_responses import blob_response
 from pictograph.server.api.deps import get_links, get_store
 from pictograph.server.api.expensive import run_expensive
+from pictograph.server.gallery import vendor
 from pictograph.server.gallery.rendering import (
+    EDITOR_SCRIPT,
     KEYS_SCRIPT,
     STYLESHEET,
     TRASH_SCRIPT,
@@ -65,6 +67,28 @@ def trash_script() -> Response:
         media_type="text/javascript",
         headers={"cache-control": "public, max-age=3600", **_NOSNIFF},
     )
+
+
+@router.get("/gallery/editor.js")
+def editor_script() -> Response:
+    """The image page's annotation editor (it draws with the vendored Konva)."""
+    return FileResponse(
+        EDITOR_SCRIPT,
+        media_type="text/javascript",
+        headers={"cache-control": "public, max-age=3600", **_NOSNIFF},
+    )
+
+
+@router.get("/gallery/vendor/{name}")
+def vendored(name: str) -> Response:
+    """A pinned third-party file of the manifest (its name carries its version, so it is cached
+    for a year); any other name is a 404."""
+    path = vendor.servable(name)
+    if path is None:
+        return Response(status_code=404)
+    media_type = "text/javascript" if name.endswith(".js") else "text/plain; charset=utf-8"
+    headers = {"cache-control": "public, max-age=31536000, immutable", **_NOSNIFF}
+    return FileResponse(path, media_type=media_type, headers=headers)
 
 
 @router.get("/images/{image_id}/thumbnail")

@@ -10,6 +10,7 @@ from urllib.parse import unquote
 
 from pictograph.errors import ApiError
 from pictograph.models import Dataset, Image
+from pictograph.server.gallery import vendor
 from pictograph.server.service import browsing, class_edits, exports, images, search
 from pictograph.server.service.annotations import get_annotations
 from pictograph.server.service.context import AppContext, Links, image_segment
@@ -97,12 +98,15 @@ def similar(
 def image_context(
     store: AppContext, organization_id: str, image: Image, dataset: Dataset, links: Links
 ) -> dict[str, Any]:
-    """The labels part of the image page."""
+    """The labels part of the image page: the shapes drawn without script, the path the editor
+    reads and saves annotations at, the vendored canvas library it draws with, similar images."""
     segment = image_segment(image.directory_path or "/", image.filename)
     found = get_annotations(store, organization_id, dataset.id, unquote(segment))
     annotations = found["annotations"]
     return {
         "shapes": overlay(image, annotations, dataset),
+        "segment": segment,
+        "konva": vendor.konva().name,
         "similar": similar(store, organization_id, image, links),
     }
 

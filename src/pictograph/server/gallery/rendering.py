@@ -21,6 +21,7 @@ KEYS_SCRIPT = TEMPLATES / "keys.js"
 #: The trash page's script: its Restore buttons call the developer API with ``fetch``.
 TRASH_SCRIPT = TEMPLATES / "trash.js"
 WORKFLOW_SCRIPT = TEMPLATES / "workflow.js"
+EDITOR_SCRIPT = Path(__file__).resolve().parent / "static" / "editor.js"
 
 #: Pages run only our own script files, never inline script, so even markup that slipped
 #: through escaping could not execute; scripts may call our own API (connect-src).

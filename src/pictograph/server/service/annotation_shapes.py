@@ -6,6 +6,7 @@ keypoints carry no box and ``confidence`` is never null: what we store and send 
 
 from __future__ import annotations
 
+import math
 import uuid
 from typing import Any
 
@@ -13,6 +14,10 @@ from pictograph.errors import ValidationError
 from pictograph.server.service.classes import admits
 
 TYPES = ("bbox", "polygon", "polyline", "keypoint")
+#: Most points one polygon or polyline may have (all its rings together).
+MAX_POINTS = 10_000
+#: How far (in pixels) a shape may reach past the image's edge: float rounding of exports.
+EDGE_TOLERANCE = 1.0
 _COMMON = ("id", "name", "type", "confidence", "created_by", "attributes", "instance_id")
 _GEOMETRY = {
     "bbox": ("bounding_box", "oriented_box"),
@@ -22,9 +27,12 @@ _GEOMETRY = {
 }
 
 
-def check(item: Any, index: int, classes: list[dict[str, Any]]) -> dict[str, Any]:
+def check(
+    item: Any, index: int, classes: list[dict[str, Any]], size: tuple[int, int] | None = None
+) -> dict[str, Any]:
     """``item`` in canonical form; ``ValidationError`` (400 for a class the dataset lacks, by
-    name and type; 422 for a bad shape) naming the annotation's position."""
+    name and type; 422 for a bad shape, one of over ``MAX_POINTS`` points, or one outside the
+    image of ``size`` pixels when it is known) naming the annotation's position."""
     where = f"annotation {index}"
     if not isinstance(item, dict):
         raise ValidationError(f"{where} is not an object")
@@ -51,11 +59,51 @@ def check(item: Any, index: int, classes: list[dict[str, Any]]) -> dict[str, Any
         result.update(_geometry(kind, item))
     except (KeyError, TypeError, ValueError) as error:
         raise ValidationError(f"{where}: malformed {kind} geometry ({error})") from None
+    if size is not None:
+        _inside(result, size, where)
     return result
 
 
+def _corners(item: dict[str, Any]) -> list[dict[str, float]]:
+    if item["type"] == "bbox":
+        box = item["bounding_box"]
+        return [
+            {"x": box["x"], "y": box["y"]},
+            {"x": box["x"] + box["w"], "y": box["y"] + box["h"]},
+        ]
+    if item["type"] == "keypoint":
+        return [item["keypoint"]]
+    if item["type"] == "polygon":
+        return [p for ring in item["polygon"]["paths"] for p in ring]
+    return list(item["polyline"]["path"])
+
+
+def _inside(item: dict[str, Any], size: tuple[int, int], where: str) -> None:
+    width, height = size
+    for p in _corners(item):
+        if not (
+            -EDGE_TOLERANCE <= p["x"] <= width + EDGE_TOLERANCE
+            and -EDGE_TOLERANCE <= p["y"] <= height + EDGE_TOLERANCE
+        ):
+            raise ValidationError(
+                f"{where}: the {item['type']} reaches outside the {width}x{height} image "
+                f"(point {p['x']:g},{p['y']:g})"
+            )
+
+
 def _point(raw: Any) -> dict[str, float]:
-    return {"x": float(raw["x"]), "y": float(raw["y"])}
+    point = {"x": float(raw["x"]), "y": float(raw["y"])}
+    if not all(math.isfinite(v) for v in point.values()):
+        raise ValueError("coordinates must be finite numbers")
+    return point
+
+
+def _points(raw: Any, counted: int = 0) -> list[dict[str, float]]:
+    if not isinstance(raw, list):
+        raise TypeError("points must be a list")
+    if counted + len(raw) > MAX_POINTS:
+        raise ValueError(f"at most {MAX_POINTS} points per shape")
+    return [_point(p) for p in raw]
 
 
 def _box(raw: Any) -> dict[str, float]:
@@ -76,13 +124,15 @@ def _geometry(kind: str, item: dict[str, Any]) -> dict[str, Any]:
             raise ValueError("a keypoint has no bounding_box")
         return {"keypoint": _point(item["keypoint"])}
     if kind == "polygon":
-        rings = [[_point(p) for p in ring] for ring in item["polygon"]["paths"]]
+        rings: list[list[dict[str, float]]] = []
+        for ring in item["polygon"]["paths"]:
+            rings.append(_points(ring, sum(len(r) for r in rings)))
         if not rings or any(len(ring) < 3 for ring in rings):
             raise ValueError("a polygon needs rings of at least 3 points")
         found = {"polygon": {"paths": rings}}
         points = rings[0]
     else:
-        path = [_point(p) for p in item["polyline"]["path"]]
+        path = _points(item["polyline"]["path"])
         if len(path) < 2:
             raise ValueError("a polyline needs at least 2 points")
         found = {"polyline": {"path": path}}

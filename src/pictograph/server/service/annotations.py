@@ -1,5 +1,9 @@
 """Per-image annotations: checked against the dataset's classes, replaced as a whole, one image
-at a time or up to 200 in one transaction."""
+at a time or up to 200 in one transaction.
+
+Every change raises the image's ``annotation_version``. A save that names the version it edited
+(an editor's ``If-Match``, the SDK's ``version=``) is refused with ``ConflictError`` when the
+image has changed since; a save that names none replaces whatever is there, as before."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pictograph.errors import ApiError, ValidationError
+from pictograph.errors import ApiError, ConflictError, ValidationError
 from pictograph.server.service.annotation_shapes import check, readable
 from pictograph.server.service.context import AppContext, now, row_dict
 from pictograph.server.service.datasets import LIVE, resolve
@@ -17,15 +21,21 @@ from pictograph.server.store import tables as t
 
 #: Most images one bulk save may name (the hosted backend's cap, which the SDK chunks to).
 MAX_BULK = 200
+#: The error code of a save refused because the image changed after the version it edited.
+STALE_VERSION = "stale_version"
 
 
 def get_annotations(
     store: AppContext, organization_id: str, ref: str, segment: str
 ) -> dict[str, Any]:
-    """``{"image_id", "annotations"}``; an image without annotations gives ``[]``."""
+    """``{"image_id", "annotations", "version"}``; an image without annotations gives ``[]``."""
     with store.read() as conn:
         row = find_by_path(conn, organization_id, ref, segment)
-    return {"image_id": row["id"], "annotations": [readable(a) for a in row["annotations"] or []]}
+    return {
+        "image_id": row["id"],
+        "annotations": [readable(a) for a in row["annotations"] or []],
+        "version": row["annotation_version"],
+    }
 
 
 def min_confidence(annotations: list[Any]) -> float | None:
@@ -38,37 +48,81 @@ def min_confidence(annotations: list[Any]) -> float | None:
     return min(found) if found else None
 
 
-def checked(annotations: list[Any], classes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``annotations`` in canonical form; ``ValidationError`` for the first one refused."""
-    return [check(item, index, classes) for index, item in enumerate(annotations)]
+def checked(
+    annotations: list[Any], classes: list[dict[str, Any]], image: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """``annotations`` in canonical form; ``ValidationError`` for the first one refused (a class
+    the dataset lacks, a bad shape, one outside the image row's known width and height)."""
+    size = (image["width"], image["height"]) if image.get("width") and image.get("height") else None
+    return [check(item, index, classes, size) for index, item in enumerate(annotations)]
 
 
-def write(conn: sa.Connection, image: dict[str, Any], annotations: list[Any]) -> dict[str, Any]:
-    """Replace the image row's annotations; the save answer the SDK reads."""
-    values = {
+def changed_values(annotations: list[Any]) -> dict[str, Any]:
+    """The image row's values after its annotations became ``annotations`` (version raised)."""
+    return {
         "annotations": annotations,
         "annotation_count": len(annotations),
         "min_confidence": min_confidence(annotations),
+        "annotation_version": t.images.c.annotation_version + 1,
         "updated_at": now(),
     }
-    conn.execute(t.images.update().where(t.images.c.id == image["id"]).values(**values))
+
+
+def write(
+    conn: sa.Connection,
+    image: dict[str, Any],
+    annotations: list[Any],
+    expected_version: int | None = None,
+) -> dict[str, Any]:
+    """Replace the image row's annotations; the save answer the SDK reads, with the new
+    ``version``. With ``expected_version``, ``ConflictError`` unless the row is still at it
+    (checked in the UPDATE itself, so two concurrent saves of one version cannot both win)."""
+    where = [t.images.c.id == image["id"]]
+    if expected_version is not None:
+        where.append(t.images.c.annotation_version == expected_version)
+    update = t.images.update().where(*where).values(**changed_values(annotations))
+    version = conn.execute(update.returning(t.images.c.annotation_version)).scalar()
+    if version is None:
+        raise stale(image, expected_version)
     return {
         "image_id": image["id"],
         "previous_count": len(image["annotations"] or []),
         "new_count": len(annotations),
         "status": image["status"],
+        "version": int(version),
     }
 
 
+def stale(image: dict[str, Any], expected_version: int | None) -> ConflictError:
+    """The refusal of a save that edited an older version of the image's annotations."""
+    return ConflictError(
+        f"the annotations of {image['filename']} were changed by someone else after version "
+        f"{expected_version} was read (now version {image['annotation_version']}): reload them "
+        "and make your change again",
+        code=STALE_VERSION,
+        details={"expected_version": expected_version, "version": image["annotation_version"]},
+    )
+
+
 def replace_annotations(
-    store: AppContext, organization_id: str, ref: str, segment: str, annotations: list[Any]
+    store: AppContext,
+    organization_id: str,
+    ref: str,
+    segment: str,
+    annotations: list[Any],
+    expected_version: int | None = None,
 ) -> dict[str, Any]:
-    """Replace all annotations; ``{"image_id", "previous_count", "new_count", "status"}`` with
-    the image's (unchanged) status. ``ValidationError`` for an unknown class or a bad shape."""
+    """Replace all annotations; ``{"image_id", "previous_count", "new_count", "status",
+    "version"}`` with the image's (unchanged) status. ``ValidationError`` for an unknown class or
+    a bad shape; ``ConflictError`` (code ``stale_version``) when ``expected_version`` is given
+    and the image's annotations have changed since. Nothing is saved on a refusal."""
     with store.write() as conn:
         dataset = resolve(conn, organization_id, ref)
         row = find_by_path(conn, organization_id, dataset["id"], segment)
-        return write(conn, row, checked(annotations, list(dataset["classes"] or [])))
+        if expected_version is not None and row["annotation_version"] != expected_version:
+            raise stale(row, expected_version)
+        clean = checked(annotations, list(dataset["classes"] or []), row)
+        return write(conn, row, clean, expected_version)
 
 
 def clear_annotations(
@@ -105,7 +159,7 @@ def bulk_save(
                 failed.append({"image_id": image_id, "error": "image not found"})
                 continue
             try:
-                clean = checked(annotations, list(row["dataset_classes"] or []))
+                clean = checked(annotations, list(row["dataset_classes"] or []), row)
             except ApiError as error:
                 failed.append({"image_id": image_id, "error": error.message})
                 continue

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pictograph.errors import ConflictError, NotFoundError
-from pictograph.server.service.annotations import min_confidence
+from pictograph.server.service.annotations import changed_values
 from pictograph.server.service.classes import key_of
 from pictograph.server.service.context import AppContext, now
 from pictograph.server.service.datasets import resolve
@@ -34,13 +34,7 @@ def _rewrite_images(conn: sa.Connection, dataset_id: str, rewrite: Rewrite) -> t
             if changed:
                 images += 1
                 annotations += changed
-                values = {
-                    "annotations": new,
-                    "annotation_count": len(new),
-                    "min_confidence": min_confidence(new),
-                    "updated_at": now(),
-                }
-                conn.execute(_I.update().where(_I.c.id == row.id).values(**values))
+                conn.execute(_I.update().where(_I.c.id == row.id).values(**changed_values(new)))
         if len(rows) < _PAGE:
             return images, annotations
         last = rows[-1].id
@@ -167,7 +161,8 @@ def _is_of(annotation: dict[str, Any], name: str, class_type: str | None) -> boo
 
 
 def class_counts(store: AppContext, organization_id: str, ref: str) -> list[dict[str, Any]]:
-    """Each class of the dataset with how many annotations and images use it."""
+    """Each class of the dataset with how many annotations and images use it (``type`` None
+    for a class stored without one)."""
     counts: dict[str, list[int]] = {}
     with store.read() as conn:
         dataset = resolve(conn, organization_id, ref)
@@ -184,7 +179,7 @@ def class_counts(store: AppContext, organization_id: str, ref: str) -> list[dict
 
         _rewrite_images(conn, dataset["id"], count)
     return [
-        {**c, "annotation_count": counts.get(c["name"], [0, 0])[0],
+        {"type": None, **c, "annotation_count": counts.get(c["name"], [0, 0])[0],
          "image_count": counts.get(c["name"], [0, 0])[1]}
         for c in dataset["classes"] or []
     ]  # fmt: skip

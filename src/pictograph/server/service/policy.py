@@ -93,7 +93,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", f"{_IMAGE}/submit"): _write("annotator", "submitting an image for review"),
     ("POST", f"{_IMAGE}/review"): _write("member", "reviewing an image"),
     ("POST", f"{_IMAGE}/split"): _write("member", "assigning a split"),
-    ("POST", "/images/bulk-tag"): _write("member", "tagging images"),
+    ("POST", "/images/bulk-tag"): _write("annotator", "tagging images"),
     ("POST", "/images/assign-splits"): _write("member", "assigning splits"),
     # batch operations
     ("PATCH", f"{_BATCH}/update"): _write("member", "changing images"),

@@ -136,6 +136,8 @@ images = sa.Table(
     # The names of the keys that last submitted the image for review and last reviewed it.
     sa.Column("labelled_by", sa.String(255), nullable=True),
     sa.Column("reviewed_by", sa.String(255), nullable=True),
+    # Raised by every change of ``annotations``: an editor's save names the version it edited.
+    sa.Column("annotation_version", sa.Integer, nullable=False, server_default="0"),
     sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
     sa.UniqueConstraint("dataset_id", "directory_path", "filename"),
     sa.Index(None, "dataset_id", "is_archived", "created_at", "id"),
