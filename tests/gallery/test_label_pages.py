@@ -105,3 +105,34 @@ def test_the_image_page_offers_edit_controls_by_role(keyed: Gallery) -> None:
     assert 'class="new-tag"' in shown["annotator"] and 'class="new-class"' not in shown["annotator"]
     assert 'class="new-class"' in shown["member"]
     assert all('<script src="/gallery/editor.js" defer>' in html for html in shown.values())
+
+
+def test_a_version_page_shows_what_was_frozen_read_only(keyed: Gallery) -> None:
+    _, key = keyed.create_key("acme")
+    api = keyed.api(key)
+    made = flows.create_dataset(api, "frozen", classes=[{"name": "cat", "type": "box"}])
+    ids = keyed.upload(key, "frozen", "/pets", "a.png", "b.png")
+    box = {"name": "cat", "type": "bbox", "bounding_box": {"x": 1, "y": 1, "w": 5, "h": 5}}
+    saved = api.post(f"{flows.P}/annotations/frozen/pets/a.png", json={"annotations": [box]})
+    assert saved.status_code == 200, saved.text
+    version = api.post(f"{flows.P}/datasets/frozen/versions", json={"name": "v1"})
+    assert version.status_code == 201, version.text
+    gone = api.delete(f"{flows.P}/images/frozen/pets/b.png", params={"permanent": "true"})
+    assert gone.status_code == 200
+    renamed = api.post(
+        f"{flows.P}/annotations/rename-class",
+        json={"dataset": "frozen", "old_name": "cat", "new_name": "feline"},
+    )
+    assert renamed.status_code == 200
+    keyed.sign_in(key)
+    dataset_page = keyed.browser.get(f"/datasets/{made['id']}").text
+    link = re.search(r'class="version-link" href="([^"]+)">v1</a>', dataset_page)
+    assert link is not None
+    page = keyed.browser.get(link.group(1))
+    assert page.status_code == 200 and "read-only" in page.text
+    rows = re.findall(r'<tr class="version-image">(.*?)</tr>', page.text, re.S)
+    assert len(rows) == 2
+    assert "/pets/a.png" in rows[0] and "cat" in rows[0] and f"/images/{ids[0]}/" in rows[0]
+    assert "/pets/b.png" in rows[1] and "not in the live dataset now" in rows[1]
+    assert "feline" not in page.text
+    assert "<form" not in page.text.split("</header>")[1]  # nothing to change

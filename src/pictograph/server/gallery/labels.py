@@ -11,7 +11,7 @@ from urllib.parse import unquote
 from pictograph.errors import ApiError
 from pictograph.models import Dataset, Image
 from pictograph.server.gallery import vendor
-from pictograph.server.service import browsing, class_edits, exports, images, search
+from pictograph.server.service import browsing, class_edits, exports, images, search, versions
 from pictograph.server.service.annotations import get_annotations
 from pictograph.server.service.context import AppContext, Links, image_segment
 
@@ -121,4 +121,5 @@ def dataset_context(
     return {
         "class_counts": [{**c, "colour": _colour(by_name, c["name"])} for c in counts],
         "exports": listed.items,
+        "versions": versions.list_versions(store, organization_id, dataset.id),
     }

@@ -30,6 +30,7 @@ from pictograph.server.service import (
     images,
     policy,
     trash,
+    versions,
     workflow,
 )
 from pictograph.server.service.browsing import DEFAULT_SORT, SORTS, ImageView
@@ -369,3 +370,35 @@ def replace(view: ImageView, **changes: object) -> ImageView:
 def review_api(dataset_id: str, folder: str, filename: str) -> str:
     """The developer API address of an image, which its submit and review routes extend."""
     return f"{API_PREFIX}/images/{quote(dataset_id, safe='')}/{image_segment(folder, filename)}"
+
+
+@router.get("/datasets/{dataset_id}/versions/{version}")
+def version_page(
+    request: Request, dataset_id: str, version: str, page: str | None = None
+) -> Response:
+    """A dataset version, read-only: what it froze (classes, splits, images with their labels),
+    whatever the live dataset became since."""
+    number = page_number(page)
+
+    def build(viewer: Viewer) -> Response:
+        store, org = get_store(request), viewer.organization_id
+        dataset = datasets.get_dataset(store, org, dataset_id)
+        frozen, listing = versions.version_images(
+            store,
+            org,
+            dataset.id,
+            version,
+            limit=IMAGES_PER_PAGE,
+            offset=(number - 1) * IMAGES_PER_PAGE,
+        )
+        base = f"/datasets/{quote(dataset.id, safe='')}/versions/{quote(frozen['id'], safe='')}"
+        return render(
+            "version.html",
+            viewer=viewer,
+            dataset=dataset,
+            version=frozen,
+            images=listing.items,
+            pager=pager(listing, number, lambda n: f"{base}?page={n}"),
+        )
+
+    return _show(request, build)

@@ -175,6 +175,8 @@ GALLERY = {
     ("GET", "/images/{image_id}/{thumbnail,preview,file}"): "a signed-in session (viewer or above)",
     ("GET", "/trash"): "a signed-in session (viewer or above); Restore buttons call the API",
     ("GET", "/audit"): "a signed-in session of an admin or owner key",
+    ("GET", "/datasets/{dataset_id}/versions/{version}"): "a signed-in session (viewer or above); "
+    "a version is read-only",
 }
 
 #: Routes authenticated by a signed token in their URL (made by a key allowed to make it).

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from pictograph.errors import ConflictError, NotFoundError, ValidationError
 from pictograph.server.service.blob_owners import release
-from pictograph.server.service.context import AppContext, aware, new_id, now, row_dict
+from pictograph.server.service.context import AppContext, Page, aware, new_id, now, row_dict
 from pictograph.server.service.datasets import resolve
 from pictograph.server.service.paths import canonical_uuid, is_uuid
 from pictograph.server.store import tables as t
@@ -133,6 +133,34 @@ def get_version(
     with store.read() as conn:
         row = find_version(conn, resolve(conn, organization_id, dataset_ref), ref)
         return to_wire(row, _splits(conn, row["id"]))
+
+
+def version_images(
+    store: AppContext,
+    organization_id: str,
+    dataset_ref: str,
+    ref: str,
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[dict[str, Any], Page]:
+    """The version and a page of its frozen images in path order, each with ``live`` saying
+    whether the live dataset still holds that image (for a thumbnail to show)."""
+    with store.read() as conn:
+        row = find_version(conn, resolve(conn, organization_id, dataset_ref), ref)
+        where = _VI.c.version_id == row["id"]
+        total = conn.execute(sa.select(sa.func.count()).where(where)).scalar_one()
+        live = sa.exists().where(_I.c.id == _VI.c.image_id, _I.c.is_archived == sa.false())
+        query = (
+            sa.select(_VI, live.label("live"))
+            .where(where)
+            .order_by(_VI.c.directory_path, _VI.c.filename)
+            .limit(limit)
+            .offset(offset)
+        )
+        items = [row_dict(found) for found in conn.execute(query)]
+        version = to_wire(row, _splits(conn, row["id"]))
+    return version, Page(items=items, total=int(total), limit=limit, offset=offset)
 
 
 def delete_version(store: AppContext, organization_id: str, dataset_ref: str, ref: str) -> None:
