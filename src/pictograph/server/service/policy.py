@@ -85,6 +85,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/images/bulk-upload-url"): _upload("uploading images"),
     ("POST", "/images/bulk-register"): _upload("uploading images"),
     ("GET", "/images/{image_id}/metadata"): _read("reading an image"),
+    ("GET", f"{_IMAGE}/data-bundle"): _read("downloading an image's data bundle"),
     ("GET", _IMAGE): _read("downloading an image"),
     ("DELETE", _IMAGE): _write("member", "deleting an image", elevated_by="permanent"),
     # An annotator moves an image up to review, never to complete; reviewing is a member's (the
@@ -127,6 +128,10 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/exports/bulk-delete"): _write("admin", "deleting exports"),
     ("GET", "/exports/{rest:path}"): _read("reading an export"),
     ("DELETE", "/exports/{rest:path}"): _write("admin", "deleting an export"),
+    # jobs: one view of every long job (exports today)
+    ("GET", "/jobs/"): _read("listing jobs"),
+    ("GET", "/jobs/{job_id}"): _read("reading a job"),
+    ("POST", "/jobs/{job_id}/cancel"): _write("member", "cancelling a job"),
     # search
     ("GET", "/search/similar"): _read("searching by similarity"),
     ("GET", "/search/by-tags"): _read("searching by tags"),
