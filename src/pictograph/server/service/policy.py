@@ -76,6 +76,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/datasets/{dataset}/unarchive"): _write("admin", "unarchiving a dataset"),
     ("GET", "/datasets/{dataset}/download"): _read("listing a dataset for download"),
     ("GET", "/datasets/{dataset}/classes"): _read("reading a dataset's classes"),
+    ("GET", "/datasets/{dataset}/insights"): _read("reading a dataset's health"),
     ("GET", "/datasets/{dataset}/queue/next"): _read("reading a labelling queue"),
     # images
     ("GET", "/images/"): _read("listing images"),
