@@ -40,7 +40,9 @@ def test_the_label_export_train_snippet_runs_as_written_on_a_fresh_dataset(tmp_p
         "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 2, 30, 20]}],
     }
     (tmp_path / "labels.json").write_text(json.dumps(coco))
-    script = "\n".join(python_blocks("Upload a folder from Python") + python_blocks("Label, export, train"))
+    script = "\n".join(
+        python_blocks("Upload a folder from Python") + python_blocks("Label, export, train")
+    )
     assert "client.annotations.save" in script and "by_similarity" in script
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PICTOGRAPH_")}

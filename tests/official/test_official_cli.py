@@ -1,4 +1,4 @@
-"""The official command line (``pictograph[cli]==1.69.146``), unmodified, against ``pictograph serve``:
+"""The official command line (``pictograph[cli]==1.69.146``), unmodified, against ``serve``:
 every command of datasets, images, directories, annotations, exports, search, organizations, jobs
 and api-keys, and the classes commands that need no (name, type) keys, checking what comes back.
 Commands left out are listed in docs/compatibility.md with the reason."""
@@ -33,7 +33,9 @@ class Cli:
             [str(OFFICIAL_CLI), *args], env=self.env, cwd=self.work, capture_output=True,
             text=True, timeout=120, check=False,
         )  # fmt: skip
-        assert result.returncode == 0, f"pictograph {' '.join(args)}:\n{result.stdout}{result.stderr}"
+        assert result.returncode == 0, (
+            f"pictograph {' '.join(args)}:\n{result.stdout}{result.stderr}"
+        )
         return result.stdout
 
     def json(self, *args: str) -> Any:
@@ -41,7 +43,9 @@ class Cli:
 
 
 def test_every_command_of_the_official_cli_works_against_pictograph_serve(tmp_path: Path) -> None:
-    assert OFFICIAL_CLI.exists(), "run `make install`: it installs pictograph[cli] in .venv-official"
+    assert OFFICIAL_CLI.exists(), (
+        "run `make install`: it installs pictograph[cli] in .venv-official"
+    )
     home = tmp_path / "server"
     with serve(home, f"sqlite:///{home}/pictograph.db") as served:
         cli = Cli(served.base_url, served.create_key("acme"), tmp_path)
@@ -61,7 +65,9 @@ def _datasets_and_images(cli: Cli, tmp: Path) -> None:
     assert cli.json("images", "upload-directory", "roads", str(folder))["images_uploaded"] == 3
     extra = make_image(tmp / "one.png", size=(20, 10))
     assert cli.json("images", "upload", "roads", str(extra), "--directory", "/one")["width"] == 20
-    assert cli.json("images", "bulk-upload", "roads", str(extra), "--directory", "/bulk")["count"] == 1
+    assert (
+        cli.json("images", "bulk-upload", "roads", str(extra), "--directory", "/bulk")["count"] == 1
+    )
     listed = {i["filename"]: i for i in cli.json("images", "list", "roads", "--directory", "/")}
     assert set(listed) == {"a.png", "b.png"}
     assert cli.json("images", "get", "roads", "stop/c.png")["directory_path"] == "/stop"
@@ -100,7 +106,9 @@ def _datasets_and_images(cli: Cli, tmp: Path) -> None:
     cli.run("directories", "create", "roads", "/x/y")
     cli.run("directories", "rename", "roads", "/x/y", "z")
     cli.run("directories", "delete", "roads", "/x/z", "--yes")
-    assert "/x/z" not in {d["full_path"] for d in cli.json("directories", "list", "roads", "--json")}
+    assert "/x/z" not in {
+        d["full_path"] for d in cli.json("directories", "list", "roads", "--json")
+    }
     cli.run("datasets", "archive", "roads")
     cli.run("datasets", "unarchive", "roads")
     cli.run("datasets", "download", "roads", "--output", str(tmp / "dl"))
@@ -138,7 +146,9 @@ def _labels_exports_and_jobs(cli: Cli, tmp: Path) -> None:
     assert [c["name"] for c in coco["categories"]] == ["car"] and len(coco["annotations"]) == 2
 
     jobs = cli.json("jobs", "list", "--status", "all", "--json")
-    assert [(j["id"], j["type"], j["status"]) for j in jobs] == [(export["id"], "export", "completed")]
+    assert [(j["id"], j["type"], j["status"]) for j in jobs] == [
+        (export["id"], "export", "completed")
+    ]
     assert cli.json("jobs", "get", export["id"], "--json")["status"] == "completed"
     assert cli.json("jobs", "wait", export["id"], "--json")["type"] == "export"
     queued = cli.json("exports", "create", "roads", "--name", "v2", "--no-wait")

@@ -17,7 +17,7 @@ def list_jobs(
     store: StoreDep,
     org: OrgDep,
     status: str = "active",
-    type: str | None = None,  # noqa: A002 - the official query parameter's name
+    type: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> Any:

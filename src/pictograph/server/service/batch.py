@@ -298,7 +298,10 @@ def copy(
     folder = normalize_directory(target)
     outcome = Outcome()
     replaced: list[str] = []
-    with _copied_blobs(store, organization_id, ref, image_ids, strict) as copies, store.write() as conn:
+    with (
+        _copied_blobs(store, organization_id, ref, image_ids, strict) as copies,
+        store.write() as conn,
+    ):
         dataset, rows, outcome.failed = _images(conn, organization_id, ref, image_ids, strict)
         ensure_folders(conn, dataset["id"], folder)
         taken = _names(conn, dataset["id"], folder)
@@ -340,7 +343,10 @@ def copy_to_dataset(
     added to it (``classes_added``)."""
     folder = normalize_directory(target)
     outcome = Outcome(operation="copied")
-    with _copied_blobs(store, organization_id, ref, image_ids, strict) as copies, store.write() as conn:
+    with (
+        _copied_blobs(store, organization_id, ref, image_ids, strict) as copies,
+        store.write() as conn,
+    ):
         _lock(conn, organization_id, ref, target_ref)
         _source, rows, outcome.failed = _images(conn, organization_id, ref, image_ids, strict)
         destination = resolve(conn, organization_id, target_ref)

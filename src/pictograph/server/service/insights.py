@@ -79,6 +79,10 @@ def _sizes(conn: sa.Connection, live: Any) -> tuple[list[dict[str, int]], int]:
     return [{"w": r.width, "h": r.height, "count": r.n} for r in rows], distinct
 
 
+def _average(value: Any) -> int | None:
+    return None if value is None else round(float(value))
+
+
 def _int(value: Any) -> int:
     return int(value or 0)
 
@@ -91,7 +95,9 @@ def insights(store: AppContext, organization_id: str, ref: str) -> dict[str, Any
         totals = _totals(conn, live)
         sizes, distinct = _sizes(conn, live)
         labels = conn.execute(sa.text(_LABELS[conn.dialect.name]), {"dataset": dataset["id"]})
-        classes, class_images, types = {}, {}, {}
+        classes: dict[str, int] = {}
+        class_images: dict[str, int] = {}
+        types: dict[str, int] = {}
         for row in labels:
             name, kind = row.name or "", row.type or ""
             classes[name] = classes.get(name, 0) + row.annotations
@@ -100,7 +106,6 @@ def insights(store: AppContext, organization_id: str, ref: str) -> dict[str, Any
     images, annotations = _int(totals["images"]), _int(totals["annotations"])
     unannotated = _int(totals["d0"])
     with_dimensions = _int(totals["with_dimensions"])
-    average = (lambda v: None if v is None else round(float(v)))  # noqa: E731
     return {
         "total_images": images,
         "total_annotations": annotations,
@@ -118,10 +123,10 @@ def insights(store: AppContext, organization_id: str, ref: str) -> dict[str, Any
         "dimensions": {
             "min_width": totals["min_w"],
             "max_width": totals["max_w"],
-            "avg_width": average(totals["avg_w"]),
+            "avg_width": _average(totals["avg_w"]),
             "min_height": totals["min_h"],
             "max_height": totals["max_h"],
-            "avg_height": average(totals["avg_h"]),
+            "avg_height": _average(totals["avg_h"]),
             "orientation": {k: _int(totals[k]) for k in ("landscape", "portrait", "square")},
             "sizes": sizes,
             "distinct_size_count": distinct,

@@ -139,7 +139,9 @@ def list_jobs(
     if job_type is not None:
         where.append(jobs.c.type == job_type)
     with store.read() as conn:
-        total = conn.execute(sa.select(sa.func.count()).select_from(jobs).where(*where)).scalar_one()
+        total = conn.execute(
+            sa.select(sa.func.count()).select_from(jobs).where(*where)
+        ).scalar_one()
         query = (
             sa.select(jobs)
             .where(*where)
@@ -148,7 +150,9 @@ def list_jobs(
             .offset(offset)
         )
         rows = [row_dict(row) for row in conn.execute(query)]
-    return Page(items=[_wire(row) for row in rows], total=min(total, MAX_JOBS), limit=limit, offset=offset)
+    return Page(
+        items=[_wire(row) for row in rows], total=min(total, MAX_JOBS), limit=limit, offset=offset
+    )
 
 
 def _find(conn: sa.Connection, organization_id: str, job_id: str) -> dict[str, Any]:
