@@ -91,6 +91,7 @@ def _values(world: World) -> dict[str, Any]:
         "image_ids": [world.image_id],
         "export_ids": [world.export_id],
         "rest": world.export_id,
+        "job_id": world.export_id,
         "key_id": world.key_id,
         "member_id": world.member_id,
         "invite_id": world.invite_id,
