@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 $(OFFICIAL):
 	$(PYTHON) -m venv .venv-official
 	.venv-official/bin/python -m pip install --quiet --upgrade pip
-	.venv-official/bin/python -m pip install --quiet 'pictograph==1.69.146'
+	.venv-official/bin/python -m pip install --quiet 'pictograph[cli]==1.69.146' 'typer<0.17'
 	touch $(OFFICIAL)
 
 $(BROWSER):

@@ -93,6 +93,7 @@ def _values(world: World) -> dict[str, Any]:
         "export_ids": [world.export_id],
         "rest": world.export_id,
         "version": "v1",
+        "job_id": world.export_id,
         "key_id": world.key_id,
         "member_id": world.member_id,
         "invite_id": world.invite_id,

@@ -27,7 +27,35 @@ def _names(client: Any, dataset: str, folder: str) -> list[str]:
     return sorted(item["filename"] for item in answer.json()["data"])
 
 
-def test_a_batch_naming_another_organisations_image_is_a_404_for_it_and_touches_nothing(
+def test_a_batch_naming_another_organisations_image_lists_it_in_failed_and_does_the_rest(
+    make_client: Any, tmp_path: Path
+) -> None:
+    """Compatibility by default (issue 22): the reference answers 200 with such ids in
+    ``failed``; the other organisation's image is never touched."""
+    ours, theirs = _two_orgs(make_client, tmp_path)
+    mine = labelled_dataset(ours, tmp_path, "mine")
+    foreign = labelled_dataset(theirs, tmp_path / "t", "foreign")
+    own_id, foreign_id = mine[("/", "a.png")]["id"], foreign[("/", "a.png")]["id"]
+    failed = [{"id": foreign_id, "reason": "image not found in dataset 'mine'"}]
+
+    body = {"dataset_name": "mine", "image_ids": [own_id, foreign_id]}
+    updated = ours.patch(f"{B}/update", json={**body, "updates": {"status": "complete"}})
+    assert updated.status_code == 200, updated.text
+    assert (updated.json()["processed"], updated.json()["failed"]) == (1, failed)
+    assert updated.json()["success"] is False
+    copied = ours.post(f"{B}/copy", json={**body, "target_directory_path": "/copies"}).json()
+    assert (copied["processed"], copied["failed"]) == (1, failed)
+    moved = ours.post(f"{B}/move", json={**body, "target_directory_path": "/moved"}).json()
+    assert (moved["processed"], moved["failed"]) == (1, failed)
+
+    image = ours.get(f"{P}/images/{own_id}/metadata").json()["data"]
+    assert (image["status"], image["directory_path"]) == ("complete", "/moved")
+    assert _names(ours, "mine", "/copies") == ["a.png"]
+    theirs_now = theirs.get(f"{P}/images/{foreign_id}/metadata").json()["data"]
+    assert (theirs_now["status"], theirs_now["directory_path"]) == ("new", "/")
+
+
+def test_a_strict_batch_naming_another_organisations_image_is_a_404_and_touches_nothing(
     make_client: Any, tmp_path: Path
 ) -> None:
     ours, theirs = _two_orgs(make_client, tmp_path)
@@ -41,7 +69,7 @@ def test_a_batch_naming_another_organisations_image_is_a_404_for_it_and_touches_
         ("POST", "copy", {"target_directory_path": "/copies"}),
         ("POST", "delete", {"permanent": True}),
     ]:
-        body = {"dataset_name": "mine", "image_ids": [own_id, foreign_id], **extra}
+        body = {"dataset_name": "mine", "image_ids": [own_id, foreign_id], "strict": True, **extra}
         answer = ours.request(method, f"{B}/{path}", json=body)
         assert answer.status_code == 404, answer.text
         error = answer.json()["error"]
@@ -55,18 +83,19 @@ def test_a_batch_naming_another_organisations_image_is_a_404_for_it_and_touches_
     assert (theirs_now["status"], theirs_now["is_archived"]) == ("new", False)
 
 
-def test_a_move_onto_a_taken_name_is_a_409_unless_renaming_is_asked_for(
+def test_a_move_onto_a_taken_name_renames_unless_failing_is_asked_for(
     app_client: Any, tmp_path: Path
 ) -> None:
+    """The official SDK documents auto-renaming; ``duplicate_handling: "fail"`` is our option."""
     made = labelled_dataset(app_client, tmp_path)
     root_a = made[("/", "a.png")]["id"]
     body = {"dataset_name": "roads", "image_ids": [root_a], "target_directory_path": "/sub"}
-    refused = app_client.post(f"{B}/move", json=body)
+    refused = app_client.post(f"{B}/move", json={**body, "duplicate_handling": "fail"})
     assert refused.status_code == 409
     assert "nothing was moved" in refused.json()["error"]["message"]
     assert _names(app_client, "roads", "/") == ["a.png", "b.jpg", "e.png"]
 
-    renamed = app_client.post(f"{B}/move", json={**body, "duplicate_handling": "rename"}).json()
+    renamed = app_client.post(f"{B}/move", json=body).json()
     assert (renamed["processed"], renamed["renamed"]) == (1, 1)
     assert renamed["affected_directories"] == ["/", "/sub"]
     assert _names(app_client, "roads", "/sub") == ["a-1.png", "a.png", "c.png"]

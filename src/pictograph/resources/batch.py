@@ -24,10 +24,11 @@ class Batch(Resource):
         image_ids: Sequence[str],
         *,
         target_directory_path: str = "/",
-        rename_duplicates: bool = False,
+        rename_duplicates: bool = True,
     ) -> BatchResult:
-        """Move images to a folder (created when missing). A name taken there is a
-        ``ConflictError`` unless ``rename_duplicates`` (then ``a.png`` becomes ``a-1.png``)."""
+        """Move images to a folder (created when missing). A name taken there becomes ``a-1.png``,
+        ``a-2.png``, ... as the official SDK documents; with ``rename_duplicates=False`` it is a
+        ``ConflictError`` instead and nothing moves."""
         body = {"dataset_name": dataset_name, "image_ids": list(image_ids),
                 "target_directory_path": target_directory_path,
                 "duplicate_handling": "rename" if rename_duplicates else "fail"}  # fmt: skip

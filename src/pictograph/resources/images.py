@@ -113,7 +113,8 @@ class Images(ImageWorkflow):
         return body
 
     def get(self, dataset_name: str, image: str) -> Image:
-        """An image by filename (one request) or by id (``GET /images/{id}/metadata``).
+        """An image by filename or ``folder/file`` (one request), or by id (``GET
+        /images/{id}/metadata``).
 
         A filename is looked up across the dataset's folders; archived images are not found
         that way, but are by id. Raises ``NotFoundError`` when there is no such image in this

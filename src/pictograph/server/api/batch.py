@@ -24,7 +24,8 @@ _P = "/batch/images"
 @route(router, f"{_P}/update", "PATCH")
 def update(store: StoreDep, who: PrincipalDep, body: BatchUpdate) -> Any:
     updates = body.updates.model_dump(exclude_none=True)
-    return batch.update(store, who.organization_id, body.dataset_name, body.image_ids, updates)
+    org, name, ids = who.organization_id, body.dataset_name, body.image_ids
+    return batch.update(store, org, name, ids, updates, body.strict)
 
 
 @route(router, f"{_P}/move", "POST")
@@ -36,6 +37,7 @@ def move(store: StoreDep, who: PrincipalDep, body: BatchMove) -> Any:
         body.image_ids,
         body.target_directory_path,
         body.duplicate_handling,
+        body.strict,
     )
 
 
@@ -49,6 +51,7 @@ def copy(store: StoreDep, who: PrincipalDep, body: BatchCopy) -> Any:
         body.target_directory_path,
         body.duplicate_handling,
         body.copy_annotations,
+        body.strict,
     )
 
 
@@ -61,10 +64,11 @@ def copy_to_dataset(store: StoreDep, who: PrincipalDep, body: BatchCopyToDataset
         body.image_ids,
         body.target_dataset_name,
         body.target_directory_path,
+        body.strict,
     )
 
 
 @route(router, f"{_P}/delete", "POST")
 def delete(store: StoreDep, who: PrincipalDep, body: BatchDelete) -> Any:
     org = who.organization_id
-    return batch.delete(store, org, body.dataset_name, body.image_ids, body.permanent)
+    return batch.delete(store, org, body.dataset_name, body.image_ids, body.permanent, body.strict)

@@ -34,7 +34,7 @@ def blob_response(
         url = direct.download_url(
             found.key,
             content_type=found.content_type,
-            disposition=_disposition(disposition, found.filename) if disposition else None,
+            disposition=disposition_header(disposition, found.filename) if disposition else None,
             expires_in=store.settings.signed_url_ttl_seconds,
         )
         return RedirectResponse(url, status_code=307, headers={"cache-control": "no-store"})
@@ -42,14 +42,14 @@ def blob_response(
     extra = dict(headers or {})
     extra["content-length"] = str(found.size)
     if disposition is not None:
-        extra["content-disposition"] = _disposition(disposition, found.filename)
+        extra["content-disposition"] = disposition_header(disposition, found.filename)
     return StreamingResponse(_closing(source), media_type=found.content_type, headers=extra)
 
 
 def archive_response(store: AppContext, key: str, filename: str) -> Response:
     """A ZIP archive's bytes streamed from the blob store, as an attachment named ``filename``."""
     source = store.blobs.open(key)
-    headers = {"content-disposition": _disposition("attachment", filename)}
+    headers = {"content-disposition": disposition_header("attachment", filename)}
     return StreamingResponse(_closing(source), media_type="application/zip", headers=headers)
 
 
@@ -58,7 +58,7 @@ def _closing(source: BinaryIO) -> Iterator[bytes]:
         yield from read_chunks(source)
 
 
-def _disposition(kind: str, filename: str) -> str:
+def disposition_header(kind: str, filename: str) -> str:
     """As Starlette's ``FileResponse`` writes it: plain when the name is safe, else RFC 5987."""
     quoted = quote(filename)
     if quoted != filename:

@@ -202,12 +202,16 @@ class AssignSplitsBody(_Body):
 class BatchBody(_Body):
     dataset_name: str
     image_ids: list[str]
+    #: Our extension: refuse the whole batch (404, nothing changed) when an id is not an image of
+    #: the dataset; by default such ids are listed in ``failed`` of a 200, as the reference does.
+    strict: bool = False
 
 
 class BatchMove(BatchBody):
     target_directory_path: str = "/"
-    #: Our extension: "rename" gives a taken name a -n suffix; by default a taken name is a 409.
-    duplicate_handling: str = "fail"
+    #: A taken name gets a -n suffix, as the official SDK documents; our extension "fail" makes
+    #: it a 409 instead (nothing moved).
+    duplicate_handling: str = "rename"
 
 
 class BatchCopy(BatchBody):

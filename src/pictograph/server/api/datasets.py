@@ -10,7 +10,7 @@ from pictograph.models import dump
 from pictograph.server.api.bodies import DatasetCreate, DatasetUpdate
 from pictograph.server.api.deps import LinksDep, OrgDep, StoreDep, envelope, paged, route
 from pictograph.server.api.principal import PrincipalDep
-from pictograph.server.service import datasets, listings
+from pictograph.server.service import datasets, insights, listings
 
 router = APIRouter(redirect_slashes=False)
 
@@ -101,3 +101,8 @@ def download_listing(
         store, org, dataset, links, limit=limit, status_filter=status_filter
     )
     return envelope({**listing, "mode": mode})
+
+
+@route(router, "/datasets/{dataset}/insights", "GET")
+def dataset_insights(store: StoreDep, org: OrgDep, dataset: str) -> Any:
+    return envelope(insights.insights(store, org, dataset))

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from pictograph.errors import NotFoundError
 from pictograph.models import dump
-from pictograph.server.api.blob_responses import blob_response
+from pictograph.server.api.blob_responses import blob_response, disposition_header
 from pictograph.server.api.bodies import (
     BulkRegisterRequest,
     BulkUploadUrlRequest,
@@ -18,7 +18,7 @@ from pictograph.server.api.bodies import (
     UploadUrlRequest,
 )
 from pictograph.server.api.deps import LinksDep, OrgDep, StoreDep, envelope, paged, route
-from pictograph.server.service import batch_uploads, images, registration, uploads
+from pictograph.server.service import batch_uploads, bundles, images, registration, uploads
 from pictograph.server.service.context import AppContext
 
 router = APIRouter(redirect_slashes=False)
@@ -111,6 +111,22 @@ def image_metadata(store: StoreDep, org: OrgDep, links: LinksDep, image_id: str)
 
 def _bytes(store: AppContext, org: str, dataset: str, image_path: str) -> Response:
     return blob_response(store, images.image_file(store, org, dataset, image_path))
+
+
+@route(router, "/images/{dataset}/{image_path:path}/data-bundle", "GET", response_model=None)
+def data_bundle(store: StoreDep, org: OrgDep, dataset: str, image_path: str) -> Response:
+    """Registered before the catch-all below, which would read ``…/data-bundle`` as an image."""
+    try:
+        name, data = bundles.build_bundle(store, org, dataset, image_path)
+    except NotFoundError:
+        # Not an image: maybe an image literally called "data-bundle" in folder ``image_path``.
+        try:
+            return _bytes(store, org, dataset, f"{image_path}/data-bundle")
+        except NotFoundError:
+            pass
+        raise
+    headers = {"Content-Disposition": disposition_header("attachment", name)}
+    return Response(data, media_type="application/zip", headers=headers)
 
 
 @route(router, "/images/{dataset}/{image_path:path}", "GET", response_model=None)

@@ -37,6 +37,7 @@ _I = t.images
 MAX_IDS = 10_000
 STATUSES = ("new", "annotate", "review", "complete")
 DUPLICATE_RULES = ("rename", "skip", "overwrite")
+MOVE_RULES = ("rename", "fail")
 
 
 @dataclass
@@ -71,12 +72,14 @@ def _lock(conn: sa.Connection, organization_id: str, *refs: str) -> list[dict[st
 
 
 def _images(
-    conn: sa.Connection, organization_id: str, ref: str, image_ids: list[str]
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The dataset and its rows for ``image_ids``, in request order, archived ones included.
+    conn: sa.Connection, organization_id: str, ref: str, image_ids: list[str], strict: bool
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, str]]]:
+    """The dataset, its rows for ``image_ids`` in request order (archived ones included), and a
+    ``failed`` entry for each id that is not an image of this dataset (unknown, in another
+    dataset, or in another organisation), as the reference answers them in a 200.
 
-    ``NotFoundError`` (nothing touched) when any id is not an image of this dataset: unknown,
-    in another dataset, or in another organisation; its details list each such id.
+    With ``strict`` (our option) such an id is a ``NotFoundError`` instead, listing each one,
+    and nothing is touched.
     """
     if len(image_ids) > MAX_IDS:
         raise ValidationError(f"at most {MAX_IDS} images per request, got {len(image_ids)}")
@@ -91,15 +94,15 @@ def _images(
     for start in range(0, len(valid), 500):
         chunk = valid[start : start + 500]
         rows |= {row.id: row_dict(row) for row in conn.execute(query.where(_I.c.id.in_(chunk)))}
-    missing = [i for i in wanted if i not in rows]
-    if missing:
-        reason = f"image not found in dataset {dataset['name']!r}"
+    reason = f"image not found in dataset {dataset['name']!r}"
+    failed = [{"id": i, "reason": reason} for i in wanted if i not in rows]
+    if failed and strict:
         raise NotFoundError(
-            f"{len(missing)} of the {len(wanted)} images are not in dataset {dataset['name']!r}; "
+            f"{len(failed)} of the {len(wanted)} images are not in dataset {dataset['name']!r}; "
             "nothing was changed",
-            details={"failed": [{"id": i, "reason": reason} for i in missing]},
+            details={"failed": failed},
         )
-    return dataset, [rows[i] for i in wanted]
+    return dataset, [rows[i] for i in wanted if i in rows], failed
 
 
 def _names(conn: sa.Connection, dataset_id: str, folder: str) -> dict[str, str]:
@@ -121,7 +124,12 @@ def free_name(name: str, taken: dict[str, str] | set[str]) -> str:
 
 @retry_transient
 def update(
-    store: AppContext, organization_id: str, ref: str, image_ids: list[str], updates: dict[str, Any]
+    store: AppContext,
+    organization_id: str,
+    ref: str,
+    image_ids: list[str],
+    updates: dict[str, Any],
+    strict: bool = False,
 ) -> dict[str, Any]:
     """Set ``status`` and/or ``is_archived`` (False restores); ``display_name`` is accepted and
     not stored. ``ValidationError`` for an unknown status or no field at all."""
@@ -141,7 +149,7 @@ def update(
         raise ValidationError("updates needs status, display_name or is_archived")
     outcome = Outcome()
     with store.write() as conn:
-        _, rows = _images(conn, organization_id, ref, image_ids)
+        _, rows, outcome.failed = _images(conn, organization_id, ref, image_ids, strict)
         if values:
             ids = [row["id"] for row in rows]
             for start in range(0, len(ids), 500):
@@ -154,14 +162,19 @@ def update(
 
 @retry_transient
 def delete(
-    store: AppContext, organization_id: str, ref: str, image_ids: list[str], permanent: bool
+    store: AppContext,
+    organization_id: str,
+    ref: str,
+    image_ids: list[str],
+    permanent: bool,
+    strict: bool = False,
 ) -> dict[str, Any]:
     """Archive the images (restorable with ``update(is_archived=False)``), or with ``permanent``
     remove rows and bytes."""
     outcome = Outcome(operation="deleted" if permanent else "archived")
     unused: list[str] = []
     with store.write() as conn:
-        _, rows = _images(conn, organization_id, ref, image_ids)
+        _, rows, outcome.failed = _images(conn, organization_id, ref, image_ids, strict)
         if permanent:
             unused = images.drop_images(conn, rows)
         else:  # a deliberate archive: not in the trash, never expires
@@ -182,17 +195,21 @@ def move(
     ref: str,
     image_ids: list[str],
     target: str,
-    duplicate_handling: str = "fail",
+    duplicate_handling: str = "rename",
+    strict: bool = False,
 ) -> dict[str, Any]:
     """Move images to folder ``target`` (created with its parents); no bytes move.
 
-    A name already taken there is a ``ConflictError`` listing each such image (nothing moves),
-    unless ``duplicate_handling="rename"`` gives it the first free ``-n`` suffix.
+    A name already taken there gets the first free ``-n`` suffix, as the official SDK documents;
+    with ``duplicate_handling="fail"`` (our option) it is a ``ConflictError`` listing each such
+    image, and nothing moves.
     """
+    if duplicate_handling not in MOVE_RULES:
+        raise ValidationError(f"duplicate_handling must be one of {', '.join(MOVE_RULES)}")
     folder = normalize_directory(target)
     outcome = Outcome()
     with store.write() as conn:
-        dataset, rows = _images(conn, organization_id, ref, image_ids)
+        dataset, rows, outcome.failed = _images(conn, organization_id, ref, image_ids, strict)
         ensure_folders(conn, dataset["id"], folder)
         taken = _names(conn, dataset["id"], folder)
         moving = [row for row in rows if row["directory_path"] != folder]
@@ -224,13 +241,13 @@ def move(
 
 @contextmanager
 def _copied_blobs(
-    store: AppContext, organization_id: str, ref: str, image_ids: list[str]
+    store: AppContext, organization_id: str, ref: str, image_ids: list[str], strict: bool
 ) -> Iterator[dict[str, str]]:
     """Each image's bytes copied to a blob of its own, before the transaction that adds the
     copies (a blob is never written inside one, see ``AppContext``): image id -> the copy's key.
     The block takes (``pop``) the copies it uses; the rest, or all when it fails, are deleted."""
     with store.read() as conn:
-        _, rows = _images(conn, organization_id, ref, image_ids)
+        _, rows, _failed = _images(conn, organization_id, ref, image_ids, strict)
     copies: dict[str, str] = {}
     made: list[str] = []
     try:
@@ -273,6 +290,7 @@ def copy(
     target: str,
     duplicate_handling: str = "rename",
     copy_annotations: bool = False,
+    strict: bool = False,
 ) -> dict[str, Any]:
     """Copy images (new ids, their own copy of the bytes) into folder ``target`` of the same
     dataset. A taken name is renamed ``-n``, skipped (listed in ``failed``) or overwritten."""
@@ -281,8 +299,11 @@ def copy(
     folder = normalize_directory(target)
     outcome = Outcome()
     replaced: list[str] = []
-    with _copied_blobs(store, organization_id, ref, image_ids) as copies, store.write() as conn:
-        dataset, rows = _images(conn, organization_id, ref, image_ids)
+    with (
+        _copied_blobs(store, organization_id, ref, image_ids, strict) as copies,
+        store.write() as conn,
+    ):
+        dataset, rows, outcome.failed = _images(conn, organization_id, ref, image_ids, strict)
         ensure_folders(conn, dataset["id"], folder)
         taken = _names(conn, dataset["id"], folder)
         sources = {row["id"] for row in rows}
@@ -315,15 +336,19 @@ def copy_to_dataset(
     image_ids: list[str],
     target_ref: str,
     target: str,
+    strict: bool = False,
 ) -> dict[str, Any]:
     """Copy images, with annotations, tags, split and status, into a folder of another dataset
     of the organisation; taken names get ``-n``. Classes the copies use and the target lacks are
     added to it (``classes_added``)."""
     folder = normalize_directory(target)
     outcome = Outcome(operation="copied")
-    with _copied_blobs(store, organization_id, ref, image_ids) as copies, store.write() as conn:
+    with (
+        _copied_blobs(store, organization_id, ref, image_ids, strict) as copies,
+        store.write() as conn,
+    ):
         _lock(conn, organization_id, ref, target_ref)
-        _source, rows = _images(conn, organization_id, ref, image_ids)
+        _source, rows, outcome.failed = _images(conn, organization_id, ref, image_ids, strict)
         destination = resolve(conn, organization_id, target_ref)
         ensure_folders(conn, destination["id"], folder)
         taken = _names(conn, destination["id"], folder)

@@ -34,6 +34,9 @@ _E = t.exports
 FORMATS = ("pictograph", "coco", "yolo", "imagefolder", "pascal_voc", "labelme", "cvat", "csv")
 IMAGE_STATUSES = ("new", "annotate", "review", "complete")
 STATES = ("pending", "processing", "completed", "failed")
+#: A job cancelled through ``$P/jobs`` is stored ``cancelled``; the official ``Export`` model
+#: knows only ``STATES``, so an export reads it as ``failed`` (its error says why).
+CANCELLED = "cancelled"
 #: How long a finished archive is kept before it may be collected (reported as ``expires_at``).
 KEEP_FOR = timedelta(days=7)
 
@@ -129,7 +132,7 @@ def to_wire(row: dict[str, Any], dataset_name: str, links: Links | None) -> dict
         "status_filter": row["status_filter"],
         "organize_by_split": bool(row["organize_by_split"]),
         "version": row.get("version_name"),
-        "status": row["status"],
+        "status": "failed" if row["status"] == CANCELLED else row["status"],
         "error_message": row.get("error_message"),
         "file_size": row.get("file_size"),
         "image_count": row.get("image_count"),
@@ -202,7 +205,8 @@ def list_exports(
         raise ValidationError(f"status {status!r} is not one of {', '.join(STATES)}")
     where = [_E.c.organization_id == organization_id]
     if status is not None:
-        where.append(_E.c.status == status)
+        same = (status, CANCELLED) if status == "failed" else (status,)
+        where.append(_E.c.status.in_(same))
     with store.read() as conn:
         if dataset is not None:
             where.append(_E.c.dataset_id == resolve(conn, organization_id, dataset)["id"])

@@ -51,8 +51,17 @@ class ImageFilters:
         if self.min_confidence_lt is not None:
             found.append(_I.c.min_confidence < self.min_confidence_lt)
         if self.filename is not None:
-            found.append(_I.c.filename == self.filename)
+            found.extend(_by_name(self.filename, self.directory_path))
         return found
+
+
+def _by_name(name: str, directory_path: str | None) -> list[sa.ColumnElement[bool]]:
+    """``filename`` as a filter: a bare filename, or (no ``directory_path`` given) the
+    ``folder/file`` form every per-image route takes; a filename never holds a ``/``."""
+    head, slash, filename = name.strip("/").rpartition("/")
+    if not slash or directory_path is not None:
+        return [_I.c.filename == name]
+    return [_I.c.filename == filename, _I.c.directory_path == normalize_directory(head)]
 
 
 def page_of_images(

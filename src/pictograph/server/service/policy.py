@@ -77,6 +77,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/datasets/{dataset}/unarchive"): _write("admin", "unarchiving a dataset"),
     ("GET", "/datasets/{dataset}/download"): _read("listing a dataset for download"),
     ("GET", "/datasets/{dataset}/classes"): _read("reading a dataset's classes"),
+    ("GET", "/datasets/{dataset}/insights"): _read("reading a dataset's health"),
     ("GET", "/datasets/{dataset}/queue/next"): _read("reading a labelling queue"),
     # images
     ("GET", "/images/"): _read("listing images"),
@@ -86,6 +87,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/images/bulk-upload-url"): _upload("uploading images"),
     ("POST", "/images/bulk-register"): _upload("uploading images"),
     ("GET", "/images/{image_id}/metadata"): _read("reading an image"),
+    ("GET", f"{_IMAGE}/data-bundle"): _read("downloading an image's data bundle"),
     ("GET", _IMAGE): _read("downloading an image"),
     ("DELETE", _IMAGE): _write("member", "deleting an image", elevated_by="permanent"),
     # An annotator moves an image up to review, never to complete; reviewing is a member's (the
@@ -133,6 +135,10 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", _VERSIONS): _read("listing dataset versions"),
     ("GET", f"{_VERSIONS}/{{version}}"): _read("reading a dataset version"),
     ("DELETE", f"{_VERSIONS}/{{version}}"): _write("admin", "deleting a dataset version"),
+    # jobs: one view of every long job (exports today)
+    ("GET", "/jobs/"): _read("listing jobs"),
+    ("GET", "/jobs/{job_id}"): _read("reading a job"),
+    ("POST", "/jobs/{job_id}/cancel"): _write("member", "cancelling a job"),
     # search
     ("GET", "/search/similar"): _read("searching by similarity"),
     ("GET", "/search/by-tags"): _read("searching by tags"),
