@@ -54,7 +54,9 @@ def test_the_label_export_train_snippet_runs_as_written_on_a_fresh_dataset(tmp_p
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 uploaded, 0 skipped" in result.stdout
-    with zipfile.ZipFile(tmp_path / "v1.zip") as archive:
+    with zipfile.ZipFile(tmp_path / "v1-yolo.zip") as archive:
         labels = {n: archive.read(n).decode() for n in archive.namelist() if n.endswith(".txt")}
-    assert labels["labels/stop__001.txt"].startswith("0 ")
-    assert labels["labels/stop__002.txt"].startswith("0 ")
+    # YOLO mirrors the dataset's folders: <split>/labels/<folder>/<stem>.txt
+    saved = {name.rsplit("/labels/", 1)[-1]: text for name, text in labels.items()}
+    assert saved["stop/001.txt"].startswith("0 ")
+    assert saved["stop/002.txt"].startswith("0 ")
