@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING
 
 from pictograph.errors import ConflictError, PictographError, ValidationError
+from pictograph.image_structure import JpegStructureError, check_jpeg_structure
 from pictograph.protocol import dataset_path
 
 if TYPE_CHECKING:
@@ -32,17 +33,30 @@ REGISTER_GROUP = 100
 REGISTERS_IN_FLIGHT = 3
 
 
-def digests(files: Sequence[PlannedFile]) -> list[str | None]:
-    """The SHA-256 (hex) of each file; ``None`` for one that cannot be read (its PUT will say
-    why, and it fails alone)."""
-    found: list[str | None] = []
+def digests(files: Sequence[PlannedFile]) -> list[str | ValidationError | None]:
+    """The SHA-256 (hex) of each file, read once; a ``ValidationError`` for a JPEG that is not
+    whole (the server's structural check, run here so that nothing of it is sent: a bucket
+    takes any bytes); ``None`` for one that cannot be read (its PUT will say why, and it fails
+    alone)."""
+    found: list[str | ValidationError | None] = []
     for planned in files:
         try:
-            with open(planned.local, "rb") as source:
-                found.append(hashlib.file_digest(source, "sha256").hexdigest())
+            found.append(_digest(planned))
         except OSError:
             found.append(None)
     return found
+
+
+def _digest(planned: PlannedFile) -> str | ValidationError:
+    with open(planned.local, "rb") as source:
+        if planned.content_type != "image/jpeg":
+            return hashlib.file_digest(source, "sha256").hexdigest()
+        data = source.read()
+    try:
+        check_jpeg_structure(data)
+    except JpegStructureError as error:
+        return ValidationError(f"{error}; checked before sending, nothing was sent")
+    return hashlib.sha256(data).hexdigest()
 
 
 def send(

@@ -26,7 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pictograph.errors import ApiError, ConflictError, NotFoundError, PictographError
+from pictograph.errors import (
+    ConflictError,
+    NotFoundError,
+    PictographError,
+    ValidationError,
+)
 from pictograph.protocol import MAX_BULK_IMAGES, names_digest
 from pictograph.workflows import direct_upload
 from pictograph.workflows.folder_plan import FolderPlan, PlannedFile, plan_folder
@@ -234,31 +239,55 @@ class _Run:
         places = ((f.directory_path, f.filename) for f in files)
         return count == len(files) and digest == names_digest(places)
 
-    def preflight(self, batch: Sequence[PlannedFile]) -> UploadPlan:
-        """Ask the server which of ``batch`` are new, and where to send those.
+    def preflight(
+        self, batch: Sequence[PlannedFile]
+    ) -> tuple[Sequence[PlannedFile], UploadPlan | None]:
+        """Ask the server which of ``batch`` are new, and where to send those: the files asked
+        about and the answer (``None`` when no file was left to ask about).
 
         A server whose URLs go straight to the bucket is asked again with each file's SHA-256
-        (then for every later batch at once), so the bucket checks the bytes and no replica
-        has to read them.
+        (then for every later batch at once), so the bucket checks the bytes; a JPEG that is not
+        whole fails here, before any of its bytes leave (the bucket would take them).
         """
+        sha256: list[str | None] | None = None
+        if self.direct:
+            batch, sha256 = self._checked(batch)
+            if not batch:
+                return batch, None
         items = [(f.filename, f.directory_path, f.content_type) for f in batch]
-        digests = direct_upload.digests(batch) if self.direct else None
         plan = self.images.plan_uploads(
-            self.dataset_id, items, register_on_upload=True, sha256=digests
+            self.dataset_id, items, register_on_upload=True, sha256=sha256
         )
-        if plan.direct and digests is None:
+        if plan.direct and sha256 is None:
             self.direct = True
             return self.preflight(batch)
-        return plan
+        return batch, plan
+
+    def _checked(self, batch: Sequence[PlannedFile]) -> tuple[list[PlannedFile], list[str | None]]:
+        """The files of ``batch`` that may be sent, with their SHA-256; the others fail."""
+        kept: list[PlannedFile] = []
+        sha256: list[str | None] = []
+        for planned, found in zip(batch, direct_upload.digests(batch), strict=True):
+            if isinstance(found, ValidationError):
+                self.fail(planned.path, _reason(found))
+            else:
+                kept.append(planned)
+                sha256.append(found)
+        return kept, sha256
 
     def upload_batch(self, batch: Sequence[PlannedFile], pool: Executor) -> _Jobs:
         """Pre-flight ``batch``, settle what needs no sending, and submit the rest to ``pool``:
         the requests still running (settle them with :meth:`settle`)."""
+        failed_before = len(self.failures)
         try:
-            plan = self.preflight(batch)
+            batch, plan = self.preflight(batch)
         except PictographError as exc:
+            checked = {failure.path for failure in self.failures[failed_before:]}
             for planned in batch:
-                self.fail(planned.path, _reason(exc))
+                if planned.path not in checked:
+                    self.fail(planned.path, _reason(exc))
+            return {}
+        if plan is None:
             return {}
         to_send: list[tuple[PlannedFile, UploadSlot]] = []
         for planned, slot in zip(batch, plan.slots, strict=True):
@@ -371,9 +400,8 @@ def _reason(error: BaseException) -> str:
         return "file disappeared before it could be read"
     if isinstance(error, OSError):
         return f"cannot read file: {error.strerror or error}"
-    if isinstance(error, ApiError):
-        return f"{error.message} (HTTP {error.status_code})"
-    if isinstance(error, PictographError):
+    if isinstance(error, PictographError):  # the error's own words: no status (embedded
+        # uploads involve no HTTP, and the words already say what the status would)
         return error.message
     return f"{type(error).__name__}: {error}"
 
