@@ -149,7 +149,9 @@ def test_with_s3_storage_upload_urls_go_straight_to_the_bucket_and_register_chec
     assert (image["sha256"], image["file_size"]) == (sha256_of(good), good.stat().st_size)
     assert (image["width"], image["height"]) == (32, 24)
     assert never_put is not None and never_put.status_code == 422
-    assert "no bytes were uploaded for /missing.png" in never_put.json()["error"]["message"]
+    assert never_put.json()["error"]["message"] == (
+        "no bytes were uploaded: PUT the file to its upload_url first"
+    )
     assert refused.status_code == 422
     assert "file contains JPEG data but was declared image/png" in refused.text
     assert [item["filename"] for item in listed] == ["good.png"]
@@ -293,6 +295,9 @@ def test_a_truncated_jpeg_is_a_failure_and_nothing_of_it_is_stored_whichever_cli
     folder = tmp_path / "photos"
     good = _noise(folder / "good.jpg", (300, 200))
     cut = _truncated(folder / "cut.jpg")
+    fake = folder / "cat" / "fake.png"  # refused by register: its reason does not repeat the path
+    fake.parent.mkdir()
+    fake.write_text("not a picture\n")
     home = tmp_path / "home"
     key = create_key(("--home", str(tmp_path / "keys"), "--database-url", database_url), "acme")
     with (
@@ -339,17 +344,18 @@ def test_a_truncated_jpeg_is_a_failure_and_nothing_of_it_is_stored_whichever_cli
     )
 
     assert report.images_uploaded == 1
-    assert [(f.path, f.reason) for f in report.failures] == [
+    assert sorted((f.path, f.reason) for f in report.failures) == [
+        (fake, "not a valid image: cannot identify image file"),
         (
             cut,
             "JPEG has no end-of-image marker after its scan (truncated); checked before "
             "sending, nothing was sent",
-        )
+        ),
     ]
     assert put.status_code == 200  # the bucket takes any bytes that match the checksum
     assert registered["succeeded"] == []
     assert [failure["error"] for failure in registered["failed"]] == [
-        "/bound.jpg: image data is truncated or corrupt"
+        "image data is truncated or corrupt"
     ]
     assert official.returncode == 0, official.stdout + official.stderr
     assert "scenario truncated: ok" in official.stdout

@@ -24,6 +24,7 @@ __all__ = [
     "dataset_path",
     "looks_like_id",
     "names_digest",
+    "sizes_digest",
 ]
 
 #: Every developer API route lives under this prefix.
@@ -93,4 +94,15 @@ def names_digest(places: Iterable[tuple[str, str]]) -> str:
     client whose folder gives the same digest and count knows every name is already there.
     """
     text = "".join([f"{folder}\0{filename}\0" for folder, filename in sorted(places)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def sizes_digest(entries: Iterable[tuple[str, str, int]]) -> str:
+    """SHA-256 (hex) of a set of (folder, filename, size in bytes), independent of their order.
+
+    ``names-digest`` answers it too (``sizes_sha256``): a re-run whose names and sizes all match
+    skips every file without a pre-flight; one whose sizes differ asks per batch, and learns
+    which files changed since they were uploaded.
+    """
+    text = "".join([f"{folder}\0{name}\0{size}\0" for folder, name, size in sorted(entries)])
     return hashlib.sha256(text.encode()).hexdigest()

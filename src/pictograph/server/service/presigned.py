@@ -26,7 +26,7 @@ from pictograph.errors import ApiError, NotFoundError, ValidationError
 from pictograph.server.imaging import DecodeBudget, ImageInfo, inspect_image
 from pictograph.server.service.context import AppContext, now
 from pictograph.server.service.datasets import resolve
-from pictograph.server.service.paths import join, normalize_directory, validate_filename
+from pictograph.server.service.paths import normalize_directory, validate_filename
 from pictograph.server.store import tables as t
 from pictograph.server.store.blobs import DirectBlobStore, read_chunks
 
@@ -200,29 +200,27 @@ def _places(entries: Sequence[Registration]) -> set[Place]:
 def _checked(
     store: AppContext, blobs: DirectBlobStore, row: dict[str, Any]
 ) -> dict[str, Any] | ApiError:
-    """The verified fields of an announced upload's object, or why it is refused: its size and
-    the bucket's checksum from a HEAD, then every byte read once, hashed and checked."""
-    path = join(row["directory_path"], row["filename"])
+    """The verified fields of an announced upload's object, or why it is refused (not naming
+    the file: the register request or its failed entry does): its size and the bucket's
+    checksum from a HEAD, then every byte read once, hashed and checked."""
     key, content_type = row["blob_key"], row["content_type"]
     try:
         facts = blobs.facts(key)
     except NotFoundError:
-        return ValidationError(
-            f"no bytes were uploaded for {path}: PUT the file to its upload_url first"
-        )
+        return ValidationError("no bytes were uploaded: PUT the file to its upload_url first")
     limit = store.settings.max_upload_bytes
     if facts.size == 0:
-        return ValidationError(f"{path}: file is empty (0 bytes)")
+        return ValidationError("file is empty (0 bytes)")
     if facts.size > limit:
-        return ValidationError(f"{path}: the file is larger than the {limit}-byte upload limit")
+        return ValidationError(f"the file is larger than the {limit}-byte upload limit")
     try:
         sha256, info = _read_whole(blobs, key, content_type, store.decoding)
     except ValidationError as error:
-        return ValidationError(f"{path}: {error.message}")
+        return error
     except NotFoundError:
-        return ValidationError(f"{path}: the uploaded object disappeared before it was checked")
+        return ValidationError("the uploaded object disappeared before it was checked")
     if facts.sha256 is not None and facts.sha256 != sha256:
-        return ValidationError(f"{path}: the object does not match the checksum it was sent with")
+        return ValidationError("the object does not match the checksum it was sent with")
     return {"sha256": sha256, "file_size": facts.size, "width": info.width, "height": info.height}
 
 
