@@ -80,3 +80,32 @@ def test_a_truncated_tiff_is_refused_and_nothing_is_registered(keyed: Gallery) -
     assert put.status_code == 422
     assert "TIFF data is truncated or corrupt" in put.json()["error"]["message"]
     assert listed == []
+
+
+def test_a_tiff_pillow_reads_is_refused_when_a_later_page_is_cut(keyed: Gallery) -> None:
+    _, key = keyed.create_key("acme")
+    api = keyed.api(key)
+    flows.create_dataset(api, "science")
+    source = keyed.home / "source"
+    source.mkdir(parents=True)
+    pages = [Image.new("RGB", (64, 48), (n * 60, 20, 200 - n * 60)) for n in range(3)]
+    pages[0].save(source / "pages.tif", save_all=True, append_images=pages[1:])
+    whole = (source / "pages.tif").read_bytes()
+    with tifffile.TiffFile(source / "pages.tif") as tiff:
+        last = tiff.pages[-1]
+        cut_at = last.dataoffsets[0] + last.databytecounts[0] // 2
+    with Image.open(source / "pages.tif") as first_page:
+        assert first_page.n_frames == 3
+    (source / "cut.tif").write_bytes(whole[:cut_at])
+
+    accepted = flows.upload(api, "science", source / "pages.tif", "/")
+    url = flows.upload_url(api, "science", "cut.tif", "/", "image/tiff").json()["data"]
+    put = api.put(
+        url["upload_url"],
+        content=(source / "cut.tif").read_bytes(),
+        headers={"content-type": "image/tiff"},
+    )
+
+    assert (accepted["width"], accepted["height"]) == (64, 48)
+    assert put.status_code == 422, put.text
+    assert "TIFF data is truncated or corrupt" in put.json()["error"]["message"]

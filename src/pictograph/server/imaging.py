@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError, _imaging
 
 from pictograph.errors import ValidationError
 from pictograph.image_structure import JpegStructureError, check_jpeg_structure
-from pictograph.server.tiff_pages import inspect_tiff, is_tiff
+from pictograph.server.tiff_pages import check_layout, inspect_tiff, is_tiff
 
 #: Declared content type -> the Pillow formats whose bytes may carry it.
 SUPPORTED_TYPES: dict[str, frozenset[str]] = {
@@ -150,6 +150,10 @@ def inspect_image(source: BinaryIO, declared_type: str, budget: DecodeBudget) ->
     prepare_decoders()
     if source.seek(0, 2) == 0:
         raise ValidationError("file is empty (0 bytes)")
+    if declared_type == "image/tiff" and is_tiff(source):
+        # Pillow decodes the first page only: every page must be whole (read before Pillow,
+        # which closes the file after a many-page decode).
+        check_layout(source)
     try:
         source.seek(0)
         with Image.open(source) as img:

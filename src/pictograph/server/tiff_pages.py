@@ -77,23 +77,38 @@ def _opened(source: BinaryIO) -> Iterator[Any]:
         raise ValidationError(f"{_TRUNCATED}: {type(error).__name__}") from None
 
 
-def inspect_tiff(source: BinaryIO, budget: DecodeBudget) -> tuple[int, int]:
-    """Width and height of the first page of the TIFF ``source``, after every page is checked:
-    the chain of pages whole, each page's data inside the file, each decoded within
-    ``budget``. ``ValidationError`` otherwise."""
+def check_layout(source: BinaryIO) -> None:
+    """``ValidationError`` unless the TIFF ``source``'s chain of pages is whole and every page's
+    data lies inside the file (no pixel decoded): a file cut in a later page, which a reader of
+    the first page alone would take, is refused."""
+    with _pages(source):
+        pass
+
+
+@contextmanager
+def _pages(source: BinaryIO) -> Iterator[Any]:
+    """The file's pages (tifffile), once its layout is checked."""
     pages = page_count(source)
     size = source.seek(0, 2)
     with _opened(source) as tiff:
         if len(tiff.pages) != pages:
             raise ValidationError(f"{_TRUNCATED}: {pages} pages chained, {len(tiff.pages)} read")
-        first = tiff.pages[0]
         for page in tiff.pages:
             ends = (o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False))
             if any(end > size for end in ends):
                 raise ValidationError(f"{_TRUNCATED}: a page's data runs past the end of the file")
+        yield tiff.pages
+
+
+def inspect_tiff(source: BinaryIO, budget: DecodeBudget) -> tuple[int, int]:
+    """Width and height of the first page of the TIFF ``source``, after every page is checked:
+    the chain of pages whole, each page's data inside the file, each decoded within
+    ``budget``. ``ValidationError`` otherwise."""
+    with _pages(source) as pages:
+        for page in pages:
             with budget.reserve_bytes(page.imagewidth, page.imagelength, page.nbytes, "TIFF"):
                 page.asarray()
-        return int(first.imagewidth), int(first.imagelength)
+        return int(pages[0].imagewidth), int(pages[0].imagelength)
 
 
 def preview(source: BinaryIO, budget: DecodeBudget) -> Image.Image:
