@@ -4,7 +4,9 @@ two `pictograph serve` replicas sharing PostgreSQL and one bucket."""
 from __future__ import annotations
 
 import hashlib
+import os
 import random
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from pictograph.server.store.blobs import no_reservations
 from pictograph.workflows import upload_dataset_from_folder
 from tests.images import make_image, sha256_of
 from tests.official.test_official_sdk import OFFICIAL_PYTHON, OUR_PYTHON, run_official
-from tests.served import create_key, free_port, launch
+from tests.served import PICTOGRAPH, create_key, free_port, launch
 
 P = "/api/v1/developer"
 
@@ -147,7 +149,9 @@ def test_with_s3_storage_upload_urls_go_straight_to_the_bucket_and_register_chec
     assert (image["sha256"], image["file_size"]) == (sha256_of(good), good.stat().st_size)
     assert (image["width"], image["height"]) == (32, 24)
     assert never_put is not None and never_put.status_code == 422
-    assert "no bytes were uploaded for /missing.png" in never_put.json()["error"]["message"]
+    assert never_put.json()["error"]["message"] == (
+        "no bytes were uploaded: PUT the file to its upload_url first"
+    )
     assert refused.status_code == 422
     assert "file contains JPEG data but was declared image/png" in refused.text
     assert [item["filename"] for item in listed] == ["good.png"]
@@ -273,3 +277,92 @@ def test_large_objects_are_checked_by_their_header_and_checksum_or_read_once_wit
         "b.png": (120, 90, sha256_of(ours[1])),
         "c.png": (90, 120, sha256_of(theirs)),
     }
+
+
+def _truncated(path: Path) -> Path:
+    """A photo-sized JPEG cut to two thirds of its bytes: well over the first KiB register once
+    read, with a whole header, and no end of image."""
+    _noise(path, (300, 200))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 2 // 3])
+    return path
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_truncated_jpeg_is_a_failure_and_nothing_of_it_is_stored_whichever_client_sends_it(
+    database_url: str, s3: S3Server, s3_env: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "photos"
+    good = _noise(folder / "good.jpg", (300, 200))
+    cut = _truncated(folder / "cut.jpg")
+    fake = folder / "cat" / "fake.png"  # refused by register: its reason does not repeat the path
+    fake.parent.mkdir()
+    fake.write_text("not a picture\n")
+    home = tmp_path / "home"
+    key = create_key(("--home", str(tmp_path / "keys"), "--database-url", database_url), "acme")
+    with (
+        _replica(database_url, s3_env, s3.env, home) as replica,
+        Client(api_key=key, base_url=replica.base_url) as client,
+    ):
+        report = upload_dataset_from_folder(client, "photos", folder)
+        # A client that skips the check and binds the cut bytes' SHA-256 into its URL, as our
+        # SDK's wire flow does: the bucket takes them; register reads them whole and refuses.
+        api = httpx.Client(base_url=f"{replica.base_url}{P}", headers={"X-API-Key": key})
+        entry = {
+            "filename": "bound.jpg",
+            "directory_path": "/",
+            "content_type": "image/jpeg",
+            "sha256": sha256_of(cut),
+        }
+        body = {"dataset": "photos", "images": [entry], "register_on_upload": True}
+        slot = api.post("/images/bulk-upload-url", json=body).json()["data"]["upload_urls"][0]
+        put = httpx.put(
+            slot["upload_url"], content=cut.read_bytes(), headers=slot["upload_headers"]
+        )
+        registered = api.post(
+            "/images/bulk-register",
+            json={"dataset": "photos", "images": [{"filename": "bound.jpg"}]},
+        ).json()["data"]
+        official = run_official(replica, "truncated", tmp_path / "official", key, OFFICIAL_PYTHON)
+        listed = sorted(image.filename for image in client.images.list("photos"))
+    verified = subprocess.run(
+        [
+            PICTOGRAPH,
+            "verify",
+            "--store",
+            "--home",
+            str(home),
+            "--database-url",
+            database_url,
+            "--storage-url",
+            s3_env,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ | s3.env,
+    )
+
+    assert report.images_uploaded == 1
+    assert sorted((f.path, f.reason) for f in report.failures) == [
+        (fake, "not a valid image: cannot identify image file"),
+        (
+            cut,
+            "JPEG has no end-of-image marker after its scan (truncated); checked before "
+            "sending, nothing was sent",
+        ),
+    ]
+    assert put.status_code == 200  # the bucket takes any bytes that match the checksum
+    assert registered["succeeded"] == []
+    assert [failure["error"] for failure in registered["failed"]] == [
+        "image data is truncated or corrupt"
+    ]
+    assert official.returncode == 0, official.stdout + official.stderr
+    assert "scenario truncated: ok" in official.stdout
+    assert listed == ["good.jpg"]
+    objects = _objects(s3, s3_env.split("/", 3)[3] + "/")
+    assert len(objects) == 1  # good.jpg's; nothing of any cut copy was kept
+    stored = s3.client().get_object(Bucket=s3.bucket, Key=objects[0])["Body"].read()
+    assert hashlib.sha256(stored).hexdigest() == sha256_of(good)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "1 images checked, 0 missing, 0 with other bytes" in verified.stderr

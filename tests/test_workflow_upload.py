@@ -20,7 +20,13 @@ import pytest
 
 from pictograph import Client, NotFoundError
 from pictograph.protocol import names_digest
-from pictograph.workflows import UploadFailure, UploadReport, upload_dataset_from_folder
+from pictograph.workflows import (
+    UploadFailure,
+    UploadInterrupted,
+    UploadReport,
+    upload_dataset_from_folder,
+    upload_folder,
+)
 from pictograph.workflows.folder_plan import plan_folder
 from tests.conftest import fresh_database
 from tests.images import FORMATS, make_image, sha256_of
@@ -522,3 +528,129 @@ def test_a_dataset_deleted_mid_upload_fails_every_file_in_flight_and_skips_none(
     reasons = {failure.reason for failure in report.failures}
     assert all("dataset was deleted" in reason for reason in reasons), reasons
     assert client.datasets.list() == [] or "doomed" not in {d.name for d in client.datasets.list()}
+
+
+def test_failure_reasons_are_the_errors_own_words_without_a_status_or_the_path(
+    client: Client, tmp_path: Path
+) -> None:
+    folder = tmp_path / "pets"
+    make_image(folder / "cat" / "real.jpg")
+    (folder / "cat" / "fake.jpg").write_text("not a picture\n")
+
+    report = upload_dataset_from_folder(client, "pets", folder)
+
+    assert [(f.path, f.reason) for f in report.failures] == [
+        (folder / "cat" / "fake.jpg", "not a valid image: cannot identify image file")
+    ]
+
+
+class _StopAt:
+    """A progress callback that presses Ctrl-C when ``at`` files are done."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def __call__(self, done: int, total: int, filename: str | None) -> None:
+        if done == self.at:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_upload_reports_exactly_the_files_the_server_confirmed(
+    client: Client, tmp_path: Path
+) -> None:
+    original = make_image(tmp_path / "original.png", size=(16, 16))
+    folder = tmp_path / "many"
+    for n in range(300):
+        (folder / f"c{n % 3}").mkdir(parents=True, exist_ok=True)
+        (folder / f"c{n % 3}" / f"{n:04d}.png").write_bytes(original.read_bytes())
+
+    with pytest.raises(UploadInterrupted) as stopped:
+        upload_folder(
+            client,
+            "many",
+            folder,
+            organize_by_class=True,
+            preserve_structure=False,
+            parallel=True,
+            max_workers=4,
+            skip_existing=True,
+            create_if_missing=True,
+            progress=_StopAt(40),
+        )
+
+    report = stopped.value.report
+    assert 40 <= report.images_uploaded < 300
+    assert report.images_uploaded == client.datasets.get("many").image_count
+    assert not stopped.value.removed_dataset
+
+
+def test_an_upload_stopped_before_any_file_landed_leaves_no_dataset_it_created(
+    client: Client, tmp_path: Path
+) -> None:
+    folder = tmp_path / "few"
+    make_image(folder / "a.png")
+    (folder / "broken.png").symlink_to(tmp_path / "nowhere.png")  # fails before any sending
+    client.datasets.create("kept")
+
+    runs = {}
+    for name in ("fresh", "kept"):
+        with pytest.raises(UploadInterrupted) as stopped:
+            upload_dataset_from_folder(client, name, folder, progress=_StopAt(1))
+        runs[name] = stopped.value
+
+    assert runs["fresh"].report.images_uploaded == 0 and runs["fresh"].removed_dataset
+    with pytest.raises(NotFoundError):
+        client.datasets.get("fresh")
+    assert not runs["kept"].removed_dataset  # not created by the run: left as it was
+    assert client.datasets.get("kept").image_count == 0
+
+
+def _bmp(path: Path, colour: tuple[int, int, int]) -> Path:
+    """An uncompressed image: its size depends on its dimensions only, never on its pixels."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (20, 10), colour).save(path, "BMP")
+    return path
+
+
+def test_files_changed_since_they_were_uploaded_are_listed_and_replaced_only_when_asked(
+    client: Client, tmp_path: Path
+) -> None:
+    folder = tmp_path / "signs"
+    same = _bmp(folder / "same.bmp", (10, 20, 30))
+    resized = make_image(folder / "resized.png", size=(16, 16))
+    recoloured = _bmp(folder / "recoloured.bmp", (200, 0, 0))
+    upload_dataset_from_folder(client, "signs", folder)
+    before = {image.filename: image.id for image in client.images.list("signs")}
+    make_image(resized, size=(32, 32), seed=9)  # another size
+    _bmp(recoloured, (0, 0, 200))  # the same size, other pixels
+
+    rerun = upload_dataset_from_folder(client, "signs", folder)
+    replaced = upload_folder(
+        client,
+        "signs",
+        folder,
+        organize_by_class=True,
+        preserve_structure=False,
+        parallel=True,
+        max_workers=8,
+        skip_existing=True,
+        create_if_missing=True,
+        progress=None,
+        replace_changed=True,
+    )
+    after = {image.filename: image for image in client.images.list("signs")}
+    settled = upload_dataset_from_folder(client, "signs", folder)
+
+    assert (rerun.images_uploaded, rerun.images_skipped, rerun.failures) == (0, 3, [])
+    assert sorted(rerun.changed) == sorted([resized, recoloured])
+    assert (replaced.images_uploaded, replaced.images_skipped) == (2, 1)
+    assert sorted(replaced.replaced) == sorted([resized, recoloured]) and not replaced.changed
+    assert after["resized.png"].sha256 == sha256_of(resized)
+    assert after["recoloured.bmp"].sha256 == sha256_of(recoloured)
+    assert after["resized.png"].id != before["resized.png"]  # a new image
+    with pytest.raises(NotFoundError):  # the old one is gone for good, with any labels
+        client.images.get("signs", before["resized.png"])
+    assert after["same.bmp"].id == before["same.bmp"] and same.exists()
+    assert (settled.images_skipped, settled.changed) == (3, [])

@@ -24,6 +24,7 @@ __all__ = [
     "dataset_path",
     "looks_like_id",
     "names_digest",
+    "sizes_digest",
     "yolo_label_of",
 ]
 
@@ -103,3 +104,14 @@ def yolo_label_of(image: str) -> str:
     each label there, and ``pictograph import yolo`` reads them back by the same rule."""
     swapped = "/labels/".join(f"/{image}".rsplit("/images/", 1))
     return swapped.rsplit(".", 1)[0].lstrip("/") + ".txt"
+
+
+def sizes_digest(entries: Iterable[tuple[str, str, int]]) -> str:
+    """SHA-256 (hex) of a set of (folder, filename, size in bytes), independent of their order.
+
+    ``names-digest`` answers it too (``sizes_sha256``): a re-run whose names and sizes all match
+    skips every file without a pre-flight; one whose sizes differ asks per batch, and learns
+    which files changed since they were uploaded.
+    """
+    text = "".join([f"{folder}\0{name}\0{size}\0" for folder, name, size in sorted(entries)])
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
+import shutil
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from pictograph.cli.output import human_bytes
-from pictograph.cli.progress import PlainLines
+from pictograph.cli.progress import PlainLines, Stopwatch
 from tests.cli.runner import Pictograph, expect, one_error_line
 from tests.images import make_image
 from tests.served import PICTOGRAPH
@@ -101,6 +104,8 @@ def test_the_json_report_carries_every_documented_field(
         "images_uploaded",
         "images_skipped",
         "bytes_uploaded",
+        "changed",
+        "replaced",
         "failures",
         "ignored_unsupported",
         "success",
@@ -233,3 +238,85 @@ def _read_all(fd: int) -> str:
             break
         chunks.append(chunk)
     return b"".join(chunks).decode(errors="replace")
+
+
+def test_the_last_progress_line_and_the_summary_read_one_stopped_clock(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    now = [10.0]
+    watch = Stopwatch(lambda: now[0])
+    meter = PlainLines("upload", 2, 10, clock=lambda: now[0], stopwatch=watch)
+    now[0] = 11.0
+    meter.update(1, 5)
+    now[0] = 12.5
+    meter.update(2, 10)  # the last file: the clock stops here
+    now[0] = 14.0  # the summary comes later
+
+    assert watch.stop() == 2.5 and watch.elapsed() == 2.5
+    assert capsys.readouterr().err.splitlines()[-1].endswith("done in 2.5s")
+
+
+def test_the_progress_line_and_the_summary_show_the_same_elapsed_time(
+    pictograph: Pictograph, road_signs: Path
+) -> None:
+    result = expect(pictograph("upload", road_signs, "-d", "timed"), 0)
+
+    found = re.search(r"done in (\S+)$", result.stderr.strip().splitlines()[-1])
+    assert found is not None, result.stderr
+    assert f"of 6 files in {found.group(1)}\n" in result.stdout
+    assert f"Elapsed time:  {found.group(1)}\n" in result.stdout
+
+
+def test_a_rerun_lists_changed_files_as_not_uploaded_and_replace_changed_replaces_them(
+    pictograph: Pictograph, road_signs: Path
+) -> None:
+    expect(pictograph("upload", road_signs, "-d", "signs", "-q"), 0)
+    make_image(road_signs / "stop" / "001.jpg", size=(64, 48), seed=3)
+
+    again = expect(pictograph("upload", road_signs, "-d", "signs", "-q"), 0).stdout
+    replaced = pictograph("upload", road_signs, "-d", "signs", "-q", "--replace-changed")
+    settled = pictograph.json("upload", road_signs, "-d", "signs", "-q")
+
+    assert "signs: 0 uploaded, 6 skipped, 0 failed of 6 files" in again
+    assert (
+        "Changed:       1 of them changed since they were uploaded, not uploaded "
+        "(--replace-changed replaces them)\n"
+    ) in again
+    assert "Changed, not uploaded:\n  stop/001.jpg\n" in again
+    assert "signs: 1 uploaded, 5 skipped, 0 failed of 6 files" in expect(replaced, 0).stdout
+    assert "Replaced:      1 changed files replaced their image\n" in replaced.stdout
+    assert (settled["images_skipped"], settled["changed"], settled["replaced"]) == (6, [], [])
+
+
+def test_ctrl_c_during_an_embedded_upload_reports_exactly_what_the_dataset_then_holds(
+    tmp_path: Path,
+) -> None:
+    files = 1500
+    original = make_image(tmp_path / "original.png", size=(16, 16))
+    for n in range(files):
+        folder = tmp_path / "many" / f"class{n % 5}"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(original, folder / f"{n:05d}.png")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PICTOGRAPH_")}
+    env["PICTOGRAPH_HOME"] = str(tmp_path / "home")
+    upload = subprocess.Popen(
+        [PICTOGRAPH, "upload", str(tmp_path / "many"), "--dataset", "many"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert upload.stderr is not None
+    first = upload.stderr.readline()  # the first progress line: a tenth of the files are done
+    assert first.startswith("upload: "), first + upload.stderr.read()
+    upload.send_signal(signal.SIGINT)
+    stdout, stderr = upload.communicate(timeout=120)
+    shown = Pictograph.embedded(tmp_path / "home").json("datasets", "show", "many")
+
+    assert upload.returncode == 130, (stdout, stderr)
+    landed = shown["image_count"]
+    assert 0 < landed < files
+    assert stdout.splitlines()[0] == (
+        f"many: interrupted: {landed:,} new images landed in the dataset; "
+        f"{files - landed:,} of the {files:,} files did not land in this run"
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import sys
 import uuid
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from pictograph import Client
-from pictograph.exceptions import AuthError, ConflictError, NotFoundError
+from pictograph.exceptions import AuthError, ConflictError, NotFoundError, ValidationError
 
 SCENARIOS: dict[str, Callable[[Client, Path], None]] = {}
 
@@ -190,6 +191,37 @@ def isolation(client: Client, work: Path) -> None:
         except NotFoundError:
             pass
     assert other not in [d.name for d in client.datasets.list(limit=1000)]
+
+
+def truncated_jpeg(path: Path) -> Path:
+    """A photo-sized JPEG (random pixels, well over 1 KiB) cut to two thirds of its bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    noise = random.Random(path.name).randbytes(200 * 150 * 3)
+    Image.frombytes("RGB", (200, 150), noise).save(path, "JPEG")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 2 // 3])
+    return path
+
+
+@scenario
+def truncated(client: Client, work: Path) -> None:
+    """A truncated JPEG is refused by every way the official SDK uploads, and never listed."""
+    name = unique("cut")
+    client.datasets.create(name)
+    cut = truncated_jpeg(work / "folder" / "cut.jpg")
+    assert cut.stat().st_size > 4096
+    refused = None
+    try:
+        client.images.upload(name, cut)
+    except ValidationError as error:
+        refused = str(error)
+    assert refused is not None and "truncated" in refused, "a truncated JPEG must be refused"
+    result = client.images.bulk_upload(name, [cut], directory_path="/bulk")
+    assert result.count == 0 and len(result.failed) == 1, result
+    report = client.images.upload_from_directory(name, work / "folder")
+    assert report.images_uploaded == 0 and len(report.failures) == 1, report
+    assert client.images.list(name, include_archived=True) == []
+    client.datasets.delete(name)
 
 
 def main() -> None:

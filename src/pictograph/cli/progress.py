@@ -26,6 +26,28 @@ LINE_INTERVAL = 5.0
 LINE_STEPS = 10
 
 
+class Stopwatch:
+    """The one clock of a command: the progress line and the closing summary both read it, and
+    the first :meth:`stop` (the last file done, or the summary) fixes the elapsed time both
+    show."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.started = clock()
+        self._stopped: float | None = None
+
+    def elapsed(self) -> float:
+        """Seconds since the start, or up to the stop once stopped."""
+        end = self._stopped if self._stopped is not None else self.clock()
+        return end - self.started
+
+    def stop(self) -> float:
+        """Stop (the first call only) and return the elapsed seconds."""
+        if self._stopped is None:
+            self._stopped = self.clock()
+        return self.elapsed()
+
+
 class Meter(Protocol):
     """Something told how many files and bytes are done so far."""
 
@@ -47,10 +69,12 @@ class PlainLines:
         total_bytes: int,
         *,
         clock: Callable[[], float] = time.monotonic,
+        stopwatch: Stopwatch | None = None,
     ) -> None:
         self.label, self.total_files, self.total_bytes = label, total_files, total_bytes
         self.clock = clock
-        self.started = self.last_time = clock()
+        self.stopwatch = stopwatch or Stopwatch(clock)
+        self.last_time = clock()
         self.last_step = 0
 
     def update(self, files_done: int, bytes_done: int) -> None:
@@ -59,7 +83,8 @@ class PlainLines:
         finished = files_done >= self.total_files
         if finished or step > self.last_step or now - self.last_time >= LINE_INTERVAL:
             self.last_step, self.last_time = step, now
-            click.echo(self.line(files_done, bytes_done, now - self.started), err=True)
+            elapsed = self.stopwatch.stop() if finished else self.stopwatch.elapsed()
+            click.echo(self.line(files_done, bytes_done, elapsed), err=True)
 
     def line(self, files_done: int, bytes_done: int, elapsed: float) -> str:
         """One progress line for this state after ``elapsed`` seconds."""
@@ -80,9 +105,15 @@ class PlainLines:
 
 @contextmanager
 def progress_meter(
-    label: str, total_files: int, total_bytes: int, *, enabled: bool = True
+    label: str,
+    total_files: int,
+    total_bytes: int,
+    *,
+    enabled: bool = True,
+    stopwatch: Stopwatch | None = None,
 ) -> Iterator[Meter]:
-    """The right meter for stderr: silent when not ``enabled``, a bar on a terminal, else lines."""
+    """The right meter for stderr: silent when not ``enabled``, a bar on a terminal, else lines
+    (timed by ``stopwatch`` when given, so a summary after them shows the same time)."""
     if not enabled or total_files == 0:
         yield _Silent()
         return
@@ -90,7 +121,7 @@ def progress_meter(
 
     console = Console(file=sys.stderr)
     if not console.is_terminal:
-        yield PlainLines(label, total_files, total_bytes)
+        yield PlainLines(label, total_files, total_bytes, stopwatch=stopwatch)
         return
     from pictograph.cli.live_bar import live_bar
 

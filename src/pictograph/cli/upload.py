@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,11 +25,10 @@ from pictograph.cli.client_options import (
 )
 from pictograph.cli.exit_codes import SOME_FILES_FAILED
 from pictograph.cli.output import folder_path, human_bytes, human_seconds, print_json, print_table
-from pictograph.cli.progress import progress_meter
+from pictograph.cli.progress import Stopwatch, progress_meter
 from pictograph.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from pictograph.client import Client
     from pictograph.workflows.folder_plan import FolderPlan
     from pictograph.workflows.upload import UploadReport
 
@@ -52,6 +50,7 @@ class UploadOptions:
     workers: int
     skip_existing: bool
     create_if_missing: bool
+    replace_changed: bool = False
 
     def plan(self) -> FolderPlan:
         """The folder's plan; raises ``FileNotFoundError`` for a missing folder."""
@@ -104,6 +103,12 @@ def chosen_layout(by_class: bool, flat: bool, preserve_structure: bool) -> Layou
     help="Files in flight at once.",
 )
 @click.option("--no-skip-existing", is_flag=True, help="Names already there are failures.")
+@click.option(
+    "--replace-changed",
+    is_flag=True,
+    help="Files changed since they were uploaded replace the image at their name "
+    "(deleted for good, with its labels; needs a key that may delete permanently).",
+)
 @click.option("--no-create", is_flag=True, help="Fail (exit 4) if the dataset does not exist.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; send nothing, create nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report (or plan) as JSON.")
@@ -119,6 +124,7 @@ def upload(
     preserve_structure: bool,
     workers: int,
     no_skip_existing: bool,
+    replace_changed: bool,
     no_create: bool,
     dry_run: bool,
     as_json: bool,
@@ -128,6 +134,9 @@ def upload(
 
     Exit status 0 when nothing failed, 10 when some files failed (each listed with its reason),
     4 when FOLDER holds no image at all (then no dataset is created).
+
+    A file whose name is in the dataset with other content is listed as "changed, not
+    uploaded" and left as it is there, unless --replace-changed.
 
     \b
     Example:
@@ -140,6 +149,7 @@ def upload(
         workers,
         not no_skip_existing,
         not no_create,
+        replace_changed,
     )
     plan = options.plan()
     if dry_run:
@@ -150,31 +160,38 @@ def upload(
             f"no images in {str(folder)!r}{_unsupported_note(plan)}: nothing uploaded, "
             f"dataset {options.dataset_name!r} not touched"
         )
-    started = time.monotonic()
-    report = run_upload(connection, options, plan, show_progress=not quiet)
+    stopwatch = Stopwatch()
+    report = run_upload(connection, options, plan, show_progress=not quiet, stopwatch=stopwatch)
     if as_json:
         print_json(report_data(report, plan))
     else:
-        show_summary(report, plan, time.monotonic() - started)
+        show_summary(report, plan, stopwatch.stop())
     if report.failures:
         sys.exit(SOME_FILES_FAILED)
 
 
 def run_upload(
-    connection: Connection, options: UploadOptions, plan: FolderPlan, *, show_progress: bool
+    connection: Connection,
+    options: UploadOptions,
+    plan: FolderPlan,
+    *,
+    show_progress: bool,
+    stopwatch: Stopwatch | None = None,
 ) -> UploadReport:
     """Run the workflow on ``plan`` with a progress meter fed from its per-file callback.
 
-    On Ctrl-C, prints what landed and what did not, then lets the interrupt end the command.
+    On Ctrl-C, prints what landed (the files the server confirmed, requests in flight let
+    finish) and what did not, then lets the interrupt end the command.
     """
-    from pictograph.workflows.upload import upload_folder
+    from pictograph.workflows.upload import UploadInterrupted, upload_folder
 
     ledger = ByteLedger.of(plan)
     with (
         connection.client() as client,
-        progress_meter("upload", plan.total, ledger.total, enabled=show_progress) as meter,
+        progress_meter(
+            "upload", plan.total, ledger.total, enabled=show_progress, stopwatch=stopwatch
+        ) as meter,
     ):
-        before = _image_count(client, options.dataset_name)
 
         def on_file(done: int, total: int, filename: str | None) -> None:
             meter.update(done, ledger.take(filename))
@@ -191,33 +208,26 @@ def run_upload(
                 skip_existing=options.skip_existing,
                 create_if_missing=options.create_if_missing,
                 progress=on_file,
+                replace_changed=options.replace_changed,
             )
-        except KeyboardInterrupt:
-            after = _image_count(client, options.dataset_name)
-            show_interrupted(options.dataset_name, plan.total, after - before)
+        except UploadInterrupted as stop:
+            show_interrupted(stop.report, plan.total, removed_dataset=stop.removed_dataset)
             raise
 
 
-def _image_count(client: Client, dataset_name: str) -> int:
-    """Images in the dataset now (0 when it does not exist yet)."""
-    from pictograph.errors import NotFoundError
-
-    try:
-        return client.datasets.get(dataset_name).image_count
-    except NotFoundError:
-        return 0
-
-
-def show_interrupted(dataset_name: str, total: int, landed: int) -> None:
-    """The partial summary of an interrupted upload, on stdout like the full one.
-
-    What landed is counted by the server (images in the dataset now, less before the run), so
-    it holds whatever the files in flight did when the interrupt came.
-    """
+def show_interrupted(report: UploadReport, total: int, *, removed_dataset: bool) -> None:
+    """The partial summary of an interrupted upload, on stdout like the full one: the files the
+    server confirmed before the stop (with the answers of requests still in flight then)."""
+    landed = report.images_uploaded
     click.echo(
-        f"{dataset_name}: interrupted: {landed:,} new images landed in the dataset; "
+        f"{report.dataset_name}: interrupted: {landed:,} new images landed in the dataset; "
         f"{max(total - landed, 0):,} of the {total:,} files did not land in this run"
     )
+    if removed_dataset:
+        click.echo(
+            f"Dataset {report.dataset_name!r} was created by this run and nothing landed in "
+            "it: it was deleted again."
+        )
     click.echo("Run the same command again to send the rest: what is already there is skipped.")
 
 
@@ -270,6 +280,8 @@ def report_data(report: UploadReport, plan: FolderPlan) -> dict[str, Any]:
         "images_uploaded": report.images_uploaded,
         "images_skipped": report.images_skipped,
         "bytes_uploaded": report.bytes_uploaded,
+        "changed": [_shown(path, plan.root) for path in report.changed],
+        "replaced": [_shown(path, plan.root) for path in report.replaced],
         "failures": [
             {"path": _shown(f.path, plan.root), "reason": f.reason} for f in report.failures
         ],
@@ -296,7 +308,18 @@ def show_summary(report: UploadReport, plan: FolderPlan, elapsed: float) -> None
         f"{human_bytes(sent / seconds)}/s, {files / seconds:.0f} files/s"
     )
     click.echo(f"Checks:        {report.images_skipped} files already there, not sent")
+    if report.changed:
+        click.echo(
+            f"Changed:       {len(report.changed)} of them changed since they were uploaded, "
+            "not uploaded (--replace-changed replaces them)"
+        )
+    if report.replaced:
+        click.echo(f"Replaced:      {len(report.replaced)} changed files replaced their image")
     click.echo(f"Elapsed time:  {human_seconds(elapsed)}")
+    if report.changed:
+        click.echo("Changed, not uploaded:")
+    for path in report.changed:
+        click.echo(f"  {_shown(path, plan.root)}")
     if report.failures:
         click.echo("Failed:")
     for failure in report.failures:

@@ -21,7 +21,9 @@ from pictograph.cli.server_options import opened_store, store_options
 )
 @click.option("--flat", "layout", flag_value="flat", help="As upload --flat.")
 @click.option("--preserve-structure", "layout", flag_value="preserve", help="As upload.")
-@click.option("--store", "whole_store", is_flag=True, help="Re-hash every stored image instead.")
+@click.option(
+    "--store", "whole_store", is_flag=True, help="Re-hash and check every stored image instead."
+)
 @store_options
 @pass_connection
 def verify(
@@ -34,8 +36,9 @@ def verify(
     storage_url: str | None,
 ) -> None:
     """Compare FOLDER with --dataset by SHA-256, listing missing, different and extra files;
-    or, with --store, re-hash every image's stored bytes against the SHA-256 recorded for it
-    (--home, --database-url and --storage-url name the store, as for serve).
+    or, with --store, re-hash every image's stored bytes against the SHA-256 recorded for it and
+    check them as an upload is (a truncated image is listed as damaged) (--home, --database-url
+    and --storage-url name the store, as for serve).
 
     Exit status 0 only when everything matches, 10 otherwise (with --store, also when the
     metadata database cannot be read: damaged, or not a database).
@@ -95,9 +98,12 @@ def _verify_store(home: Path | None, database_url: str | None, storage_url: str 
         click.echo(f"missing\t{name}")
     for name in result.mismatched:
         click.echo(f"mismatched\t{name}")
+    for name in result.damaged:
+        click.echo(f"damaged\t{name}")
     click.echo(
         f"{result.checked} images checked, {len(result.missing)} missing, "
-        f"{len(result.mismatched)} with other bytes than recorded",
+        f"{len(result.mismatched)} with other bytes than recorded, "
+        f"{len(result.damaged)} not a whole image",
         err=True,
     )
     if not result.ok:

@@ -24,6 +24,17 @@ class RegisterItem(TypedDict):
     height: int | None
 
 
+class FolderDigest(BaseModel):
+    """A dataset's ``names-digest`` answer: its image count, the digest of their places, and of
+    their places with sizes (``None`` from a server without it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    count: int
+    names_sha256: str
+    sizes_sha256: str | None
+
+
 class ExistingImage(BaseModel):
     """The image already stored at a requested (folder, filename): our server's extension."""
 

@@ -27,6 +27,7 @@ from pictograph.resources._base import (
 from pictograph.resources._upload_files import (
     BatchOutcome,
     ExistingImage,
+    FolderDigest,
     RegisterItem,
     UploadBatch,
     UploadPlan,
@@ -39,6 +40,7 @@ from pictograph.workflows.upload import UploadReport, upload_folder
 __all__ = [
     "BatchOutcome",
     "ExistingImage",
+    "FolderDigest",
     "Images",
     "RegisterItem",
     "UploadBatch",
@@ -267,6 +269,12 @@ class Images(ImageWorkflow):
     def names_digest(self, dataset: str) -> tuple[int, str]:
         """How many images ``dataset`` holds and :func:`pictograph.protocol.names_digest` of their
         (folder, filename) places: our extension, one request however big the dataset."""
+        found = self.folder_digest(dataset)
+        return found.count, found.names_sha256
+
+    def folder_digest(self, dataset: str) -> FolderDigest:
+        """:meth:`names_digest` with the digest of the images' sizes too
+        (:func:`pictograph.protocol.sizes_digest`; ``None`` from a server without it)."""
         body = data_of(
             self._transport.request_json(
                 "GET", f"{_API_PATH}/names-digest", params={"dataset": dataset}
@@ -274,7 +282,12 @@ class Images(ImageWorkflow):
         )
         if not isinstance(body, Mapping) or not isinstance(body.get("count"), int):
             raise ServerError("Backend response did not match expected names-digest schema")
-        return int(body["count"]), str(body.get("names_sha256"))
+        sizes = body.get("sizes_sha256")
+        return FolderDigest(
+            count=int(body["count"]),
+            names_sha256=str(body.get("names_sha256")),
+            sizes_sha256=sizes if isinstance(sizes, str) else None,
+        )
 
     def plan_uploads(
         self,

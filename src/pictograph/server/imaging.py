@@ -1,11 +1,10 @@
-"""Decoding and checking uploaded image bytes (Pillow, plus pillow-heif for HEIC/HEIF)."""
+"""Decoding and checking uploaded image bytes (Pillow, plus pillow-heif for HEIC/HEIF, and
+``tifffile`` for TIFFs Pillow cannot read: ``tiff_pages.py``)."""
 
 from __future__ import annotations
 
 import functools
-import io
 import os
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +14,8 @@ from typing import BinaryIO
 from PIL import Image, UnidentifiedImageError, _imaging
 
 from pictograph.errors import ValidationError
+from pictograph.image_structure import JpegStructureError, check_jpeg_structure
+from pictograph.server.tiff_pages import check_layout, inspect_tiff, is_tiff
 
 #: Declared content type -> the Pillow formats whose bytes may carry it.
 SUPPORTED_TYPES: dict[str, frozenset[str]] = {
@@ -85,11 +86,19 @@ class DecodeBudget:
         """Hold room for decoding ``img`` (at its current, possibly drafted, size) while the
         block runs. ``ValidationError`` (422) naming the limit when it can never fit."""
         width, height = img.size
+        with self.reserve_bytes(
+            width, height, width * height * _bytes_per_pixel(img.mode), img.mode
+        ):
+            yield
+
+    @contextmanager
+    def reserve_bytes(self, width: int, height: int, cost: int, kind: str) -> Iterator[None]:
+        """Hold room for decoding a ``width`` x ``height`` ``kind`` image into ``cost`` bytes
+        while the block runs. ``ValidationError`` (422) naming the limit when it can never fit."""
         self.check_pixels(width, height)
-        cost = width * height * _bytes_per_pixel(img.mode)
         if cost > self.max_bytes:
             raise ValidationError(
-                f"decoding this {width} x {height} {img.mode} image needs {cost >> 20} MiB, over "
+                f"decoding this {width} x {height} {kind} image needs {cost >> 20} MiB, over "
                 f"this server's decode budget of {self.max_bytes >> 20} MiB "
                 "(serve --decode-memory-mb)"
             )
@@ -141,6 +150,10 @@ def inspect_image(source: BinaryIO, declared_type: str, budget: DecodeBudget) ->
     prepare_decoders()
     if source.seek(0, 2) == 0:
         raise ValidationError("file is empty (0 bytes)")
+    if declared_type == "image/tiff" and is_tiff(source):
+        # Pillow decodes the first page only: every page must be whole (read before Pillow,
+        # which closes the file after a many-page decode).
+        check_layout(source)
     try:
         source.seek(0)
         with Image.open(source) as img:
@@ -159,12 +172,16 @@ def inspect_image(source: BinaryIO, declared_type: str, budget: DecodeBudget) ->
                     orientation = img.getexif().get(_ORIENTATION)
                     img.close()  # frees the pixels before the next decode may take their room
     except UnidentifiedImageError:
+        if declared_type == "image/tiff" and is_tiff(source):
+            return _other_tiff(source, budget)
         raise ValidationError("not a valid image: cannot identify image file") from None
     except Image.DecompressionBombError:
         raise ValidationError(
             "image has more pixels than the image library decodes (about 179 million)"
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError):
+        if declared_type == "image/tiff" and is_tiff(source):
+            return _other_tiff(source, budget)
         raise ValidationError("image data is truncated or corrupt") from None
     expected = SUPPORTED_TYPES.get(declared_type, frozenset())
     if detected not in expected:
@@ -174,56 +191,16 @@ def inspect_image(source: BinaryIO, declared_type: str, budget: DecodeBudget) ->
     return ImageInfo(width=width, height=height, format=detected)
 
 
-#: After a scan starts, the first 0xFF followed by one of these ends the check: 0xD9 is the
-#: end-of-image marker (it cannot occur inside a scan); the others are reserved markers that
-#: may never occur inside entropy-coded data. One pass finds whichever comes first.
-_SCAN_END_OR_BAD_MARKER = re.compile(rb"\xff[\x01-\xbf\xd9]")
+def _other_tiff(source: BinaryIO, budget: DecodeBudget) -> ImageInfo:
+    """A TIFF Pillow cannot read (planar, floating-point, ...): checked with ``tifffile``."""
+    width, height = inspect_tiff(source, budget)
+    return ImageInfo(width=width, height=height, format="TIFF")
 
 
 def _check_jpeg_structure(source: BinaryIO) -> None:
-    """``SyntaxError`` unless ``source`` is a JPEG whose segments chain from SOI to its first
-    scan (SOS), whose scan holds no reserved marker, and which has an EOI marker after it."""
+    """``SyntaxError`` unless ``source`` is a whole JPEG (``check_jpeg_structure``)."""
     source.seek(0)
-    data = source.read()
-    offset = 2  # after SOI, which Pillow has checked
-    while True:
-        if offset + 4 > len(data) or data[offset] != 0xFF:
-            raise SyntaxError("JPEG segments do not chain to a scan")
-        marker = data[offset + 1]
-        if marker == 0xFF:  # fill byte before a marker
-            offset += 1
-            continue
-        length = int.from_bytes(data[offset + 2 : offset + 4], "big")
-        if length < 2:
-            raise SyntaxError("JPEG segment with a bad length")
-        offset += 2 + length
-        if marker == 0xDA:  # start of scan: entropy-coded data follows
-            break
-    found = _SCAN_END_OR_BAD_MARKER.search(data, offset)
-    if found is None:
-        raise SyntaxError("JPEG has no end-of-image marker after its scan (truncated)")
-    if data[found.start() + 1] != 0xD9:
-        raise SyntaxError("JPEG scan data holds an invalid marker")
-
-
-def inspect_header(start: bytes, declared_type: str) -> ImageInfo:
-    """Check that ``start``, the first bytes of a file too large to read here, begins an image
-    of ``declared_type``, and read its displayed size from the header (no pixels decoded).
-
-    Raises ``ValidationError`` when the header is not one of an image of that type.
-    """
-    prepare_decoders()
     try:
-        with Image.open(io.BytesIO(start)) as img:
-            detected = img.format or "unknown"
-            width, height = img.size
-            orientation = img.getexif().get(_ORIENTATION)
-    except Image.DecompressionBombError:
-        raise ValidationError("image has too many pixels to decode safely") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        raise ValidationError("not a valid image: cannot identify image file") from None
-    if detected not in SUPPORTED_TYPES.get(declared_type, frozenset()):
-        raise ValidationError(f"file contains {detected} data but was declared {declared_type}")
-    if orientation in _SWAPPED_ORIENTATIONS:
-        width, height = height, width
-    return ImageInfo(width=width, height=height, format=detected)
+        check_jpeg_structure(source.read())
+    except JpegStructureError as error:
+        raise SyntaxError(str(error)) from None

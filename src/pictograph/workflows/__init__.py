@@ -11,6 +11,7 @@ from pictograph.workflows.download import (
 from pictograph.workflows.folder_plan import FolderPlan, PlannedFile, PlanProblem, plan_folder
 from pictograph.workflows.upload import (
     UploadFailure,
+    UploadInterrupted,
     UploadReport,
     upload_dataset_from_folder,
     upload_folder,
@@ -24,6 +25,7 @@ __all__ = [
     "PlanProblem",
     "PlannedFile",
     "UploadFailure",
+    "UploadInterrupted",
     "UploadReport",
     "download_dataset",
     "plan_download",

@@ -14,7 +14,9 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING
 
 from pictograph.errors import ConflictError, PictographError, ValidationError
+from pictograph.image_structure import JpegStructureError, check_jpeg_structure
 from pictograph.protocol import dataset_path
+from pictograph.workflows import interrupts
 
 if TYPE_CHECKING:
     from pictograph.models import BulkUploadResult
@@ -32,17 +34,40 @@ REGISTER_GROUP = 100
 REGISTERS_IN_FLIGHT = 3
 
 
-def digests(files: Sequence[PlannedFile]) -> list[str | None]:
-    """The SHA-256 (hex) of each file; ``None`` for one that cannot be read (its PUT will say
-    why, and it fails alone)."""
-    found: list[str | None] = []
+def digests(files: Sequence[PlannedFile]) -> list[str | ValidationError | None]:
+    """The SHA-256 (hex) of each file, read once; a ``ValidationError`` for a JPEG that is not
+    whole (the server's structural check, run here so that nothing of it is sent: a bucket
+    takes any bytes); ``None`` for one that cannot be read (its PUT will say why, and it fails
+    alone)."""
+    found: list[str | ValidationError | None] = []
     for planned in files:
         try:
-            with open(planned.local, "rb") as source:
-                found.append(hashlib.file_digest(source, "sha256").hexdigest())
+            found.append(_digest(planned))
         except OSError:
             found.append(None)
     return found
+
+
+def _digest(planned: PlannedFile) -> str | ValidationError:
+    with open(planned.local, "rb") as source:
+        if planned.content_type != "image/jpeg":
+            return hashlib.file_digest(source, "sha256").hexdigest()
+        data = source.read()
+    try:
+        check_jpeg_structure(data)
+    except JpegStructureError as error:
+        return ValidationError(f"{error}; checked before sending, nothing was sent")
+    return hashlib.sha256(data).hexdigest()
+
+
+class SendInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`send`, raised once what was in flight has finished: ``errors`` as
+    :func:`send` returns them, for the files in ``finished`` (whose outcome the server gave);
+    the others were not sent, or sent and never registered (gc removes their objects)."""
+
+    def __init__(self, errors: dict[str, BaseException], finished: set[str]) -> None:
+        super().__init__("upload interrupted")
+        self.errors, self.finished = errors, finished
 
 
 def send(
@@ -54,25 +79,30 @@ def send(
     """PUT each file to its slot, ``workers`` at a time, and register those that arrived with a
     ``bulk-register`` per ``REGISTER_GROUP`` of them, sent while later PUTs still run. Returns
     the error of each file that did not become an image, by its dataset path (a
-    ``ConflictError`` when the name was taken meanwhile)."""
+    ``ConflictError`` when the name was taken meanwhile).
+
+    On Ctrl-C no more PUTs start; the PUTs and registers already running finish, and
+    :class:`SendInterrupted` says what became of the files they carried."""
     errors: dict[str, BaseException] = {}
     if not items:
         return errors
     registering: list[tuple[Future[BulkUploadResult], list[PlannedFile]]] = []
-    with (
-        ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool,
-        ThreadPoolExecutor(max_workers=REGISTERS_IN_FLIGHT) as registrar,
-    ):
-        puts: dict[Future[object], PlannedFile] = {
-            pool.submit(
-                images.put_file,
-                slot.url,
-                planned.local,
-                planned.content_type,
-                headers=slot.upload_headers,
-            ): planned
-            for planned, slot in items
-        }
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(items))))
+    registrar = ThreadPoolExecutor(max_workers=REGISTERS_IN_FLIGHT)
+    finished: set[str] = set()
+    interrupted = False
+    try:
+        puts: dict[Future[object], PlannedFile] = {}
+        for planned, slot in items:
+            with interrupts.held():
+                put = pool.submit(
+                    images.put_file,
+                    slot.url,
+                    planned.local,
+                    planned.content_type,
+                    headers=slot.upload_headers,
+                )
+                puts[put] = planned
         arrived: list[PlannedFile] = []
         for future in as_completed(puts):
             planned = puts[future]
@@ -81,14 +111,25 @@ def send(
                 arrived.append(planned)
             except Exception as error:  # this file alone failed: unreadable, refused, ...
                 errors[planned.dataset_path] = error
+                finished.add(planned.dataset_path)
             if len(arrived) == REGISTER_GROUP:
+                with interrupts.held():  # a register asked for is a register counted
+                    registering.append(
+                        (registrar.submit(_register, images, dataset_id, arrived), arrived)
+                    )
+                arrived = []
+        if arrived:
+            with interrupts.held():
                 registering.append(
                     (registrar.submit(_register, images, dataset_id, arrived), arrived)
                 )
-                arrived = []
-        if arrived:
-            registering.append((registrar.submit(_register, images, dataset_id, arrived), arrived))
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        registrar.shutdown(wait=True)  # registers already asked for land: count them
     for registered, group in registering:
+        finished |= {planned.dataset_path for planned in group}
         try:
             result = registered.result()
         except PictographError as error:
@@ -101,6 +142,8 @@ def send(
             errors[where] = (
                 ConflictError(failure.error) if taken else ValidationError(failure.error)
             )
+    if interrupted:
+        raise SendInterrupted(errors, finished)
     return errors
 
 

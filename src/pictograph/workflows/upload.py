@@ -14,6 +14,7 @@ The progress callback always runs on the calling thread, once per file.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import (
@@ -26,21 +27,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pictograph.errors import ApiError, ConflictError, NotFoundError, PictographError
-from pictograph.protocol import MAX_BULK_IMAGES, names_digest
-from pictograph.workflows import direct_upload
+from pictograph.errors import (
+    ConflictError,
+    NotFoundError,
+    PictographError,
+    ValidationError,
+)
+from pictograph.protocol import MAX_BULK_IMAGES, names_digest, sizes_digest
+from pictograph.workflows import direct_upload, interrupts
 from pictograph.workflows.folder_plan import FolderPlan, PlannedFile, plan_folder
 
 if TYPE_CHECKING:
     from pictograph.client import Client
     from pictograph.models import Dataset
-    from pictograph.resources.images import UploadBatch, UploadPlan, UploadSlot
+    from pictograph.resources.images import ExistingImage, UploadBatch, UploadPlan, UploadSlot
 
 _T = TypeVar("_T")
 __all__ = [
     "BATCH_FILE_LIMIT",
     "ProgressCallback",
     "UploadFailure",
+    "UploadInterrupted",
     "UploadReport",
     "request_groups",
     "upload_dataset_from_folder",
@@ -81,6 +88,12 @@ class UploadReport:
     failures: list[UploadFailure] = field(default_factory=list)
     #: Bytes of the files uploaded by this run (our addition); skipped files count none.
     bytes_uploaded: int = 0
+    #: Files skipped whose name was there but whose content changed since it was uploaded (our
+    #: addition; also counted in ``images_skipped``): not uploaded, the dataset holds the old one.
+    changed: list[Path] = field(default_factory=list)
+    #: Changed files that replaced the image at their name (``replace_changed``; also counted in
+    #: ``images_uploaded``). The old image went, with its labels.
+    replaced: list[Path] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
@@ -135,12 +148,21 @@ def upload_folder(
     skip_existing: bool,
     create_if_missing: bool,
     progress: ProgressCallback | None,
+    replace_changed: bool = False,
 ) -> UploadReport:
     """The upload engine behind :func:`upload_dataset_from_folder` and
     ``client.images.upload_from_directory``: every option explicit, ``preserve_structure`` too
     (the whole folder tree kept as virtual folders, which the specification's workflow does not
     offer). ``folder`` may be a plan already made with the same options (a caller that showed
-    it first need not walk the folder twice)."""
+    it first need not walk the folder twice).
+
+    A file whose name is taken by an image with other content (another size, or the same size
+    and another SHA-256) is *changed*: listed in ``UploadReport.changed`` and skipped, or, with
+    ``replace_changed``, uploaded in place of that image, which is deleted for good first (its
+    labels, tags and review state go with it: they described other pixels; this needs a key
+    allowed to delete images permanently). A re-run whose names and sizes all match the
+    dataset's asks nothing per file and reads no file (``names-digest``), so a change that
+    keeps a file's size is found only when its batch is asked about."""
     if max_workers < 1:
         raise ValueError("max_workers must be at least 1")
     plan = (
@@ -150,43 +172,86 @@ def upload_folder(
             folder, organize_by_class=organize_by_class, preserve_structure=preserve_structure
         )
     )
-    dataset = _resolve_dataset(client, dataset_name, create_if_missing=create_if_missing)
+    dataset, created = _resolve_dataset(client, dataset_name, create_if_missing=create_if_missing)
     run = _Run(client, dataset, plan.total, skip_existing, progress)
+    run.replace_changed = replace_changed
     run.put_workers = direct_upload.PUTS_PER_WORKER * max_workers if parallel else 1
-    for problem in plan.problems:
-        run.fail(problem.path, problem.reason)
     workers = max_workers if parallel else 1
     if client.mode == "embedded":
         # The in-process server does the work on this machine's cores, half of each file's
         # time waiting on fsync: two threads a core keep them busy, more only queue on the
         # interpreter lock (make bench, 2 cores: 4 threads 15% faster than 2, 8 no faster).
         workers = min(workers, 2 * (os.cpu_count() or 1))
-    files = plan.files
-    if skip_existing and files and run.all_there(files):
-        for planned in files:
-            run.already_there(planned)
-        files = []
-    with _executor(parallel, workers) as pool:
-        waiting: _Jobs = {}
-        for batch in _chunks(files, MAX_BULK_IMAGES):
-            # This batch's pre-flight runs while the previous batch's files are still sending.
-            submitted = run.upload_batch(batch, pool)
-            run.settle(waiting)
-            waiting = submitted
-        run.settle(waiting)
+    pool = _executor(parallel, workers)
+    try:
+        with interrupts.deferred():
+            _upload_all(run, plan, pool)
+    except KeyboardInterrupt:
+        # No more requests start; those running finish, and their answers are counted (without
+        # the progress callback: it may be what raised, and the run is over for its caller).
+        run.progress = None
+        pool.shutdown(wait=True, cancel_futures=True)
+        run.settle_finished()
+        report = run.report(dataset_name)
+        removed = created and report.images_uploaded == 0 and _remove_empty(client, dataset)
+        raise UploadInterrupted(report, removed_dataset=removed) from None
+    finally:
+        pool.shutdown(wait=True)
     return run.report(dataset_name)
 
 
-def _resolve_dataset(client: Client, name: str, *, create_if_missing: bool) -> Dataset:
+def _upload_all(run: _Run, plan: FolderPlan, pool: Executor) -> None:
+    """Report the plan's problems, then upload its files in batches through ``pool``."""
+    for problem in plan.problems:
+        run.fail(problem.path, problem.reason)
+    files = plan.files
+    if run.skip_existing and files and run.all_there(files):
+        for planned in files:
+            run.already_there(planned)
+        return
+    waiting: _Jobs = {}
+    for batch in _chunks(files, MAX_BULK_IMAGES):
+        # This batch's pre-flight runs while the previous batch's files are still sending.
+        submitted = run.upload_batch(batch, pool)
+        run.settle(waiting)
+        waiting = submitted
+    run.settle(waiting)
+
+
+class UploadInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped an upload. ``report`` counts what the server confirmed before the stop
+    (the requests in flight were let finish and their answers counted);
+    ``removed_dataset`` is True when the run had created the dataset, nothing landed in it, and
+    it was deleted again."""
+
+    def __init__(self, report: UploadReport, *, removed_dataset: bool) -> None:
+        super().__init__("upload interrupted")
+        self.report, self.removed_dataset = report, removed_dataset
+
+
+def _remove_empty(client: Client, dataset: Dataset) -> bool:
+    """Delete for good the empty dataset this run created; False when it cannot be (the key may
+    not delete datasets) or is no longer empty."""
     try:
-        return client.datasets.get(name)
+        if client.datasets.get(dataset.id).image_count:
+            return False
+        client.datasets.delete(dataset_id=dataset.id, permanent=True)
+    except PictographError:
+        return False
+    return True
+
+
+def _resolve_dataset(client: Client, name: str, *, create_if_missing: bool) -> tuple[Dataset, bool]:
+    """The dataset, and whether this call created it."""
+    try:
+        return client.datasets.get(name), False
     except NotFoundError:
         if not create_if_missing:
             raise
     try:
-        return client.datasets.create(name)
+        return client.datasets.create(name), True
     except ConflictError:  # created by a concurrent run between our get and create
-        return client.datasets.get(name)
+        return client.datasets.get(name), False
 
 
 class _Run:
@@ -213,6 +278,14 @@ class _Run:
         self.bytes_uploaded = 0
         self.skipped = 0
         self.failures: list[UploadFailure] = []
+        self.replace_changed = False
+        self.changed: list[Path] = []
+        self.replaced: list[Path] = []
+        self._replacing: set[Path] = set()
+        #: Requests submitted and not yet counted, with the files each carries.
+        self.pending: _Jobs = {}
+        #: Files of a pending request counted so far (an interrupt may stop a count midway).
+        self._counted: dict[Future[list[_Outcome]], int] = {}
 
     def report(self, dataset_name: str) -> UploadReport:
         return UploadReport(
@@ -222,56 +295,138 @@ class _Run:
             bytes_uploaded=self.bytes_uploaded,
             images_skipped=self.skipped,
             failures=self.failures,
+            changed=self.changed,
+            replaced=self.replaced,
         )
 
     def all_there(self, files: Sequence[PlannedFile]) -> bool:
-        """True when the dataset holds exactly these files' names, asked in one request (our
-        extension): a re-run of an unchanged folder then needs no pre-flight per batch."""
+        """True when the dataset holds exactly these files' names, each with the file's size,
+        asked in one request (our extension): a re-run of an unchanged folder then needs no
+        pre-flight per batch."""
         try:
-            count, digest = self.images.names_digest(self.dataset_id)
-        except PictographError:  # a server without the extension: pre-flight every batch
+            found = self.images.folder_digest(self.dataset_id)
+            sizes = [(f.directory_path, f.filename, os.path.getsize(f.local)) for f in files]
+        except (PictographError, OSError):  # no extension, or a file to report: pre-flight
             return False
-        places = ((f.directory_path, f.filename) for f in files)
-        return count == len(files) and digest == names_digest(places)
+        places = ((folder, name) for folder, name, _ in sizes)
+        return (
+            found.count == len(files)
+            and found.names_sha256 == names_digest(places)
+            and found.sizes_sha256 == sizes_digest(sizes)
+        )
 
-    def preflight(self, batch: Sequence[PlannedFile]) -> UploadPlan:
-        """Ask the server which of ``batch`` are new, and where to send those.
+    def preflight(
+        self, batch: Sequence[PlannedFile]
+    ) -> tuple[Sequence[PlannedFile], UploadPlan | None]:
+        """Ask the server which of ``batch`` are new, and where to send those: the files asked
+        about and the answer (``None`` when no file was left to ask about).
 
         A server whose URLs go straight to the bucket is asked again with each file's SHA-256
-        (then for every later batch at once), so the bucket checks the bytes and no replica
-        has to read them.
+        (then for every later batch at once), so the bucket checks the bytes; a JPEG that is not
+        whole fails here, before any of its bytes leave (the bucket would take them).
         """
+        sha256: list[str | None] | None = None
+        if self.direct:
+            batch, sha256 = self._checked(batch)
+            if not batch:
+                return batch, None
         items = [(f.filename, f.directory_path, f.content_type) for f in batch]
-        digests = direct_upload.digests(batch) if self.direct else None
         plan = self.images.plan_uploads(
-            self.dataset_id, items, register_on_upload=True, sha256=digests
+            self.dataset_id, items, register_on_upload=True, sha256=sha256
         )
-        if plan.direct and digests is None:
+        if plan.direct and sha256 is None:
             self.direct = True
             return self.preflight(batch)
-        return plan
+        return batch, plan
+
+    def _checked(self, batch: Sequence[PlannedFile]) -> tuple[list[PlannedFile], list[str | None]]:
+        """The files of ``batch`` that may be sent, with their SHA-256; the others fail."""
+        kept: list[PlannedFile] = []
+        sha256: list[str | None] = []
+        for planned, found in zip(batch, direct_upload.digests(batch), strict=True):
+            if isinstance(found, ValidationError):
+                self.fail(planned.path, _reason(found))
+            else:
+                kept.append(planned)
+                sha256.append(found)
+        return kept, sha256
 
     def upload_batch(self, batch: Sequence[PlannedFile], pool: Executor) -> _Jobs:
         """Pre-flight ``batch``, settle what needs no sending, and submit the rest to ``pool``:
         the requests still running (settle them with :meth:`settle`)."""
+        failed_before = len(self.failures)
         try:
-            plan = self.preflight(batch)
+            batch, plan = self.preflight(batch)
         except PictographError as exc:
+            checked = {failure.path for failure in self.failures[failed_before:]}
             for planned in batch:
-                self.fail(planned.path, _reason(exc))
+                if planned.path not in checked:
+                    self.fail(planned.path, _reason(exc))
+            return {}
+        if plan is None:
             return {}
         to_send: list[tuple[PlannedFile, UploadSlot]] = []
+        to_replace: list[PlannedFile] = []
         for planned, slot in zip(batch, plan.slots, strict=True):
             if slot.existing is None:
                 to_send.append((planned, slot))
+            elif not _changed_since(planned, slot.existing):
+                self.already_there(planned)
+            elif self.replace_changed and planned.path not in self._replacing:
+                to_replace.append(planned)
             else:
+                self.changed.append(planned.path)
                 self.already_there(planned)
         if plan.direct:
-            failed = direct_upload.send(self.images, self.dataset_id, to_send, self.put_workers)
-            for planned, _ in to_send:
-                self._settle_one(planned, failed.get(planned.dataset_path) or _size_of(planned))
-            return {}
-        return self._send(to_send, plan.batch, pool)
+            self._send_direct(to_send)
+            jobs: _Jobs = {}
+        else:
+            jobs = self._send(to_send, plan.batch, pool)
+        return jobs | self._replace(to_replace, plan.slots, batch, pool)
+
+    def _send_direct(self, items: list[tuple[PlannedFile, UploadSlot]]) -> None:
+        """Straight to the bucket; on Ctrl-C, count the files whose outcome came, then stop."""
+        interrupted = False
+        try:
+            failed = direct_upload.send(self.images, self.dataset_id, items, self.put_workers)
+            finished = {planned.dataset_path for planned, _ in items}
+        except direct_upload.SendInterrupted as stop:
+            failed, finished, interrupted = stop.errors, stop.finished, True
+            self.progress = None  # the run is over for its caller: count, report nothing
+        files = [planned for planned, _ in items if planned.dataset_path in finished]
+        answered: Future[list[_Outcome]] = Future()
+        answered.set_result([failed.get(f.dataset_path) or _size_of(f) for f in files])
+        self.pending[answered] = files
+        self._count(answered)
+        if interrupted:
+            raise KeyboardInterrupt
+
+    def _replace(
+        self,
+        files: list[PlannedFile],
+        slots: Sequence[UploadSlot],
+        batch: Sequence[PlannedFile],
+        pool: Executor,
+    ) -> _Jobs:
+        """Delete for good the images that changed ``files`` would replace, then upload those
+        files as new ones (a file whose image cannot be deleted fails, saying why)."""
+        existing = {planned.path: slot.existing for planned, slot in zip(batch, slots, strict=True)}
+        deleted: list[PlannedFile] = []
+        for planned in files:
+            image = existing[planned.path]
+            assert image is not None
+            try:
+                self.images.delete(self.dataset_id, image.id, permanent=True)
+            except PictographError as error:
+                self.fail(
+                    planned.path,
+                    f"changed since it was uploaded; the image there could not be replaced: "
+                    f"{_reason(error)}",
+                )
+                continue
+            deleted.append(planned)
+            self._replacing.add(planned.path)
+        return self.upload_batch(deleted, pool) if deleted else {}
 
     def _send(
         self, items: list[tuple[PlannedFile, UploadSlot]], batch: UploadBatch | None, pool: Executor
@@ -281,21 +436,42 @@ class _Run:
         jobs: _Jobs = {}
         for group in groups:
             assert batch is not None
-            jobs[pool.submit(self._put_group, batch, group)] = [f for f, _ in group]
+            with interrupts.held():  # a request submitted is a request remembered
+                future = pool.submit(self._put_group, batch, group)
+                jobs[future] = self.pending[future] = [f for f, _ in group]
         for planned, slot in singles:
-            jobs[pool.submit(self._put_one, planned, slot)] = [planned]
+            with interrupts.held():
+                future = pool.submit(self._put_one, planned, slot)
+                jobs[future] = self.pending[future] = [planned]
         return jobs
 
     def settle(self, jobs: _Jobs) -> None:
         """Wait for ``jobs`` and count each file's outcome, on the calling thread."""
         for future in as_completed(jobs):
-            files = jobs[future]
-            try:
-                outcomes = future.result()
-            except Exception as error:  # the request failed as a whole: so did each file in it
-                outcomes = [error] * len(files)
-            for planned, outcome in zip(files, outcomes, strict=True):
-                self._settle_one(planned, outcome)
+            self._count(future)
+
+    def settle_finished(self) -> None:
+        """Count the requests that finished (after an interrupt: those cancelled never ran)."""
+        for future in list(self.pending):
+            if future.done() and not future.cancelled():
+                self._count(future)
+
+    def _count(self, future: Future[list[_Outcome]]) -> None:
+        """Count the outcomes of a finished request not counted yet, resuming where an
+        interrupt (in the progress callback, say) stopped an earlier count of it."""
+        files = self.pending.get(future)
+        if files is None:  # counted already
+            return
+        try:
+            outcomes = future.result()
+        except Exception as error:  # the request failed as a whole: so did each file in it
+            outcomes = [error] * len(files)
+        while (index := self._counted.get(future, 0)) < len(files):
+            with interrupts.held():  # Ctrl-C waits until this file is counted
+                self._counted[future] = index + 1
+                self._settle_one(files[index], outcomes[index])
+        del self.pending[future]
+        self._counted.pop(future, None)
 
     def _put_one(self, planned: PlannedFile, slot: UploadSlot) -> list[_Outcome]:
         size = os.path.getsize(planned.local)
@@ -330,6 +506,8 @@ class _Run:
 
     def _settle_one(self, planned: PlannedFile, outcome: _Outcome) -> None:
         if isinstance(outcome, int):
+            if planned.path in self._replacing:
+                self.replaced.append(planned.path)
             self.uploaded += 1
             self.bytes_uploaded += outcome
             self._tick(planned.filename)
@@ -356,6 +534,22 @@ class _Run:
             self.progress(self.done, self.total, filename)
 
 
+def _changed_since(planned: PlannedFile, existing: ExistingImage) -> bool:
+    """True when the local file differs from the image at its name: another size, or the same
+    size and another SHA-256 (read only then). A file that cannot be read counts as unchanged
+    (its name is there; nothing would be sent)."""
+    try:
+        size = os.path.getsize(planned.local)
+        if existing.file_size is not None and size != existing.file_size:
+            return True
+        if existing.sha256 is None:
+            return False
+        with open(planned.local, "rb") as source:
+            return hashlib.file_digest(source, "sha256").hexdigest() != existing.sha256
+    except OSError:
+        return False
+
+
 def _size_of(planned: PlannedFile) -> int:
     try:
         return os.path.getsize(planned.local)
@@ -371,9 +565,8 @@ def _reason(error: BaseException) -> str:
         return "file disappeared before it could be read"
     if isinstance(error, OSError):
         return f"cannot read file: {error.strerror or error}"
-    if isinstance(error, ApiError):
-        return f"{error.message} (HTTP {error.status_code})"
-    if isinstance(error, PictographError):
+    if isinstance(error, PictographError):  # the error's own words: no status (embedded
+        # uploads involve no HTTP, and the words already say what the status would)
         return error.message
     return f"{type(error).__name__}: {error}"
 

@@ -13,20 +13,23 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import sqlalchemy as sa
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pictograph.server.imaging import DecodeBudget, prepare_decoders
 from pictograph.server.service.context import AppContext
 from pictograph.server.service.workload import ClientGone, Wanted, always
 from pictograph.server.store import tables as t
+from pictograph.server.tiff_pages import encoded_preview, is_tiff
 
 log = logging.getLogger("pictograph.descriptors")
 _D = t.image_descriptors
@@ -55,6 +58,17 @@ def describe(source: Any, budget: DecodeBudget) -> str:
     is made, so the decode's pixels are the only full-size ones, and are dropped before the
     budget's room is given back."""
     prepare_decoders()
+    try:
+        return _described(source, budget)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
+        path = isinstance(source, str | os.PathLike)
+        with open(source, "rb") if path else nullcontext(source) as f:
+            if not is_tiff(f):
+                raise
+            return _described(encoded_preview(f, budget), budget)
+
+
+def _described(source: Any, budget: DecodeBudget) -> str:
     with Image.open(source) as image:
         image.draft("RGB", (64, 64))  # JPEG decodes at a fraction of its size: much faster
         with budget.reserve(image):

@@ -1,4 +1,7 @@
-"""Re-hashing stored bytes: every image's blob against the SHA-256 recorded when it arrived."""
+"""Re-hashing stored bytes: every image's blob against the SHA-256 recorded when it arrived, and
+checked as an upload is (``inspect_image``): bytes as recorded that are not a whole image of their
+type (a truncated JPEG registered from the bucket before issue 23, when only an object's first
+KiB was checked) are named apart."""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from pictograph.errors import NotFoundError
+from pictograph.errors import NotFoundError, ValidationError
+from pictograph.server.imaging import inspect_image
 from pictograph.server.service.context import AppContext
 from pictograph.server.store import tables as t
 from pictograph.server.store.blobs import read_chunks
@@ -20,10 +24,12 @@ class StoreCheck:
     checked: int = 0
     missing: list[str] = field(default_factory=list)  # "dataset-id /folder/name (blob key)"
     mismatched: list[str] = field(default_factory=list)
+    #: Bytes as recorded, but not a whole image of their type: "<name>: <reason>".
+    damaged: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.mismatched)
+        return not (self.missing or self.mismatched or self.damaged)
 
 
 def check_store(store: AppContext, *, batch: int = 1000) -> StoreCheck:
@@ -41,6 +47,7 @@ def check_store(store: AppContext, *, batch: int = 1000) -> StoreCheck:
                     images.c.filename,
                     images.c.blob_key,
                     images.c.sha256,
+                    images.c.content_type,
                 )
                 .where(images.c.id > after)
                 .order_by(images.c.id)
@@ -58,9 +65,12 @@ def check_store(store: AppContext, *, batch: int = 1000) -> StoreCheck:
                     digest = hashlib.sha256()
                     for chunk in read_chunks(source):
                         digest.update(chunk)
+                    if digest.hexdigest() != row.sha256:
+                        result.mismatched.append(name)
+                        continue
+                    inspect_image(source, row.content_type or "", store.decoding)
             except NotFoundError:
                 result.missing.append(name)
-                continue
-            if digest.hexdigest() != row.sha256:
-                result.mismatched.append(name)
+            except ValidationError as error:
+                result.damaged.append(f"{name}: {error.message}")
         after = rows[-1].id

@@ -2,10 +2,13 @@
 is registered (with ``s3://`` storage; a local store has no presigned URLs).
 
 An upload URL is announced as a pending upload with no size or SHA-256 yet; ``settle`` (called by
-register) looks at the object: a ranged GET of its first KiB gives its size, and its format and
-dimensions; a file that small came whole and is hashed and decoded here. A larger one's SHA-256
-is the checksum the store verified on arrival (our SDK binds one into the URL; a HEAD reads it);
-only a larger object uploaded without one (the official SDK's) is read whole, to hash it.
+register) looks at the object: a HEAD gives its size and the SHA-256 the bucket verified on
+arrival (our SDK binds one into the URL), then the object is read once, whole, by the replica:
+hashed (against the bucket's checksum when there is one) and checked as bytes PUT to a replica
+are (``inspect_image``: a JPEG by its whole structure, other formats decoded), so a truncated
+file is refused at register and never becomes an image. That read is the only way image bytes
+reach a replica on this path: it reads every uploaded byte once from the bucket (no byte is
+proxied; ``docs/deploying.md`` counts it).
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import io
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -21,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from pictograph.errors import ApiError, NotFoundError, ValidationError
-from pictograph.server.imaging import DecodeBudget, ImageInfo, inspect_header, inspect_image
+from pictograph.server.imaging import DecodeBudget, ImageInfo, inspect_image
 from pictograph.server.service.context import AppContext, now
 from pictograph.server.service.datasets import resolve
-from pictograph.server.service.paths import join, normalize_directory, validate_filename
+from pictograph.server.service.paths import normalize_directory, validate_filename
 from pictograph.server.store import tables as t
 from pictograph.server.store.blobs import DirectBlobStore, read_chunks
 
@@ -32,11 +34,6 @@ if TYPE_CHECKING:
     from pictograph.server.service.registration import Registration
 
 _P = t.pending_uploads
-#: First bytes read to find an object's format and size, more (up to ``_MOST``) only while the
-#: header goes on (a JPEG's EXIF block can be long). A PNG's, WebP's or plain JPEG's header fits:
-#: every byte read here is one more through the replica (bench/run.py counts them).
-_FIRST = 1024
-_MOST = 1024 * 1024
 #: Objects checked at once by one register call.
 _CHECKERS = 16
 #: The header a PUT carries for a URL bound to the bytes' SHA-256.
@@ -60,6 +57,8 @@ def announce(
     """Presigned PUTs for ``(directory_path, filename, content_type, sha256 or None)`` targets
     (checked already), each recorded as the pending upload of its name, replacing an earlier one
     (whose object is deleted). One ``{"upload_url", "upload_headers"}`` per target, in order."""
+    if not targets:  # every name was taken: no key to reserve (an empty insert is refused)
+        return []
     ttl = store.settings.signed_url_ttl_seconds
     stamp = now()
     rows, answers = [], []
@@ -201,61 +200,39 @@ def _places(entries: Sequence[Registration]) -> set[Place]:
 def _checked(
     store: AppContext, blobs: DirectBlobStore, row: dict[str, Any]
 ) -> dict[str, Any] | ApiError:
-    """The verified fields of an announced upload's object, or why it is refused."""
-    path = join(row["directory_path"], row["filename"])
+    """The verified fields of an announced upload's object, or why it is refused (not naming
+    the file: the register request or its failed entry does): its size and the bucket's
+    checksum from a HEAD, then every byte read once, hashed and checked."""
     key, content_type = row["blob_key"], row["content_type"]
     try:
-        start, size = blobs.read_start(key, _FIRST)
+        facts = blobs.facts(key)
     except NotFoundError:
-        return ValidationError(
-            f"no bytes were uploaded for {path}: PUT the file to its upload_url first"
-        )
+        return ValidationError("no bytes were uploaded: PUT the file to its upload_url first")
     limit = store.settings.max_upload_bytes
-    if size == 0:
-        return ValidationError(f"{path}: file is empty (0 bytes)")
-    if size > limit:
-        return ValidationError(f"{path}: the file is larger than the {limit}-byte upload limit")
+    if facts.size == 0:
+        return ValidationError("file is empty (0 bytes)")
+    if facts.size > limit:
+        return ValidationError(f"the file is larger than the {limit}-byte upload limit")
     try:
-        if len(start) == size:  # a small file came whole: hash it and decode it fully here
-            sha256 = hashlib.sha256(start).hexdigest()
-            info = inspect_image(io.BytesIO(start), content_type, store.decoding)
-        elif (verified := blobs.facts(key).sha256) is None:
-            sha256, info = _read_whole(blobs, key, content_type, store.decoding)
-        else:
-            sha256, info = verified, _read_header(blobs, key, content_type, size, start)
-            store.decoding.check_pixels(info.width, info.height)
+        sha256, info = _read_whole(blobs, key, content_type, store.decoding)
     except ValidationError as error:
-        return ValidationError(f"{path}: {error.message}")
+        return error
     except NotFoundError:
-        return ValidationError(f"{path}: the uploaded object disappeared before it was checked")
-    return {"sha256": sha256, "file_size": size, "width": info.width, "height": info.height}
+        return ValidationError("the uploaded object disappeared before it was checked")
+    if facts.sha256 is not None and facts.sha256 != sha256:
+        return ValidationError("the object does not match the checksum it was sent with")
+    return {"sha256": sha256, "file_size": facts.size, "width": info.width, "height": info.height}
 
 
 def _read_whole(
     blobs: DirectBlobStore, key: str, content_type: str, budget: DecodeBudget
 ) -> tuple[str, ImageInfo]:
-    """No checksum came with the object: read it once, hashing it and decoding it fully."""
+    """Read the object once, hashing it and checking it whole (``inspect_image``)."""
     digest = hashlib.sha256()
     with blobs.open(key) as source:
         for chunk in read_chunks(source):
             digest.update(chunk)
         return digest.hexdigest(), inspect_image(source, content_type, budget)
-
-
-def _read_header(
-    blobs: DirectBlobStore, key: str, content_type: str, size: int, start: bytes
-) -> ImageInfo:
-    """Format and displayed size from the object's first bytes (``start`` already read), more
-    of them only while the header goes on."""
-    wanted = len(start)
-    while True:
-        try:
-            return inspect_header(start, content_type)
-        except ValidationError:
-            if len(start) >= size or wanted >= _MOST:
-                raise
-            wanted *= 8
-            start, _ = blobs.read_start(key, min(wanted, size))
 
 
 def _record(

@@ -24,6 +24,7 @@ from pictograph.server.service import images, presigned
 from pictograph.server.service.context import AppContext, Links
 from pictograph.server.service.workload import Wanted, always
 from pictograph.server.store.blobs import DirectBlobStore
+from pictograph.server.tiff_pages import encoded_preview, is_tiff
 
 THUMBNAIL = 256
 PREVIEW = 1280
@@ -115,9 +116,22 @@ def _decoded(source: BinaryIO, size: int, budget: DecodeBudget) -> PILImage.Imag
     except ValidationError as error:
         raise NotFoundError(f"the image is too large to display: {error.message}") from None
     except (UnidentifiedImageError, PILImage.DecompressionBombError):
+        if is_tiff(source):
+            return _tiff_decoded(source, size, budget)
         raise NotFoundError("the image cannot be decoded for display") from None
     except (OSError, ValueError, SyntaxError, EOFError):
+        if is_tiff(source):
+            return _tiff_decoded(source, size, budget)
         raise NotFoundError("the image data is truncated or corrupt") from None
+
+
+def _tiff_decoded(source: BinaryIO, size: int, budget: DecodeBudget) -> PILImage.Image:
+    """A TIFF Pillow cannot read, from an 8-bit rendering of its first page (``tifffile``)."""
+    try:
+        rendered = encoded_preview(source, budget)
+    except ValidationError as error:
+        raise NotFoundError(f"the image cannot be decoded for display: {error.message}") from None
+    return _decoded(rendered, size, budget)
 
 
 def _write(picture: PILImage.Image, target: Path) -> None:

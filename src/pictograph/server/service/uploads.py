@@ -131,19 +131,21 @@ def _existing(
 
 
 def names_digest(store: AppContext, organization_id: str, ref: str) -> dict[str, Any]:
-    """``{"dataset_id", "count", "names_sha256"}`` of the (folder, filename) of every image of a
-    dataset, archived ones too: the places ``bulk-upload-url`` would call taken. One query
-    instead of a pre-flight per 500 names lets a re-run of an unchanged folder skip them all."""
+    """``{"dataset_id", "count", "names_sha256", "sizes_sha256"}`` of the (folder, filename) of
+    every image of a dataset, archived ones too: the places ``bulk-upload-url`` would call taken,
+    and the same with each image's size. One query instead of a pre-flight per 500 names lets a
+    re-run of an unchanged folder skip them all."""
     with store.read() as conn:
         dataset = resolve(conn, organization_id, ref)
-        query = sa.select(_I.c.directory_path, _I.c.filename).where(
+        query = sa.select(_I.c.directory_path, _I.c.filename, _I.c.file_size).where(
             _I.c.dataset_id == dataset["id"]
         )
-        places = [(row[0], row[1]) for row in conn.execute(query)]
+        rows = [(row[0], row[1], row[2]) for row in conn.execute(query)]
     return {
         "dataset_id": dataset["id"],
-        "count": len(places),
-        "names_sha256": protocol.names_digest(places),
+        "count": len(rows),
+        "names_sha256": protocol.names_digest((folder, name) for folder, name, _ in rows),
+        "sizes_sha256": protocol.sizes_digest(rows),
     }
 
 

@@ -168,25 +168,6 @@ class S3BlobStore:
         sha256 = base64.b64decode(checksum).hex() if isinstance(checksum, str) else None
         return BlobFacts(size=int(head["ContentLength"]), sha256=sha256)
 
-    def read_start(self, key: str, size: int) -> tuple[bytes, int]:
-        """The first ``size`` bytes of ``key`` (a ranged GET) and the object's whole size;
-        ``NotFoundError`` when absent."""
-        from botocore.exceptions import ClientError
-
-        try:
-            answer = self.client.get_object(
-                Bucket=self.bucket, Key=self.object_name(key), Range=f"bytes=0-{size - 1}"
-            )
-        except ClientError as error:
-            if _missing(error):
-                raise NotFoundError("blob not found") from None
-            if str(error.response.get("Error", {}).get("Code")) == "InvalidRange":
-                return b"", 0  # an empty object has no first byte
-            raise
-        data = bytes(answer["Body"].read())
-        total = str(answer.get("ContentRange", "")).rpartition("/")[2]
-        return data, int(total) if total.isdigit() else len(data)
-
     def derived_url(self, name: str, *, expires_in: int) -> str | None:
         """A presigned GET of the derived object ``name`` (a thumbnail, say: kept under
         ``<prefix>derived/``, apart from the blobs); ``None`` when there is no such object."""
