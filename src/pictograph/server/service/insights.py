@@ -23,19 +23,30 @@ DENSITY = (("0", 0, 0), ("1", 1, 1), ("2-5", 2, 5), ("6-10", 6, 10), ("11-20", 1
            ("21+", 21, None))  # fmt: skip
 MAX_SIZES = 200
 
+#: Per (name, type): annotations; per name (a class's types together): images containing it.
 _LABELS = {
     "sqlite": """
         SELECT json_extract(a.value, '$.name') AS name, json_extract(a.value, '$.type') AS type,
-               count(*) AS annotations, count(DISTINCT i.id) AS images
+               count(*) AS annotations, NULL AS images
         FROM images AS i, json_each(i.annotations) AS a
         WHERE i.dataset_id = :dataset AND i.is_archived = 0 AND i.annotation_count > 0
-        GROUP BY 1, 2""",
+        GROUP BY 1, 2
+        UNION ALL
+        SELECT json_extract(a.value, '$.name'), NULL, 0, count(DISTINCT i.id)
+        FROM images AS i, json_each(i.annotations) AS a
+        WHERE i.dataset_id = :dataset AND i.is_archived = 0 AND i.annotation_count > 0
+        GROUP BY 1""",
     "postgresql": """
         SELECT a.value ->> 'name' AS name, a.value ->> 'type' AS type,
-               count(*) AS annotations, count(DISTINCT i.id) AS images
+               count(*) AS annotations, NULL AS images
         FROM images AS i, json_array_elements(i.annotations) AS a(value)
         WHERE i.dataset_id = :dataset AND NOT i.is_archived AND i.annotation_count > 0
-        GROUP BY 1, 2""",
+        GROUP BY 1, 2
+        UNION ALL
+        SELECT a.value ->> 'name', NULL, 0, count(DISTINCT i.id)
+        FROM images AS i, json_array_elements(i.annotations) AS a(value)
+        WHERE i.dataset_id = :dataset AND NOT i.is_archived AND i.annotation_count > 0
+        GROUP BY 1""",
 }
 
 
@@ -99,10 +110,12 @@ def insights(store: AppContext, organization_id: str, ref: str) -> dict[str, Any
         class_images: dict[str, int] = {}
         types: dict[str, int] = {}
         for row in labels:
-            name, kind = row.name or "", row.type or ""
+            name = row.name or ""
+            if row.images is not None:
+                class_images[name] = row.images
+                continue
             classes[name] = classes.get(name, 0) + row.annotations
-            class_images[name] = class_images.get(name, 0) + row.images
-            types[kind] = types.get(kind, 0) + row.annotations
+            types[row.type or ""] = types.get(row.type or "", 0) + row.annotations
     images, annotations = _int(totals["images"]), _int(totals["annotations"])
     unannotated = _int(totals["d0"])
     with_dimensions = _int(totals["with_dimensions"])
