@@ -36,11 +36,11 @@ def test_every_figure_of_the_insights_matches_what_was_saved(
 ) -> None:
     create_dataset(app_client, "health", classes=CLASSES, annotation_types=["bbox", "polygon"])
     made = {}
-    for name, (folder, size, annotations, stage) in IMAGES.items():
+    for name, (folder, size, labels, stage) in IMAGES.items():
         path = make_image(tmp_path / name, size=size)
         made[name] = upload(app_client, "health", path, directory=folder)
-        if annotations:
-            save(app_client, "health", f"{folder.strip('/')}/{name}".lstrip("/"), annotations)
+        if labels:
+            save(app_client, "health", f"{folder.strip('/')}/{name}".lstrip("/"), labels)
         _set(app_client, [made[name]["id"]], {"status": stage})
     _set(app_client, [made["archived.png"]["id"]], {"is_archived": True})
     live = [name for name in IMAGES if name != "archived.png"]
