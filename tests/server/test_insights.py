@@ -6,6 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+
+from pictograph.server.store.database import alembic_config
 from tests.images import make_image
 from tests.server.flows import P, create_dataset, upload
 from tests.server.labelling import box, polygon, save
@@ -83,3 +86,39 @@ def test_an_empty_dataset_has_zero_figures(app_client: Any) -> None:
     assert health["class_annotation_counts"] == {} and health["dimensions"]["sizes"] == []
     assert health["dimensions"]["min_width"] is None
     assert set(health["annotation_density"].values()) == {0}
+
+
+def test_the_counts_follow_deletes_restores_and_class_edits_and_the_migration_counts_the_same(
+    app_client: Any, tmp_path: Path
+) -> None:
+    create_dataset(app_client, "health", classes=CLASSES, annotation_types=["bbox", "polygon"])
+    made = {}
+    for name, (folder, size, labels, stage) in IMAGES.items():
+        made[name] = upload(app_client, "health", make_image(tmp_path / name, size=size), folder)
+        if labels:
+            save(app_client, "health", f"{folder.strip('/')}/{name}".lstrip("/"), labels)
+        _set(app_client, [made[name]["id"]], {"status": stage})
+    _set(app_client, [made["archived.png"]["id"]], {"is_archived": True})
+    gone = app_client.post(f"{P}/batch/images/delete", json={"dataset_name": "health",
+                           "image_ids": [made["f.png"]["id"]], "permanent": True})  # fmt: skip
+    assert gone.status_code == 200, gone.text
+    _set(app_client, [made["archived.png"]["id"]], {"is_archived": False})
+    body = {"dataset": "health", "old_name": "person", "new_name": "walker"}
+    assert app_client.post(f"{P}/annotations/rename-class", json=body).status_code == 200
+
+    health = app_client.get(f"{P}/datasets/health/insights").json()["data"]
+
+    assert (health["total_images"], health["total_annotations"]) == (5, 7)
+    assert health["class_annotation_counts"] == {"car": 4, "walker": 1, "road": 2}
+    assert health["class_image_counts"] == {"car": 2, "walker": 1, "road": 2}
+    assert health["status_counts"] == {"new": 1, "annotate": 1, "review": 1, "complete": 2}
+    assert health["dimensions"]["max_width"] == 300
+    # Counting again from scratch (the migration's count of existing images) agrees.
+    store = app_client.app.state.store
+    config = alembic_config()
+    with store.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0011_editor")
+        command.upgrade(config, "head")
+        connection.commit()
+    assert app_client.get(f"{P}/datasets/health/insights").json()["data"] == health
