@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 
 import pillow_heif
-from PIL import Image
+from PIL import Image, ImageDraw
 
 pillow_heif.register_heif_opener()
 
@@ -74,4 +74,18 @@ def large_scene(path: Path, side: int, seed: int) -> Path:
     small = Image.frombytes("RGB", (24, 24), rng.randbytes(24 * 24 * 3))
     path.parent.mkdir(parents=True, exist_ok=True)
     small.resize((side, side), Image.Resampling.BILINEAR).save(path, compress_level=1)
+    return path
+
+
+def scene(path: Path, seed: int, size: tuple[int, int] = (160, 120)) -> Path:
+    """A picture of random coloured shapes (different for each seed)."""
+    rng = random.Random(seed)
+    image = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(6):
+        x, y = rng.randrange(size[0]), rng.randrange(size[1])
+        box = (x, y, x + rng.randrange(20, 80), y + rng.randrange(20, 60))
+        draw.ellipse(box, fill=tuple(rng.randrange(256) for _ in range(3)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
     return path

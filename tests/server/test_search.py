@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
+from tests.images import scene
 from tests.server.flows import P, create_dataset, upload
-
-
-def _scene(path: Path, seed: int, size: tuple[int, int] = (160, 120)) -> Path:
-    """A picture of random coloured shapes (different for each seed)."""
-    rng = random.Random(seed)
-    image = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
-    draw = ImageDraw.Draw(image)
-    for _ in range(6):
-        x, y = rng.randrange(size[0]), rng.randrange(size[1])
-        box = (x, y, x + rng.randrange(20, 80), y + rng.randrange(20, 60))
-        draw.ellipse(box, fill=tuple(rng.randrange(256) for _ in range(3)))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path)
-    return path
 
 
 def test_a_resized_reencoded_copy_ranks_first_among_200_other_images(
     app_client: Any, tmp_path: Path
 ) -> None:
     create_dataset(app_client, "near")
-    original = _scene(tmp_path / "original.png", seed=1000)
+    original = scene(tmp_path / "original.png", seed=1000)
     query = upload(app_client, "near", original)
     for seed in range(200):
-        upload(app_client, "near", _scene(tmp_path / f"other-{seed}.png", seed))
+        upload(app_client, "near", scene(tmp_path / f"other-{seed}.png", seed))
     copy = tmp_path / "copy.jpg"
     with Image.open(original) as picture:
         picture.resize((113, 85)).save(copy, "JPEG", quality=70)
@@ -61,7 +47,7 @@ def test_similarity_of_an_unknown_image_is_a_404(app_client: Any) -> None:
 
 def test_search_by_tags_needs_every_tag_and_at_least_one(app_client: Any, tmp_path: Path) -> None:
     create_dataset(app_client, "tags")
-    ids = [upload(app_client, "tags", _scene(tmp_path / f"{i}.png", i))["id"] for i in range(4)]
+    ids = [upload(app_client, "tags", scene(tmp_path / f"{i}.png", i))["id"] for i in range(4)]
     tag = {"dataset": "tags", "add": True}
     app_client.post(f"{P}/images/bulk-tag", json={**tag, "image_ids": ids[:3], "tags": ["cat"]})
     app_client.post(f"{P}/images/bulk-tag", json={**tag, "image_ids": ids[1:2], "tags": ["100%"]})

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from pictograph.server.api.deps import OrgDep, StoreDep, route
 from pictograph.server.api.expensive import run_expensive
-from pictograph.server.service import leakage, search
+from pictograph.server.service import duplicates, leakage, search
 from pictograph.server.service.workload import Wanted
 
 router = APIRouter(redirect_slashes=False)
@@ -61,6 +61,37 @@ async def split_leaks(
 
     def work(wanted: Wanted) -> dict[str, Any]:
         found = leakage.split_leaks(store, org, dataset, threshold=threshold, wanted=wanted)
+        return {"data": found}
+
+    return await run_expensive(request, "search", org, work)
+
+
+@route(router, "/datasets/{dataset}/duplicates", "GET")
+async def near_duplicates(
+    request: Request,
+    store: StoreDep,
+    org: OrgDep,
+    dataset: str,
+    threshold: float = duplicates.DEFAULT_THRESHOLD,
+    sample: int = duplicates.DEFAULT_SAMPLE,
+    neighbors: int = duplicates.DEFAULT_NEIGHBORS,
+    max_pairs: int = duplicates.DEFAULT_PAIRS,
+    directory_path: str | None = None,
+) -> Any:
+    """Near-duplicate clusters (``{"data": NearDuplicatesResult}``)."""
+
+    def work(wanted: Wanted) -> dict[str, Any]:
+        found = duplicates.near_duplicates(
+            store,
+            org,
+            dataset,
+            threshold=threshold,
+            sample=sample,
+            neighbors=neighbors,
+            max_pairs=max_pairs,
+            directory_path=directory_path,
+            wanted=wanted,
+        )
         return {"data": found}
 
     return await run_expensive(request, "search", org, work)

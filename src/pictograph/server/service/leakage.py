@@ -2,31 +2,25 @@
 also validated or tested on). Compared with the descriptors similarity search uses
 (``descriptors.py``); images without a split count as ``train``, where exports put them.
 
-Candidates are found without comparing every pair: the 64-bit difference hash is cut into eight
-bytes, and two images are compared only when one byte matches. Two hashes differing in at most
-seven bits always share a byte; half the score is the hash, so a score ``t`` allows at most
-``64 * (2 - 2t)`` differing bits: 7 at 0.94, 6 at 0.95. No pair at or above a threshold of 0.94
-is missed, and a lower threshold is refused.
+Candidates are found without comparing every pair (``alike.py``); a threshold below
+``LEAST_THRESHOLD``, where that could miss a pair, is refused.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import sqlalchemy as sa
 
 from pictograph.errors import ValidationError
+from pictograph.server.service.alike import LEAST_THRESHOLD, alike_pairs
 from pictograph.server.service.context import AppContext, row_dict
 from pictograph.server.service.datasets import resolve
-from pictograph.server.service.descriptors import descriptors, similarity
+from pictograph.server.service.descriptors import descriptors
 from pictograph.server.service.workload import Wanted, always
 from pictograph.server.store import tables as t
 
 _I = t.images
-#: The least threshold for which banding misses no pair (see the module's docstring).
-LEAST_THRESHOLD = 0.94
-_BANDS = 8
 
 
 def split_leaks(
@@ -52,7 +46,7 @@ def split_leaks(
     known = descriptors(store, rows.values(), organization=organization_id, wanted=wanted)
     splits = {image_id: _split(row) for image_id, row in rows.items()}
     pairs: list[dict[str, Any]] = [
-        {"similarity": round(score, 6), "images": [_image(rows[a]), _image(rows[b])]}
+        {"similarity": round(score, 6), "images": _in_order(rows[a], rows[b])}
         for a, b, score in leaking_pairs(known, splits, threshold)
     ]
     pairs.sort(key=lambda p: (-p["similarity"], [i["path"] for i in p["images"]]))
@@ -63,22 +57,8 @@ def leaking_pairs(
     known: dict[str, str], splits: dict[str, str], threshold: float
 ) -> list[tuple[str, str, float]]:
     """``(a, b, similarity)`` of every two images of ``known`` (id -> descriptor) in different
-    ``splits`` at least ``threshold`` alike, ``a < b``; candidates share a byte of the hash."""
-    buckets: dict[tuple[int, str], list[str]] = {}
-    for image_id, descriptor in known.items():
-        for band in range(_BANDS):
-            buckets.setdefault((band, descriptor[2 * band : 2 * band + 2]), []).append(image_id)
-    seen: set[tuple[str, str]] = set()
-    found = []
-    for members in buckets.values():
-        for a, b in itertools.combinations(sorted(members), 2):
-            if (a, b) in seen or splits[a] == splits[b]:
-                continue
-            seen.add((a, b))
-            score = similarity(known[a], known[b])
-            if score >= threshold:
-                found.append((a, b, score))
-    return found
+    ``splits`` at least ``threshold`` alike, ``a < b``."""
+    return alike_pairs(known, threshold, compared=lambda a, b: splits[a] != splits[b])
 
 
 def _split(row: dict[str, Any]) -> str:
@@ -88,3 +68,8 @@ def _split(row: dict[str, Any]) -> str:
 def _image(row: dict[str, Any]) -> dict[str, Any]:
     path = f"{row['directory_path'].rstrip('/')}/{row['filename']}".lstrip("/")
     return {"id": row["id"], "path": path, "split": _split(row)}
+
+
+def _in_order(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pair's two images by path (not by id, which is random)."""
+    return sorted((_image(a), _image(b)), key=lambda image: str(image["path"]))

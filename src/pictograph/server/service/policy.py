@@ -149,6 +149,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("DELETE", "/trash/datasets/{dataset_id}"): _write("admin", "purging a dataset"),
     ("DELETE", "/trash/images/{image_id}"): _write("admin", "purging an image"),
     ("GET", "/datasets/{dataset}/split-leaks"): _read("looking for images shared by splits"),
+    ("GET", "/datasets/{dataset}/duplicates"): _read("looking for near-duplicate images"),
     # the audit trail
     ("GET", "/audit"): Rule("admin", "reading the audit trail"),
     # organisation and access

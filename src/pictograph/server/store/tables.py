@@ -103,6 +103,19 @@ directories = sa.Table(
     sa.UniqueConstraint("dataset_id", "full_path"),
 )
 
+#: Each dataset's insights figures, kept by triggers on ``images`` (migration 0016).
+insight_counts = sa.Table(
+    "insight_counts",
+    metadata,
+    _uuid("dataset_id", nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("w", sa.Integer, nullable=False),
+    sa.Column("h", sa.Integer, nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("dataset_id", "kind", "key", "w", "h"),
+)
+
 images = sa.Table(
     "images",
     metadata,
