@@ -11,7 +11,7 @@ import pytest
 
 from pictograph.errors import InsufficientStorageError
 from pictograph.server import ServerSettings, create_app
-from pictograph.server.store.local_blobs import LocalBlobStore
+from pictograph.server.service.context import AppContext
 from tests.images import make_image
 from tests.mounts import fill, tmpfs
 from tests.server.conftest import TestClient
@@ -60,13 +60,19 @@ def _upload_to_full(client: TestClient, tmp_path: Path, full: Path) -> None:
     assert _files(full) == []
 
 
-def test_a_group_write_to_a_full_blob_store_raises_and_keeps_nothing(full: Path) -> None:
-    store = LocalBlobStore(full)
-    with pytest.raises(InsufficientStorageError) as raised:
-        store.write_many([b"x" * 300_000, b"y" * 300_000])
-    assert raised.value.status_code == 507
-    assert isinstance(raised.value.__cause__, OSError)
-    assert raised.value.__cause__.errno == errno.ENOSPC
-    with pytest.raises(InsufficientStorageError):
-        store.write_stream([b"z" * 65536] * 8)
+def test_a_group_write_to_a_full_blob_store_raises_and_keeps_nothing(
+    full: Path, tmp_path: Path
+) -> None:
+    settings = ServerSettings.embedded(tmp_path / "home", storage_url=f"file://{full}")
+    context = AppContext.open(settings)  # the real store, recording intents in the database
+    try:
+        with pytest.raises(InsufficientStorageError) as raised:
+            context.blobs.write_many([b"x" * 300_000, b"y" * 300_000])
+        assert raised.value.status_code == 507
+        assert isinstance(raised.value.__cause__, OSError)
+        assert raised.value.__cause__.errno == errno.ENOSPC
+        with pytest.raises(InsufficientStorageError):
+            context.blobs.write_stream([b"z" * 65536] * 8)
+    finally:
+        context.close()
     assert _files(full) == []

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pictograph.errors import StoreInUseError
 from pictograph.server.settings import ServerSettings
+from pictograph.server.store.database import UnusableDatabaseError
 
 LOCK_FILE = "pictograph.lock"
 
@@ -40,9 +41,15 @@ def hold_home(settings: ServerSettings, command: str) -> HomeLock | None:
     without waiting; ``StoreInUseError`` when another process holds it."""
     if not settings.database_url.startswith("sqlite"):
         return None
-    settings.home.mkdir(parents=True, exist_ok=True)
     path = settings.home / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:  # a read-only home, a home that is a file: the store is unusable
+        raise UnusableDatabaseError(
+            f"cannot use the metadata database in {settings.home}: its lock file cannot be "
+            f"made ({error.strerror})"
+        ) from error
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
