@@ -86,15 +86,37 @@ def launch(
         stop(served, signal.SIGTERM)
 
 
+#: How long a stopping server may take: uvicorn finishes requests in flight for up to 30 s
+#: (``serve``'s graceful shutdown), then the app's workers stop (the descriptor worker within
+#: 10 s).
+STOP_SECONDS = 60
+
+
 def stop(served: Served, signum: int) -> int:
-    """Send ``signum`` to the server; its exit status (after 30 s: killed, TimeoutExpired)."""
+    """Send ``signum`` to the server; its exit status. A server still running after
+    ``STOP_SECONDS`` is killed and the test fails with its threads' stacks (py-spy), to say
+    what it was waiting for."""
     served.process.send_signal(signum)
     try:
-        return served.process.wait(timeout=30)
+        return served.process.wait(timeout=STOP_SECONDS)
     except subprocess.TimeoutExpired:
+        stacks = _stacks(served.process.pid)
         served.process.kill()
         served.process.wait()
-        raise
+        raise AssertionError(
+            f"the server did not stop within {STOP_SECONDS} s; its threads were:\n{stacks}"
+        ) from None
+
+
+def _stacks(pid: int) -> str:
+    py_spy = Path(sys.executable).parent / "py-spy"
+    try:
+        dump = subprocess.run(
+            [str(py_spy), "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"(no stacks: {error})"
+    return dump.stdout + dump.stderr
 
 
 def _wait_until_up(served: Served, timeout: float = 30.0) -> None:
