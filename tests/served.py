@@ -7,10 +7,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -25,10 +26,16 @@ class Served:
     base_url: str
     store_args: tuple[str, ...]
     process: subprocess.Popen[str]
+    #: What the server printed so far (read as it comes, see ``launch``).
+    printed: list[str] = field(default_factory=list)
 
     def create_key(self, organization: str) -> str:
         """A new API key for ``organization``, made by ``pictograph keys create``."""
         return create_key(self.store_args, organization)
+
+    def output(self) -> str:
+        """Everything the server printed; complete once it has stopped."""
+        return "".join(self.printed)
 
 
 def free_port() -> int:
@@ -69,7 +76,7 @@ def launch(
 ) -> Iterator[Served]:
     """Run ``pictograph *command`` (with ``env`` on top of a PICTOGRAPH_-free environment) until it
     answers at ``base_url`` (within ``start_timeout`` seconds); stop it (SIGTERM) when the block
-    ends. Output is in ``process.stdout``.
+    ends. Its output is read as it comes into ``Served.printed`` (``Served.output()``).
     """
     process = subprocess.Popen(
         [PICTOGRAPH, *command],
@@ -79,11 +86,22 @@ def launch(
         text=True,
     )
     served = Served(base_url, tuple(store_args), process)
+    # Keep reading what it prints: a full pipe would block the server's next log line (and a
+    # thread blocked in logging then holds up its shutdown).
+    reader = threading.Thread(target=_drain, args=(served,), daemon=True)
+    reader.start()
     try:
-        _wait_until_up(served, start_timeout)
+        _wait_until_up(served, reader, start_timeout)
         yield served
     finally:
         stop(served, signal.SIGTERM)
+        reader.join(timeout=10)
+
+
+def _drain(served: Served) -> None:
+    if served.process.stdout is not None:
+        for line in served.process.stdout:
+            served.printed.append(line)
 
 
 #: How long a stopping server may take: uvicorn finishes requests in flight for up to 30 s
@@ -119,12 +137,12 @@ def _stacks(pid: int) -> str:
     return dump.stdout + dump.stderr
 
 
-def _wait_until_up(served: Served, timeout: float = 30.0) -> None:
+def _wait_until_up(served: Served, reader: threading.Thread, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if served.process.poll() is not None:
-            output = served.process.stdout.read() if served.process.stdout else ""
-            raise RuntimeError(f"pictograph serve exited early:\n{output}")
+            reader.join(timeout=10)
+            raise RuntimeError(f"pictograph serve exited early:\n{served.output()}")
         try:
             httpx.get(f"{served.base_url}/api/v1/developer/datasets/", timeout=1.0)
             return

@@ -154,6 +154,5 @@ def test_a_client_hanging_up_mid_upload_is_one_log_line_not_a_traceback(
                     )
             time.sleep(0.5)
             assert client.get(f"{P}/datasets/").status_code == 200
-    assert served.process.stdout is not None
-    output = served.process.stdout.read()
+    output = served.output()
     assert "Traceback" not in output and "unhandled error" not in output, output[-2000:]

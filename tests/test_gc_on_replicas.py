@@ -74,7 +74,7 @@ def wait_until(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
 
 def output_of(served: Served) -> str:
     """What a stopped server wrote (standard output and error together)."""
-    return served.process.stdout.read() if served.process.stdout else ""
+    return served.output()
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)

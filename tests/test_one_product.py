@@ -60,6 +60,6 @@ def test_an_embedded_upload_is_served_to_a_key_made_without_an_organisation(
             assert "demo" in page.text
             assert '<span class="org-name">local</span>' in page.text
 
-    output = served.process.stdout.read() if served.process.stdout else ""
+    output = served.output()
     assert "organisation local: 1 dataset" in output, output
     assert "organisation acme: 0 datasets" in output, output

@@ -45,13 +45,12 @@ def test_embedded_uploads_are_served_to_a_key_made_without_org_on_the_same_home(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with launch(["--home", str(home), "serve", "--port", str(port)], base, ()) as served:
-        assert served.process.stdout is not None
-        announced = [served.process.stdout.readline().rstrip() for _ in range(3)]
         listed = httpx.get(f"{base}{P}/datasets/", headers={"X-API-Key": key}).json()
         isolated = httpx.get(f"{base}{P}/datasets/", headers={"X-API-Key": other}).json()
         with httpx.Client(base_url=base) as browser:
             browser.post("/login", data={"api_key": key}, headers={"origin": base})
             gallery = browser.get("/").text
+    announced = [line.rstrip() for line in served.output().splitlines()[:3]]
     assert announced[0].endswith(f"on {base}")
     assert announced[1:] == ["  organisation acme: 0 datasets", "  organisation local: 1 dataset"]
     assert [d["name"] for d in listed["data"]] == ["demo"]

@@ -105,15 +105,7 @@ def running_server(home: Path, database_url: str, port: int, *extra: str) -> Ite
     command = ["serve", "--port", str(port), *store_args, *extra]
     # Generous: a restart after kill -9 on a loaded two-core CI machine can take half a minute.
     with launch(command, f"http://127.0.0.1:{port}", store_args, start_timeout=120) as served:
-        # Read its output as it comes: a full pipe would block the server's next log line.
-        threading.Thread(target=_drain, args=(served,), daemon=True).start()
         yield served
-
-
-def _drain(served: Served) -> None:
-    if served.process.stdout is not None:
-        for _ in served.process.stdout:
-            pass
 
 
 def upload(base_url: str, key: str, folder: Path) -> int:

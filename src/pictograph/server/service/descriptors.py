@@ -150,8 +150,9 @@ def _make(store: AppContext, ids: list[str], blob_key: str) -> str | None:
     try:
         with store.blobs.open(blob_key) as source:
             made = describe(source, store.decoding)
-    except Exception:  # missing or undecodable bytes: no descriptor, no match
-        log.info("no descriptor for blob %s", blob_key, exc_info=True)
+    except Exception as error:  # missing or undecodable bytes: no descriptor, no match
+        # One line, no traceback: an image deleted meanwhile is routine, not a crash.
+        log.info("no descriptor for blob %s: %s", blob_key, error)
         return None
     global _computed
     with _counted:
