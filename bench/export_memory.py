@@ -27,6 +27,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.image_rows import ImageRows  # noqa: E402
 from pictograph.server.service import keys  # noqa: E402
 from pictograph.server.service.context import AppContext  # noqa: E402
 from pictograph.server.settings import ServerSettings  # noqa: E402
@@ -61,10 +62,10 @@ def seed(home: Path, database_url: str) -> str:
     boxes = [{"id": f"b{i}", "name": "thing", "type": "bbox", "confidence": 1.0,
               "attributes": [], "bounding_box": {"x": 4 * i, "y": 3, "w": 10, "h": 8}}
              for i in range(2)]  # fmt: skip
-    rows = []
+    writer = ImageRows(store, chunk=1000)
     for index in range(COUNT):
         blob = store.blobs.write_stream([picture])
-        rows.append({"id": str(uuid.uuid4()), "dataset_id": dataset_id,
+        writer.add({"id": str(uuid.uuid4()), "dataset_id": dataset_id,
                      "directory_path": f"/part-{index // 1000:03d}",
                      "filename": f"img-{index:06d}.jpg", "file_size": blob.size, "width": 64,
                      "height": 48, "content_type": "image/jpeg", "sha256": blob.sha256,
@@ -72,13 +73,7 @@ def seed(home: Path, database_url: str) -> str:
                      "annotations": boxes, "annotation_count": 2, "min_confidence": 1.0,
                      "is_archived": False, "created_at": stamp,
                      "updated_at": stamp})  # fmt: skip
-        if len(rows) == 1000:
-            with store.write() as conn:
-                conn.execute(t.images.insert(), rows)
-            rows = []
-    if rows:
-        with store.write() as conn:
-            conn.execute(t.images.insert(), rows)
+    writer.flush()
     store.close()
     return raw_key
 

@@ -32,7 +32,9 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
 
+from bench.image_rows import ImageRows  # noqa: E402
 from pictograph.server import ServerSettings, create_app  # noqa: E402
 from pictograph.server.service.context import AppContext  # noqa: E402
 from pictograph.server.store import tables as t  # noqa: E402
@@ -83,13 +85,13 @@ def seed(store: AppContext) -> str:
             id=dataset_id, organization_id=org_id, name="big",
             annotation_types=["bbox", "polygon", "keypoint"], classes=classes, is_public=False,
             is_archived=False, created_at=start, updated_at=start))  # fmt: skip
-    rows: list[dict[str, Any]] = []
+    writer = ImageRows(store, chunk=5000)
     for index in range(COUNT):
         labelled = rng.random() < 0.4
         annotations = [_annotation(rng, i) for i in range(rng.randint(1, 25))] if labelled else []
         width, height = rng.choice(SIZES)
         stamp = start + timedelta(seconds=index)
-        rows.append({"id": str(uuid.uuid4()), "dataset_id": dataset_id,
+        writer.add({"id": str(uuid.uuid4()), "dataset_id": dataset_id,
                      "directory_path": f"/part-{index % 100:03d}",
                      "filename": f"img-{index:06d}.jpg", "file_size": blob.size + index % 5000,
                      "width": width, "height": height, "content_type": "image/jpeg",
@@ -100,13 +102,7 @@ def seed(store: AppContext) -> str:
                      "min_confidence": 1.0 if annotations else None,
                      "is_archived": index % 50 == 49, "created_at": stamp,
                      "updated_at": stamp})  # fmt: skip
-        if len(rows) == 5000:
-            with store.write() as conn:
-                conn.execute(t.images.insert(), rows)
-            rows = []
-    if rows:
-        with store.write() as conn:
-            conn.execute(t.images.insert(), rows)
+    writer.flush()
     return dataset_id
 
 

@@ -38,6 +38,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.image_rows import ImageRows  # noqa: E402
 from pictograph.server import ServerSettings, create_app  # noqa: E402
 from pictograph.server.service.context import AppContext  # noqa: E402
 from pictograph.server.store import tables as t  # noqa: E402
@@ -70,7 +71,7 @@ def seed(store: AppContext) -> tuple[str, list[dict[str, Any]]]:
             classes=classes, is_public=False, is_archived=False, created_at=start,
             updated_at=start))  # fmt: skip
     labelled = COUNT // 4
-    rows: list[dict[str, Any]] = []
+    writer = ImageRows(store, chunk=1000)
     every: list[dict[str, Any]] = []
     for index in range(COUNT):
         blob = store.blobs.write_stream([picture])
@@ -90,15 +91,9 @@ def seed(store: AppContext) -> tuple[str, list[dict[str, Any]]]:
                "annotations": boxes, "annotation_count": len(boxes),
                "min_confidence": 1.0 if boxes else None, "is_archived": False,
                "created_at": stamp, "updated_at": stamp}  # fmt: skip
-        rows.append(row)
+        writer.add(row)
         every.append(row)
-        if len(rows) == 1000:
-            with store.write() as conn:
-                conn.execute(t.images.insert(), rows)
-            rows = []
-    if rows:
-        with store.write() as conn:
-            conn.execute(t.images.insert(), rows)
+    writer.flush()
     return dataset_id, every
 
 
