@@ -201,14 +201,21 @@ class Transport:
             raise _error_of(response)
         return _json_or_none(response)
 
-    def post_files(self, url: str, parts: Sequence[tuple[str, str, bytes, str]]) -> Any:
-        """POST several small files as one multipart body to an absolute signed URL.
+    def post_files(
+        self,
+        url: str,
+        parts: Sequence[tuple[str, str, bytes, str]],
+        *,
+        fields: Mapping[str, str] | None = None,
+    ) -> Any:
+        """POST several small files as one multipart body: to an absolute signed URL (the API
+        key is never sent), or to an API path (it is; no Idempotency-Key: such a route answers a
+        retry by what it stored).
 
-        ``parts`` are ``(part name, filename, bytes, content type)``. The API key is never sent.
-        Returns the parsed JSON body; a non-2xx status raises the mapped ``ApiError``.
+        ``parts`` are ``(part name, filename, bytes, content type)``; ``fields`` are plain form
+        fields, sent before them. Returns the parsed JSON body; a non-2xx status raises the
+        mapped ``ApiError``.
         """
-        if not url.startswith(("http://", "https://")):
-            raise ApiError(f"upload URL must be absolute, got {url!r}")
         client, target, headers = self._route_for(url)
         timeout = httpx.Timeout(
             self._timeout,
@@ -219,7 +226,7 @@ class Transport:
 
         def build() -> httpx.Request:
             return client.build_request(
-                "POST", target, files=files, headers=headers, timeout=timeout
+                "POST", target, data=fields, files=files, headers=headers, timeout=timeout
             )
 
         return _parse_json(self._send(client, build))

@@ -26,4 +26,6 @@ def test_every_part_httpx_encodes_is_read_back_in_order_with_its_exact_bytes(
 
     read = split_parts(body, boundary_of(request.headers["content-type"]))
 
-    assert [(part.token, part.data) for part in read] == parts
+    assert [(part.name, part.data, part.is_file) for part in read] == [
+        (name, data, True) for name, data in parts
+    ]

@@ -9,7 +9,6 @@ from typing import Any, TypedDict
 from pydantic import BaseModel, ConfigDict
 
 from pictograph.errors import ApiError, ServerError, error_from_response
-from pictograph.models import Image
 from pictograph.protocol import content_type_for
 
 
@@ -69,8 +68,9 @@ class UploadSlot(BaseModel):
 class UploadBatch(BaseModel):
     """Where several small files go in one request, and how many and how big (our extension).
 
-    Each part of the multipart body is named by the token of the file's ``upload_url`` (its last
-    path segment), made with ``register_on_upload``.
+    ``api_path``: the batch route under the API key, a manifest naming the files (this
+    release's servers). ``url``: the older route, each part named by the token of the file's
+    ``upload_url`` (its last path segment), made with ``register_on_upload``.
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -78,6 +78,7 @@ class UploadBatch(BaseModel):
     url: str
     max_files: int
     max_bytes: int
+    api_path: str | None = None
 
 
 class UploadPlan(BaseModel):
@@ -91,19 +92,28 @@ class UploadPlan(BaseModel):
     direct: bool = False
 
 
-class BatchOutcome(BaseModel):
-    """What the batch route did with one file: the registered image, or why not."""
+class BatchReceipt(BaseModel):
+    """What the batch route did with one file: its image's id, SHA-256 and size, or why not."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    image: Image | None = None
+    id: str | None = None
+    sha256: str | None = None
+    file_size: int | None = None
     error: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, raw: Any) -> BatchReceipt:
+        """A receipt from either route's answer: slim, or ``{"image": {...}}`` (older route)."""
+        if isinstance(raw, dict) and isinstance(raw.get("image"), dict):
+            raw = raw["image"]
+        return cls.model_validate(raw if isinstance(raw, dict) else {})
 
     def failure(self) -> ApiError | None:
         """``None`` when the file was registered; otherwise the ``ApiError`` its error names."""
-        if self.image is not None:
+        if self.id is not None:
             return None
-        error = self.error or {}
+        error = self.error or {"message": "the batch route gave no answer for this file"}
         status = error.get("status")
         return error_from_response(status if isinstance(status, int) else 500, {"error": error})
 

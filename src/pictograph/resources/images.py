@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,7 +26,7 @@ from pictograph.resources._base import (
     parse_models,
 )
 from pictograph.resources._upload_files import (
-    BatchOutcome,
+    BatchReceipt,
     ExistingImage,
     FolderDigest,
     RegisterItem,
@@ -38,7 +39,7 @@ from pictograph.resources.image_workflow import ImageWorkflow, image_route
 from pictograph.workflows.upload import UploadReport, upload_folder
 
 __all__ = [
-    "BatchOutcome",
+    "BatchReceipt",
     "ExistingImage",
     "FolderDigest",
     "Images",
@@ -332,22 +333,37 @@ class Images(ImageWorkflow):
         )
 
     def put_batch(
-        self, batch: UploadBatch, files: Sequence[tuple[UploadSlot, str, bytes, str]]
-    ) -> builtins.list[BatchOutcome]:
-        """Send several small files in one request to the batch route; one outcome each.
+        self,
+        dataset: str,
+        batch: UploadBatch,
+        files: Sequence[tuple[UploadSlot, bytes, str]],
+    ) -> builtins.list[BatchReceipt]:
+        """Send several small files in one request to the batch route; one receipt each.
 
-        ``files`` are ``(slot, filename, bytes, content type)``, at most ``batch.max_files`` of
-        them and ``batch.max_bytes`` in all. Each outcome holds the registered image or the
-        error for that file alone; a failure of the whole request raises its ``ApiError``.
+        ``files`` are ``(slot, bytes, content type)``, at most ``batch.max_files`` of them and
+        ``batch.max_bytes`` in all, each going to its slot's folder and filename. They go under
+        the API key with a manifest naming them when the server offers that route, else each
+        named by its slot's token. Each receipt holds the image's id and SHA-256, or the error
+        for that file alone; a failure of the whole request raises its ``ApiError``.
         """
-        parts = [
-            (slot.url.rsplit("/", 1)[-1], name, data, mime) for slot, name, data, mime in files
-        ]
-        body = data_of(self._transport.post_files(batch.url, parts))
+        if batch.api_path is not None:
+            manifest = [
+                {"filename": s.filename, "directory_path": s.directory_path, "content_type": mime}
+                for s, _, mime in files
+            ]
+            parts = [("file", s.filename, data, mime) for s, data, mime in files]
+            url = f"{batch.api_path}?dataset={quote(dataset, safe='')}"
+            answer = self._transport.post_files(
+                url, parts, fields={"manifest": json.dumps(manifest)}
+            )
+        else:
+            parts = [(s.url.rsplit("/", 1)[-1], s.filename, data, mime) for s, data, mime in files]
+            answer = self._transport.post_files(batch.url, parts)
+        body = data_of(answer)
         results = body.get("results") if isinstance(body, Mapping) else None
         if not isinstance(results, list) or len(results) != len(parts):
             raise ServerError("Backend response did not match expected upload-batch schema")
-        return parse_models(BatchOutcome, results)
+        return [BatchReceipt.of(result) for result in results]
 
     def put_file(
         self,

@@ -60,9 +60,7 @@ _Outcome = int | BaseException
 #: Requests submitted to the pool, each with the files it carries.
 _Jobs = dict[Future[list[_Outcome]], list[PlannedFile]]
 
-#: Caps on one batch request to a server (within the limits it advertises): files, bytes.
-_BATCH_FILES = 32
-_BATCH_BYTES = 4 * 1024 * 1024
+_DATASET_DELETED = "dataset was deleted while this file was being uploaded"
 #: Files larger than this stream in a PUT of their own, never wholly in memory.
 BATCH_FILE_LIMIT = 1024 * 1024
 #: Multipart headers and token of one part, counted against a batch's byte cap.
@@ -491,13 +489,17 @@ class _Run:
                 outcomes[index] = error
         if not readable:
             return outcomes
-        files = [(slot, f.filename, data, f.content_type) for _, slot, f, data in readable]
+        files = [(slot, data, f.content_type) for _, slot, f, data in readable]
         try:
-            answers = self.images.put_batch(batch, files)
+            answers = self.images.put_batch(self.dataset_id, batch, files)
             sent: list[_Outcome] = [
                 answer.failure() or len(data)
                 for answer, (*_, data) in zip(answers, readable, strict=True)
             ]
+        except NotFoundError:
+            # The batch route's only 404 for a whole request is its dataset, which this run
+            # found when it began (by id): deleted since, for good.
+            sent = [NotFoundError(_DATASET_DELETED)] * len(readable)
         except PictographError as error:
             sent = [error] * len(readable)
         for (index, *_), outcome in zip(readable, sent, strict=True):
@@ -578,8 +580,7 @@ def request_groups(
     limits) and files sent alone (large ones, or every file when there is no batch route)."""
     if batch is None:
         return [], items
-    max_files = min(batch.max_files, _BATCH_FILES)
-    max_bytes = min(batch.max_bytes, _BATCH_BYTES)
+    max_files, max_bytes = batch.max_files, batch.max_bytes
     groups: list[list[tuple[PlannedFile, UploadSlot]]] = []
     singles: list[tuple[PlannedFile, UploadSlot]] = []
     current: list[tuple[PlannedFile, UploadSlot]] = []

@@ -29,12 +29,12 @@ def boundary_of(content_type: str) -> bytes:
     return boundary
 
 
-def split_parts(body: bytes, boundary: bytes) -> list[BatchPart]:
-    """Every part of ``body``, in order, named by its form field (the upload token); each must
-    be a file (a part with a filename).
+def split_parts(body: bytes, boundary: bytes, max_parts: int = MAX_BATCH_FILES) -> list[BatchPart]:
+    """Every part of ``body``, in order, named by its form field (the upload token, or
+    ``manifest``), each marked as a file (a part with a filename) or a plain field.
 
     ``ValidationError`` (400) for a body that is not well-formed multipart, a part that is not
-    a file, or more than ``MAX_BATCH_FILES`` parts.
+    a form field, or more than ``max_parts`` parts.
     """
     delimiter = b"--" + boundary
     next_part = _CRLF + delimiter
@@ -52,24 +52,43 @@ def split_parts(body: bytes, boundary: bytes) -> list[BatchPart]:
         end = body.find(next_part, headers_end + len(_HEADERS_END))
         if end < 0:
             raise _malformed("the upload batch's body ends inside a part (cut short?)")
-        if len(parts) == MAX_BATCH_FILES:
+        if len(parts) == max_parts:
             raise _malformed(f"at most {MAX_BATCH_FILES} files per upload batch")
-        name = _file_field_name(body[position + len(_CRLF) : headers_end])
-        parts.append(BatchPart(name, body[headers_end + len(_HEADERS_END) : end]))
+        name, is_file = _field_of(body[position + len(_CRLF) : headers_end])
+        parts.append(BatchPart(name, body[headers_end + len(_HEADERS_END) : end], is_file))
         position = end + len(next_part)
     return parts
 
 
-def _file_field_name(headers: bytes) -> str:
+def _field_of(headers: bytes) -> tuple[str, bool]:
+    """A part's form field name, and whether it is a file (has a filename)."""
     for line in headers.split(_CRLF):
         field, _, value = line.partition(b":")
         if field.strip().lower() != b"content-disposition":
             continue
         kind, options = parse_options_header(value.strip())
-        if kind == b"form-data" and b"filename" in options and b"name" in options:
-            return options[b"name"].decode("utf-8", "replace")
+        if kind == b"form-data" and b"name" in options:
+            return options[b"name"].decode("utf-8", "replace"), b"filename" in options
         break
-    raise _malformed("each part of an upload batch is a file named by its upload token")
+    raise _malformed("each part of an upload batch is a named form-data field")
+
+
+def token_parts(parts: list[BatchPart]) -> list[BatchPart]:
+    """``parts`` of a token-named batch: ``ValidationError`` (400) unless each is a file."""
+    if not all(part.is_file for part in parts):
+        raise _malformed("each part of an upload batch is a file named by its upload token")
+    return parts
+
+
+def manifest_parts(parts: list[BatchPart]) -> tuple[bytes, list[bytes]]:
+    """The manifest and the files' bytes of a batch under the API key: a ``manifest`` field
+    first, then one file part per manifest entry (``ValidationError`` (400) otherwise)."""
+    if not parts or parts[0].name != "manifest" or parts[0].is_file:
+        raise _malformed("an upload batch starts with its manifest field")
+    files = parts[1:]
+    if not all(part.is_file for part in files):
+        raise _malformed("after the manifest, each part of an upload batch is a file")
+    return parts[0].data, [part.data for part in files]
 
 
 def _malformed(message: str) -> ValidationError:

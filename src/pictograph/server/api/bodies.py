@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -10,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pictograph.errors import ValidationError
 from pictograph.models import DatasetClass
 from pictograph.server.service.paths import refuse_control, refuse_nul
+from pictograph.server.service.uploads import UploadTarget
 
 
 def _plain_name(value: str) -> str:
@@ -268,3 +270,29 @@ class MemberRole(_Body):
 class InviteBody(_Body):
     email: Name
     role: str = "member"
+
+
+def batch_manifest(raw: bytes, count: int) -> list[UploadTarget]:
+    """The targets an upload batch's ``manifest`` field names, one per file part (``count``):
+    a JSON list of ``{"filename", "directory_path", "content_type"}``. A bad name or type is
+    left to fail its own file; a manifest that is not such a list is a 422 for the batch."""
+    try:
+        entries = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValidationError("an upload batch's manifest is not JSON") from None
+    if not isinstance(entries, list) or len(entries) != count:
+        raise ValidationError(
+            f"an upload batch's manifest lists one entry per file: {count} files were sent"
+        )
+    targets = []
+    for index, entry in enumerate(entries):
+        fields = entry if isinstance(entry, dict) else {}
+        filename, folder, mime = (
+            fields.get(k) for k in ("filename", "directory_path", "content_type")
+        )
+        if not isinstance(filename, str) or not isinstance(mime, str):
+            raise ValidationError(f"manifest[{index}] needs a filename and a content_type")
+        if folder is not None and not isinstance(folder, str):
+            raise ValidationError(f"manifest[{index}].directory_path is not a string")
+        targets.append(UploadTarget(filename, folder if folder is not None else "/", mime))
+    return targets

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from fastapi import APIRouter
+import anyio
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from pictograph.errors import NotFoundError
+from pictograph.errors import LengthRequiredError, NotFoundError, PayloadTooLargeError
 from pictograph.models import dump
+from pictograph.protocol import MAX_BATCH_BYTES, MAX_BATCH_FILES
+from pictograph.server.api import batch_body
 from pictograph.server.api.blob_responses import blob_response, disposition_header
 from pictograph.server.api.bodies import (
     BulkRegisterRequest,
     BulkUploadUrlRequest,
     RegisterRequest,
     UploadUrlRequest,
+    batch_manifest,
 )
 from pictograph.server.api.deps import LinksDep, OrgDep, StoreDep, envelope, paged, route
-from pictograph.server.service import batch_uploads, bundles, images, registration, uploads
+from pictograph.server.service import batch_uploads, bundles, images, ingest, registration, uploads
 from pictograph.server.service.context import AppContext
 
 router = APIRouter(redirect_slashes=False)
@@ -94,6 +99,34 @@ def bulk_register(store: StoreDep, org: OrgDep, links: LinksDep, body: BulkRegis
     entries = [registration.Registration(**item.model_dump()) for item in body.images]
     result = registration.register_pending_uploads(store, org, body.dataset, entries, links)
     return envelope(dump(result))
+
+
+@route(router, "/images/upload-batch", "POST", response_model=None)
+async def upload_batch(request: Request, store: StoreDep, org: OrgDep, dataset: str) -> Response:
+    """Our extension: several whole files into ``dataset`` in one ``multipart/form-data`` body,
+    under the API key (no signed token per file). The body is a ``manifest`` field (a JSON list
+    of ``{"filename", "directory_path", "content_type"}``), then one file part per entry, in
+    order; at most ``MAX_BATCH_FILES`` files and ``MAX_BATCH_BYTES`` in all.
+
+    200 with one slim result per file, in order: ``{"id", "sha256", "file_size"}`` or
+    ``{"error": {code, message, status}}``; each file succeeds or fails alone. A file already
+    there with the same bytes (a retry whose answer was lost) answers its image's id.
+    """
+    dataset_id = await anyio.to_thread.run_sync(ingest.dataset_id_of, store, org, dataset)
+    raw_length = request.headers.get("content-length")
+    if raw_length is None or not raw_length.isdigit():
+        raise LengthRequiredError("an upload batch needs a Content-Length header")
+    if int(raw_length) > MAX_BATCH_BYTES:
+        raise PayloadTooLargeError(f"an upload batch may carry at most {MAX_BATCH_BYTES} bytes")
+    boundary = batch_body.boundary_of(request.headers.get("content-type", ""))
+    parts = batch_body.split_parts(await request.body(), boundary, MAX_BATCH_FILES + 1)
+    manifest, contents = batch_body.manifest_parts(parts)
+    targets = batch_manifest(manifest, len(contents))
+    outcomes = await anyio.to_thread.run_sync(
+        ingest.ingest_into, store, dataset_id, list(zip(targets, contents, strict=True))
+    )
+    results = [ingest.receipt(outcome) for outcome in outcomes]
+    return Response(json.dumps({"data": {"results": results}}), media_type="application/json")
 
 
 @route(router, "/images/{image_id}/metadata", "GET")

@@ -11,14 +11,17 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pictograph.errors import ApiError, AuthError, PayloadTooLargeError
-from pictograph.protocol import API_PREFIX, KEYS_PREFIX
+from pictograph.protocol import API_PREFIX, KEYS_PREFIX, MAX_BATCH_BYTES
 from pictograph.server.api.authorize import RULE_STATE
 from pictograph.server.service import audit, idempotency, keys, limits, sessions
+from pictograph.server.service.batch_uploads import API_BATCH_PATH
 from pictograph.server.service.context import AppContext
 from pictograph.server.service.policy import Rule
 
 #: Largest JSON body an API route accepts (image bytes go to the signed URLs, not here).
 MAX_API_BODY = 10 * 1024 * 1024
+#: API routes that take image bytes, and their own cap on a body.
+_BYTE_ROUTES = {API_BATCH_PATH: MAX_BATCH_BYTES}
 _WRITES = {"POST", "PUT", "PATCH"}
 _SAFE = {"GET", "HEAD", "OPTIONS"}
 
@@ -110,7 +113,7 @@ class AccessMiddleware:
                         await anyio.to_thread.run_sync(self.usage.write, used)
                 if header(scope, b"content-length") is None and header(scope, b"transfer-encoding"):
                     # A chunked body declares no size: read it here, within the cap.
-                    body = await read_body(receive)
+                    body = await read_body(receive, body_cap(scope))
                     if body is None:
                         return  # the client went away before its body arrived
                     receive = _replaying(body, receive)
@@ -185,11 +188,17 @@ def _audit_entry(scope: Scope, rule: Rule, status: int) -> audit.Entry:
     return audit.Entry(rule.action, str(scope["method"]), path, status, where)
 
 
+def body_cap(scope: Scope) -> int:
+    """The largest body this API request may carry."""
+    return _BYTE_ROUTES.get(str(scope["path"]), MAX_API_BODY)
+
+
 def _check_declared_size(scope: Scope) -> None:
     length = header(scope, b"content-length")
-    if length and length.isdigit() and int(length) > MAX_API_BODY:
+    cap = body_cap(scope)
+    if length and length.isdigit() and int(length) > cap:
         raise PayloadTooLargeError(
-            f"request body of {int(length)} bytes is over the {MAX_API_BODY} byte limit "
+            f"request body of {int(length)} bytes is over the {cap} byte limit "
             "for API requests; send image bytes to the signed upload URL instead"
         )
 
@@ -209,7 +218,7 @@ class IdempotencyMiddleware:
             return
         target = str(scope["path"]) + "?" + bytes(scope.get("query_string", b"")).decode()
         try:
-            body = await read_body(receive)
+            body = await read_body(receive, body_cap(scope))
             if body is None:
                 return  # cut off before the whole body arrived: claim nothing, answer nothing
             request_hash = idempotency.fingerprint(scope["method"], target, body)
@@ -271,9 +280,9 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def read_body(receive: Receive) -> bytes | None:
+async def read_body(receive: Receive, cap: int = MAX_API_BODY) -> bytes | None:
     """The whole request body, ``None`` when the client disconnected before sending all of it;
-    ``PayloadTooLargeError`` past ``MAX_API_BODY`` bytes, however the body is framed."""
+    ``PayloadTooLargeError`` past ``cap`` bytes, however the body is framed."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -282,8 +291,8 @@ async def read_body(receive: Receive) -> bytes | None:
             return None
         chunk = bytes(message.get("body", b""))
         size += len(chunk)
-        if size > MAX_API_BODY:
-            raise PayloadTooLargeError(f"request body is over the {MAX_API_BODY} byte limit")
+        if size > cap:
+            raise PayloadTooLargeError(f"request body is over the {cap} byte limit")
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

@@ -52,7 +52,7 @@ async def post_upload_batch(request: Request) -> Response:
     if int(raw_length) > MAX_BATCH_BYTES:
         raise PayloadTooLargeError(f"an upload batch may carry at most {MAX_BATCH_BYTES} bytes")
     boundary = batch_body.boundary_of(request.headers.get("content-type", ""))
-    parts = batch_body.split_parts(await request.body(), boundary)
+    parts = batch_body.token_parts(batch_body.split_parts(await request.body(), boundary))
     outcomes = await anyio.to_thread.run_sync(
         batch_uploads.receive_batch, store, parts, get_links(request)
     )

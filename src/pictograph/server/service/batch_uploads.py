@@ -1,10 +1,9 @@
-"""Many small uploads in one request: our extension of the signed-URL PUT.
-
-A PUT per file costs a request per file, and for a small image the request costs more than its
-bytes (and counts against rate limits the same). ``POST /storage/upload-batch`` takes the bytes
-of several files at once, each named by the signed token of its upload URL (made with
-``register_on_upload``), stores and checks each, and registers them together, one transaction
-per dataset. Each file succeeds or fails on its own; a bad one never affects the others.
+"""Many small uploads in one request, each file named by a signed upload token: the batch route
+of older clients (``POST /storage/upload-batch``). It takes the bytes of several files, each
+named by the token of its upload URL (made with ``register_on_upload``), and hands them to
+:func:`~pictograph.server.service.ingest.ingest`; each answer holds the whole registered image.
+Clients of this release send batches under the API key instead (``POST $P/images/upload-batch``,
+no token per file, a slim answer per file).
 """
 
 from __future__ import annotations
@@ -12,26 +11,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pictograph.errors import ApiError, PayloadTooLargeError, ValidationError
+from pictograph.errors import ApiError, ValidationError
 from pictograph.models import dump
-from pictograph.protocol import MAX_BATCH_BYTES, MAX_BATCH_FILES
+from pictograph.protocol import API_PREFIX, MAX_BATCH_BYTES, MAX_BATCH_FILES
 from pictograph.server.service.context import AppContext, Links
-from pictograph.server.service.registration import register_received_files
-from pictograph.server.service.uploads import nonce_of, store_checked, target_of, verify_token
+from pictograph.server.service.ingest import IncomingFile, error_entry, ingest, too_large
+from pictograph.server.service.uploads import target_of, verify_token
+from pictograph.server.service.views import to_image
+
+#: The batch route under the API key (our extension), relative to the API's base URL.
+API_BATCH_PATH = f"{API_PREFIX}/images/upload-batch"
 
 
 @dataclass(frozen=True)
 class BatchPart:
-    """One file of a batch: the signed token of its upload URL and its bytes."""
+    """One part of a batch body: its form field's name, its bytes, and whether it is a file."""
 
-    token: str
+    name: str
     data: bytes
+    is_file: bool = True
 
 
 def limits(links: Links) -> dict[str, Any]:
-    """Where to send batches and how big they may be, as the bulk-upload-url answer says."""
+    """Where to send batches and how big they may be, as the bulk-upload-url answer says:
+    ``url`` takes token-named parts; ``api_path`` (under the API's base URL) takes parts named
+    by a manifest, under the API key."""
     return {
         "url": links.batch_upload_url(),
+        "api_path": API_BATCH_PATH,
         "max_files": MAX_BATCH_FILES,
         "max_bytes": MAX_BATCH_BYTES,
     }
@@ -45,43 +52,30 @@ def receive_batch(store: AppContext, parts: list[BatchPart], links: Links) -> li
     if len(parts) > MAX_BATCH_FILES:
         raise ValidationError(f"at most {MAX_BATCH_FILES} files per upload batch, got {len(parts)}")
     outcomes: list[dict[str, Any]] = [{} for _ in parts]
-    received: list[tuple[int, str, dict[str, Any], bytes]] = []
+    incoming: list[IncomingFile] = []
+    read_at: list[int] = []
     for index, part in enumerate(parts):
         try:
-            received.append((index, *_read_part(store, part)))
+            incoming.append(_read_part(store, part))
+            read_at.append(index)
         except ApiError as error:
-            outcomes[index] = _error(error)
-    stored = store_checked(store, [(target_of(claims), data) for _, _, claims, data in received])
-    jobs: list[tuple[str, dict[str, Any]]] = []
-    stored_at: list[int] = []
-    for (index, dataset, claims, _), fields in zip(received, stored, strict=True):
-        if isinstance(fields, ApiError):
-            outcomes[index] = _error(fields)
-        else:
-            jobs.append((dataset, fields | nonce_of(claims)))
-            stored_at.append(index)
-    for index, outcome in zip(stored_at, register_received_files(store, jobs, links), strict=True):
+            outcomes[index] = error_entry(error)
+    for index, outcome in zip(read_at, ingest(store, incoming), strict=True):
         if isinstance(outcome, ApiError):
-            outcomes[index] = _error(outcome)
-        elif isinstance(outcome, Exception):
-            raise outcome
+            outcomes[index] = error_entry(outcome)
         else:
-            outcomes[index] = {"image": dump(outcome)}
+            outcomes[index] = {"image": dump(to_image(outcome, links))}
     return outcomes
 
 
-def _read_part(store: AppContext, part: BatchPart) -> tuple[str, dict[str, Any], bytes]:
-    """The dataset, token claims and bytes of one part; ``ApiError`` for a bad token or size."""
-    claims = verify_token(store, part.token, "upload")
+def _read_part(store: AppContext, part: BatchPart) -> IncomingFile:
+    """The file one part carries, as its token names it; ``ApiError`` for a bad token or size."""
+    claims = verify_token(store, part.name, "upload")
     if not claims.get("register"):
         raise ValidationError(
             "this upload URL was made without register_on_upload: PUT the file to it instead"
         )
     limit = store.settings.max_upload_bytes
     if len(part.data) > limit:
-        raise PayloadTooLargeError(f"the file is larger than the {limit}-byte upload limit")
-    return str(claims["dataset"]), claims, part.data
-
-
-def _error(error: ApiError) -> dict[str, Any]:
-    return {"error": {"code": error.code, "message": error.message, "status": error.status_code}}
+        raise too_large(limit)
+    return IncomingFile(str(claims["dataset"]), target_of(claims), part.data, claims.get("n"))

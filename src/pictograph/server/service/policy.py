@@ -86,6 +86,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/images/register"): _upload("uploading images"),
     ("POST", "/images/bulk-upload-url"): _upload("uploading images"),
     ("POST", "/images/bulk-register"): _upload("uploading images"),
+    ("POST", "/images/upload-batch"): _upload("uploading images"),
     ("GET", "/images/{image_id}/metadata"): _read("reading an image"),
     ("GET", f"{_IMAGE}/data-bundle"): _read("downloading an image's data bundle"),
     ("GET", _IMAGE): _read("downloading an image"),

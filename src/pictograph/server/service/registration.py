@@ -3,7 +3,7 @@
 - ``register_pending_upload`` / ``register_pending_uploads``: the official three-step flow's
   ``register`` and ``bulk-register``, which find the bytes an earlier PUT left as a *pending
   upload* for (dataset, folder, filename).
-- ``register_received_file`` / ``register_received_files``: bytes this request just received and
+- ``register_received_file`` / ``register_received_rows``: bytes this request just received and
   stored (a register-on-upload PUT, one part of a batch), registered without a pending row.
 """
 
@@ -106,16 +106,13 @@ def register_received_file(
     return to_image(row, links)
 
 
-def register_received_files(
-    store: AppContext, jobs: Sequence[tuple[str, dict[str, Any]]], links: Links
-) -> list[Image | Exception]:
+def register_received_rows(
+    store: AppContext, jobs: Sequence[tuple[str, dict[str, Any]]]
+) -> list[dict[str, Any] | Exception]:
     """Register stored, checked files, each ``(dataset_id, received fields)``, one transaction
-    per dataset: the image or the error (a ``ConflictError`` for a taken name) of each, in order.
-    """
-    return [
-        outcome if isinstance(outcome, Exception) else to_image(outcome, links)
-        for outcome in _register_received_group(store, jobs)
-    ]
+    per dataset: the image's row or the error (a ``ConflictError`` for a taken name) of each, in
+    order."""
+    return _register_received_group(store, jobs)
 
 
 def _register_received_group(
@@ -146,22 +143,25 @@ def _register_received_group(
 def _replayed(
     store: AppContext, dataset_id: str, refused: dict[tuple[str, str], dict[str, Any]]
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """The images that refused uploads had already become: same upload URL, same bytes.
+    """The images that refused uploads had already become: same place, same bytes, and the
+    same upload URL when the upload came with one (a file sent under the API key has none).
 
-    A client that retries after losing the answer sends the same URL again; it gets the image
+    A client that retries after losing the answer sends the same file again; it gets the image
     its first attempt registered, so its report stays true. (The retry's bytes were dropped.)
     """
-    nonces = {fields.get("upload_nonce") for fields in refused.values()} - {None}
-    if not nonces:
+    if not refused:
         return {}
-    query = sa.select(_I).where(_I.c.dataset_id == dataset_id, _I.c.upload_nonce.in_(nonces))
+    names = {name for _, name in refused}
+    query = sa.select(_I).where(_I.c.dataset_id == dataset_id, _I.c.filename.in_(names))
     with store.read() as conn:
         found = [dict(row._mapping) for row in conn.execute(query)]
     replays = {}
     for row in found:
         place = (row["directory_path"], row["filename"])
         sent = refused.get(place)
-        if sent and (sent["upload_nonce"], sent["sha256"]) == (row["upload_nonce"], row["sha256"]):
+        if sent is None or sent["sha256"] != row["sha256"]:
+            continue
+        if sent.get("upload_nonce") in (None, row["upload_nonce"]):
             replays[place] = row
     return replays
 
@@ -218,11 +218,11 @@ def _all_failed(
     batch.stale_blobs += [fields["blob_key"] for fields in received.values()]
 
 
-def _live(conn: sa.Connection, organization_id: str, ref: str) -> dict[str, Any]:
-    """The dataset ``ref`` names, locked as ``_still_live`` does; a dataset deleted since the
-    pre-flight is ``dataset_deleted`` (a 404 whose reason says so)."""
+def resolve_live(conn: sa.Connection, organization_id: str, ref: str) -> dict[str, Any]:
+    """The live dataset ``ref`` names; one in the trash is ``dataset_deleted`` (a 404 whose
+    reason says it was deleted, for an upload that began before)."""
     try:
-        dataset = resolve(conn, organization_id, ref)
+        return resolve(conn, organization_id, ref)
     except NotFoundError:
         named = sa.or_(t.datasets.c.name == ref, t.datasets.c.id == ref)
         trashed = sa.select(t.datasets.c.id).where(
@@ -231,6 +231,11 @@ def _live(conn: sa.Connection, organization_id: str, ref: str) -> dict[str, Any]
         if conn.execute(trashed).first() is not None:
             raise dataset_deleted() from None
         raise
+
+
+def _live(conn: sa.Connection, organization_id: str, ref: str) -> dict[str, Any]:
+    """:func:`resolve_live`, locked as ``_still_live`` does."""
+    dataset = resolve_live(conn, organization_id, ref)
     if not _still_live(conn, dataset["id"]):
         raise dataset_deleted()
     return dataset
