@@ -30,7 +30,12 @@ def public_names(module: types.ModuleType) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "name", ["pictograph.errors", "pictograph.protocol", "pictograph.workflows.upload"]
+    "name",
+    [
+        "pictograph.errors",
+        "pictograph.protocol",
+        "pictograph._upload.engine",
+    ],
 )
 def test_a_module_exports_exactly_what_it_defines(name: str) -> None:
     module = importlib.import_module(name)

@@ -4,7 +4,11 @@ with ``ast``. Imports under ``if TYPE_CHECKING:`` are left out (they never run).
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 
@@ -94,7 +98,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_graph_sees_the_imports_it_should() -> None:
     graph = import_graph()
-    assert "pictograph.workflows.upload" in graph["pictograph.resources.images"]
+    assert "pictograph._upload.engine" in graph["pictograph.resources.images"]
     assert "pictograph.protocol" in graph["pictograph.server.service.batch_uploads"]
 
 
@@ -104,3 +108,30 @@ def test_src_has_no_import_cycle() -> None:
 
 def test_a_cycle_is_found_when_there_is_one() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_images_resource_does_not_load_the_workflows() -> None:
+    """The upload engine is internal (``pictograph._upload``); ``client.images`` reaches it
+    without importing ``pictograph.workflows``, the public doors built on the client."""
+    graph = import_graph()
+    reached: set[str] = set()
+    todo = ["pictograph.resources.images"]
+    while todo:
+        module = todo.pop()
+        if module not in reached:
+            reached.add(module)
+            todo.extend(graph[module])
+    assert not {m for m in reached if m.startswith("pictograph.workflows")}
+
+
+@pytest.mark.parametrize(
+    "module",
+    sorted(
+        m for m in module_names() if m.startswith(("pictograph._upload", "pictograph.resources"))
+    ),
+)
+def test_a_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
+    """The graph above leaves out the package ``__init__`` an import runs first; a module
+    imported before anything else shows a cycle through one."""
+    run = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr

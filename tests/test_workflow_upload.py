@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from pictograph import Client, NotFoundError
+from pictograph._upload.channel import UploadChannel
+from pictograph._upload.folder_plan import plan_folder
 from pictograph.protocol import names_digest
 from pictograph.workflows import (
     UploadFailure,
@@ -27,7 +29,6 @@ from pictograph.workflows import (
     upload_dataset_from_folder,
     upload_folder,
 )
-from pictograph.workflows.folder_plan import plan_folder
 from tests.conftest import fresh_database
 from tests.images import FORMATS, make_image, sha256_of
 from tests.served import Served, serve
@@ -153,7 +154,8 @@ def test_a_rerun_trusts_the_names_digest_only_while_it_matches_the_folder(
     for n in range(3):
         make_image(folder / "cats" / f"{n}.png", seed=n)
     upload_dataset_from_folder(client, "digest", folder)
-    count, digest = client.images.names_digest("digest")
+    found = UploadChannel(client._transport).folder_digest("digest")
+    count, digest = found.count, found.names_sha256
     assert count == 3 and digest == names_digest([("/cats", f"{n}.png") for n in range(3)])
 
     make_image(folder / "dogs" / "new.png")  # the digest no longer matches: every name is asked
@@ -161,7 +163,7 @@ def test_a_rerun_trusts_the_names_digest_only_while_it_matches_the_folder(
     assert (changed.images_uploaded, changed.images_skipped, changed.failures) == (1, 3, [])
     unchanged = upload_dataset_from_folder(client, "digest", folder)
     assert (unchanged.images_uploaded, unchanged.images_skipped, unchanged.failures) == (0, 4, [])
-    assert client.images.names_digest("digest")[0] == 4
+    assert UploadChannel(client._transport).folder_digest("digest").count == 4
 
 
 def test_a_rerun_skips_files_whose_local_names_are_nfd_and_stored_names_nfc(
@@ -179,7 +181,8 @@ def test_a_rerun_skips_files_whose_local_names_are_nfd_and_stored_names_nfc(
 
     # The names digest matches the folder, so the re-run needs no pre-flight at all.
     planned = [(f.directory_path, f.filename) for f in plan_folder(folder).files]
-    assert client.images.names_digest("accents") == (2, names_digest(planned))
+    found = UploadChannel(client._transport).folder_digest("accents")
+    assert (found.count, found.names_sha256) == (2, names_digest(planned))
     again = upload_dataset_from_folder(client, "accents", folder)
     assert (again.images_uploaded, again.images_skipped, again.failures) == (0, 2, [])
     assert paths_in(client, "accents") == {"/crème/café.png", "/plain/x.png"}
@@ -478,10 +481,9 @@ def test_same_named_files_in_different_folders_collide_when_flat_and_progress_co
 def test_small_files_are_grouped_within_the_advertised_limits_and_large_ones_go_alone(
     tmp_path: Path,
 ) -> None:
-    from pictograph.resources import UploadSlot
-    from pictograph.resources.images import UploadBatch
-    from pictograph.workflows.folder_plan import plan_folder
-    from pictograph.workflows.upload import BATCH_FILE_LIMIT, request_groups
+    from pictograph._upload.engine import BATCH_FILE_LIMIT, request_groups
+    from pictograph._upload.folder_plan import plan_folder
+    from pictograph._upload.wire import UploadBatch, UploadSlot
 
     folder = tmp_path / "set"
     for n in range(43):

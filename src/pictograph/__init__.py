@@ -27,6 +27,7 @@ from pictograph.errors import (
 )
 
 if TYPE_CHECKING:
+    from pictograph._upload.engine import UploadFailure, UploadReport
     from pictograph.client import Client
     from pictograph.models import (
         BulkUploadFailure,
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
         Image,
         TrashItem,
     )
-    from pictograph.workflows.upload import UploadFailure, UploadReport
 
 
 __all__ = [
@@ -93,8 +93,8 @@ _LAZY = {
         ],
         "pictograph.models",
     ),
-    "UploadFailure": "pictograph.workflows.upload",
-    "UploadReport": "pictograph.workflows.upload",
+    "UploadFailure": "pictograph._upload.engine",
+    "UploadReport": "pictograph._upload.engine",
 }
 
 

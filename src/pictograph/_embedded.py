@@ -55,6 +55,8 @@ class EmbeddedTransport(httpx.BaseTransport):
     """
 
     def __init__(self, app: ASGIApp) -> None:
+        #: The app itself, for an in-process channel that calls its service (see _upload).
+        self.app = app
         self._portal, self._loop_thread = _start_portal()
         self._lifespan = _Lifespan(app)
         self._asgi = httpx.ASGITransport(app=self._lifespan.with_state)

@@ -78,9 +78,15 @@ class Transport:
             limits=POOL,
             transport=transport,
         )
+        self._inner = transport
         self._base = httpx.URL(self.base_url)
         self._foreign: httpx.Client | None = None
         self._lock = threading.Lock()
+
+    def embedded_app(self) -> Any:
+        """The server app answering this transport's requests in this process (embedded
+        mode), or ``None`` when they go over a socket."""
+        return getattr(self._inner, "app", None)
 
     def close(self) -> None:
         """Close the pooled connections (and the in-process app, in embedded mode)."""

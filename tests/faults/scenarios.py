@@ -23,12 +23,12 @@ import sqlalchemy as sa
 from PIL import Image
 
 from pictograph import Client, PictographError
+from pictograph._upload.folder_plan import plan_folder
 from pictograph.protocol import API_PREFIX
 from pictograph.server.service import gc
 from pictograph.server.service.context import AppContext
 from pictograph.server.service.integrity import check_store
 from pictograph.server.settings import ServerSettings
-from pictograph.workflows.folder_plan import plan_folder
 from pictograph.workflows.upload import upload_dataset_from_folder
 from tests.faults.proxy import fault_proxy
 from tests.images import large_scene, make_image, sha256_of

@@ -16,6 +16,7 @@ from pictograph import (
     NotFoundError,
     ValidationError,
 )
+from pictograph._upload.channel import UploadChannel
 
 MISSING_ID = "00000000-0000-0000-0000-000000000000"
 
@@ -204,15 +205,16 @@ def test_the_low_level_batch_calls_report_existing_images_and_register_tuples(
     dataset = client.datasets.create("lowlevel")
     first = client.images.upload("lowlevel", picture(tmp_path / "old.png"), directory_path="/d")
     new = picture(tmp_path / "new.png")
-    slots = client.images.request_upload_urls(
+    channel = UploadChannel(client._transport)
+    slots = channel.plan(
         dataset.id, [("old.png", "/d", "image/png"), ("new.png", "/d", "image/png")]
-    )
+    ).slots
     assert [(s.filename, s.directory_path) for s in slots] == [("old.png", "/d"), ("new.png", "/d")]
     assert slots[0].existing is not None
     assert slots[0].existing.id == first.id
     assert slots[1].existing is None
-    client.images.put_file(slots[1].upload_url, new, "image/png")
-    result = client.images.register_many(dataset.id, [("new.png", "/d", "image/png")])
+    channel.put_file(slots[1].url, new, "image/png")
+    result = channel.register_many(dataset.id, [("new.png", "/d", "image/png")])
     assert [(i.filename, i.file_size) for i in result.succeeded] == [
         ("new.png", new.stat().st_size)
     ]

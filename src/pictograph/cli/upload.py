@@ -29,7 +29,7 @@ from pictograph.cli.progress import Stopwatch, progress_meter
 from pictograph.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from pictograph.workflows.folder_plan import FolderPlan
+    from pictograph._upload.folder_plan import FolderPlan
     from pictograph.workflows.upload import UploadReport
 
 Layout = Literal["by-class", "flat", "preserve"]
@@ -54,7 +54,7 @@ class UploadOptions:
 
     def plan(self) -> FolderPlan:
         """The folder's plan; raises ``FileNotFoundError`` for a missing folder."""
-        from pictograph.workflows.folder_plan import plan_folder
+        from pictograph._upload.folder_plan import plan_folder
 
         return plan_folder(
             self.folder,

@@ -2,14 +2,12 @@
 
 from pictograph.resources.datasets import Datasets, DownloadFailure, DownloadReport
 from pictograph.resources.directories import Directories
-from pictograph.resources.images import ExistingImage, Images, UploadSlot
+from pictograph.resources.images import Images
 
 __all__ = [
     "Datasets",
     "Directories",
     "DownloadFailure",
     "DownloadReport",
-    "ExistingImage",
     "Images",
-    "UploadSlot",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pictograph._answers import parse_model, parse_models
 from pictograph.label_models import (
     ApiKey,
     AuditEntry,
@@ -14,7 +15,7 @@ from pictograph.label_models import (
     OrganizationMember,
 )
 from pictograph.protocol import API_PREFIX
-from pictograph.resources._base import Resource, parse_model, parse_models
+from pictograph.resources._base import Resource
 
 _KEYS = "/api/v1/api-keys/"
 _ORGS = f"{API_PREFIX}/organizations"

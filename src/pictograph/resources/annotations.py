@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from pictograph._answers import data_of, parse_model
 from pictograph.label_import import ImageIndex, ImportPlan, from_coco, from_yolo, read_coco
 from pictograph.label_models import BulkSaveResult, SaveResult, VersionedAnnotations
 from pictograph.protocol import API_PREFIX
-from pictograph.resources._base import Resource, data_of, parse_model
+from pictograph.resources._base import Resource
 
 _API_PATH = f"{API_PREFIX}/annotations"
 #: Most images one bulk save may carry (the server's cap).

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pictograph._answers import parse_model
 from pictograph.label_models import BatchResult, CopyToDatasetResult
 from pictograph.protocol import API_PREFIX
-from pictograph.resources._base import Resource, parse_model
+from pictograph.resources._base import Resource
 
 _API_PATH = f"{API_PREFIX}/batch/images"
 

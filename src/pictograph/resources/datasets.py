@@ -13,16 +13,11 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pictograph._answers import data_of, parse_model, parse_models
 from pictograph.errors import ApiError, NetworkError, ServerError
 from pictograph.models import Dataset, DatasetClass
 from pictograph.protocol import API_PREFIX
-from pictograph.resources._base import (
-    OffsetPager,
-    Resource,
-    data_of,
-    parse_model,
-    parse_models,
-)
+from pictograph.resources._base import OffsetPager, Resource
 
 DownloadMode = Literal["full", "images_only", "annotations_only"]
 

@@ -6,9 +6,10 @@ import builtins
 from typing import Any
 from urllib.parse import quote
 
+from pictograph._answers import data_of, parse_model, parse_models
 from pictograph.models import Directory, DirectoryStats, DirectoryTreeNode
 from pictograph.protocol import API_PREFIX
-from pictograph.resources._base import Resource, data_of, parse_model, parse_models
+from pictograph.resources._base import Resource
 
 _API_PATH = f"{API_PREFIX}/directories"
 

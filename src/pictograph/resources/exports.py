@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from pictograph._answers import data_of, parse_model, parse_models
 from pictograph.errors import ApiError, PictographError
 from pictograph.label_models import BulkDeleteResult, Export
 from pictograph.protocol import API_PREFIX, looks_like_id
-from pictograph.resources._base import OffsetPager, Resource, data_of, parse_model, parse_models
+from pictograph.resources._base import OffsetPager, Resource
 
 _API_PATH = f"{API_PREFIX}/exports"
 

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from typing import Any, Literal, cast
 from urllib.parse import quote
 
+from pictograph._answers import data_of, parse_model
 from pictograph.errors import ServerError
 from pictograph.models import Image, ImageSplit, ImageStatus
 from pictograph.protocol import API_PREFIX
-from pictograph.resources._base import Resource, data_of, parse_model
+from pictograph.resources._base import Resource
 
 Stage = Literal["label", "review"]
 

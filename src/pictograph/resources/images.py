@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import builtins
-import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from pictograph._answers import data_of, parse_model, parse_models
+from pictograph._upload.channel import UploadChannel
+from pictograph._upload.engine import UploadReport, upload_folder
+from pictograph._upload.wire import UploadSlot, describe_file
 from pictograph.errors import NotFoundError, ServerError
 from pictograph.models import (
     BulkUploadFailure,
@@ -19,36 +21,10 @@ from pictograph.models import (
     ImageStatus,
 )
 from pictograph.protocol import API_PREFIX, looks_like_id
-from pictograph.resources._base import (
-    OffsetPager,
-    data_of,
-    parse_model,
-    parse_models,
-)
-from pictograph.resources._upload_files import (
-    BatchReceipt,
-    ExistingImage,
-    FolderDigest,
-    RegisterItem,
-    UploadBatch,
-    UploadPlan,
-    UploadSlot,
-    describe_file,
-)
+from pictograph.resources._base import OffsetPager
 from pictograph.resources.image_workflow import ImageWorkflow, image_route
-from pictograph.workflows.upload import UploadReport, upload_folder
 
-__all__ = [
-    "BatchReceipt",
-    "ExistingImage",
-    "FolderDigest",
-    "Images",
-    "RegisterItem",
-    "UploadBatch",
-    "UploadPlan",
-    "UploadSlot",
-    "describe_file",
-]
+__all__ = ["Images"]
 
 _API_PATH = f"{API_PREFIX}/images"
 _Job = TypeVar("_Job")
@@ -229,9 +205,10 @@ class Images(ImageWorkflow):
         if not paths:
             raise ValueError("file_paths must contain at least one file.")
         items = [describe_file(p, directory_path=directory_path) for p in paths]
-        slots = self.request_upload_urls(
+        channel = UploadChannel(self._transport)
+        slots = channel.plan(
             dataset, [(i["filename"], directory_path, i["content_type"]) for i in items]
-        )
+        ).slots
         present = [
             BulkUploadFailure(
                 filename=s.filename, error=_exists(s), directory_path=s.directory_path
@@ -243,160 +220,14 @@ class Images(ImageWorkflow):
             (p, i, s) for p, i, s in zip(paths, items, slots, strict=True) if s.existing is None
         ]
         _run_all(
-            lambda job: self.put_file(job[2].url, job[0], job[1]["content_type"]),
+            lambda job: channel.put_file(job[2].url, job[0], job[1]["content_type"]),
             todo,
             max_workers,
         )
         if not todo:
             return BulkUploadResult(succeeded=[], failed=present)
-        result = self.register_many(dataset, [item for _, item, _ in todo])
+        result = channel.register_many(dataset, [item for _, item, _ in todo])
         return BulkUploadResult(succeeded=result.succeeded, failed=[*present, *result.failed])
-
-    def request_upload_urls(
-        self,
-        dataset: str,
-        items: Sequence[tuple[str, str, str]],
-        *,
-        register_on_upload: bool = False,
-    ) -> builtins.list[UploadSlot]:
-        """Signed upload URLs for ``(filename, directory_path, content_type)`` items, in order.
-
-        Our extensions of the protocol: each slot also says which image already sits at that
-        name (``existing``), so a caller can skip it without sending bytes; and with
-        ``register_on_upload`` each PUT registers its image (no register call needed).
-        """
-        return self.plan_uploads(dataset, items, register_on_upload=register_on_upload).slots
-
-    def names_digest(self, dataset: str) -> tuple[int, str]:
-        """How many images ``dataset`` holds and :func:`pictograph.protocol.names_digest` of their
-        (folder, filename) places: our extension, one request however big the dataset."""
-        found = self.folder_digest(dataset)
-        return found.count, found.names_sha256
-
-    def folder_digest(self, dataset: str) -> FolderDigest:
-        """:meth:`names_digest` with the digest of the images' sizes too
-        (:func:`pictograph.protocol.sizes_digest`; ``None`` from a server without it)."""
-        body = data_of(
-            self._transport.request_json(
-                "GET", f"{_API_PATH}/names-digest", params={"dataset": dataset}
-            )
-        )
-        if not isinstance(body, Mapping) or not isinstance(body.get("count"), int):
-            raise ServerError("Backend response did not match expected names-digest schema")
-        sizes = body.get("sizes_sha256")
-        return FolderDigest(
-            count=int(body["count"]),
-            names_sha256=str(body.get("names_sha256")),
-            sizes_sha256=sizes if isinstance(sizes, str) else None,
-        )
-
-    def plan_uploads(
-        self,
-        dataset: str,
-        items: Sequence[tuple[str, str, str]],
-        *,
-        register_on_upload: bool = False,
-        sha256: Sequence[str | None] | None = None,
-    ) -> UploadPlan:
-        """:meth:`request_upload_urls`, plus the batch route (``batch``) when the server offers
-        one for ``register_on_upload`` tokens: small files then go several per request.
-
-        With ``s3://`` storage the URLs go straight to the bucket (``direct``); ``sha256`` (one
-        per item, hex) then binds each URL to those bytes, so the server never reads them.
-        """
-        images: list[dict[str, Any]] = [
-            {"filename": name, "directory_path": folder, "content_type": mime}
-            for name, folder, mime in items
-        ]
-        for image, digest in zip(images, sha256 or [], strict=False):
-            if digest is not None:
-                image["sha256"] = digest
-        # Our extension: no URL (no token to sign) for names already taken; we never PUT those.
-        request: dict[str, Any] = {"dataset": dataset, "images": images, "skip_existing": True}
-        if register_on_upload:
-            request["register_on_upload"] = True
-        body = data_of(
-            self._transport.request_json("POST", f"{_API_PATH}/bulk-upload-url", json=request)
-        )
-        entries = body.get("upload_urls") if isinstance(body, Mapping) else None
-        if not isinstance(entries, list) or len(entries) != len(images):
-            raise ServerError("Backend response did not match expected bulk-upload-url schema")
-        merged = [
-            {**wanted, **entry} if isinstance(entry, Mapping) else entry
-            for wanted, entry in zip(images, entries, strict=True)
-        ]
-        batch = body.get("upload_batch")
-        return UploadPlan(
-            slots=parse_models(UploadSlot, merged),
-            batch=parse_model(UploadBatch, batch) if isinstance(batch, Mapping) else None,
-            direct=isinstance(body.get("direct_upload"), Mapping),
-        )
-
-    def put_batch(
-        self,
-        dataset: str,
-        batch: UploadBatch,
-        files: Sequence[tuple[UploadSlot, bytes, str]],
-    ) -> builtins.list[BatchReceipt]:
-        """Send several small files in one request to the batch route; one receipt each.
-
-        ``files`` are ``(slot, bytes, content type)``, at most ``batch.max_files`` of them and
-        ``batch.max_bytes`` in all, each going to its slot's folder and filename. They go under
-        the API key with a manifest naming them when the server offers that route, else each
-        named by its slot's token. Each receipt holds the image's id and SHA-256, or the error
-        for that file alone; a failure of the whole request raises its ``ApiError``.
-        """
-        if batch.api_path is not None:
-            manifest = [
-                {"filename": s.filename, "directory_path": s.directory_path, "content_type": mime}
-                for s, _, mime in files
-            ]
-            parts = [("file", s.filename, data, mime) for s, data, mime in files]
-            url = f"{batch.api_path}?dataset={quote(dataset, safe='')}"
-            answer = self._transport.post_files(
-                url, parts, fields={"manifest": json.dumps(manifest)}
-            )
-        else:
-            parts = [(s.url.rsplit("/", 1)[-1], s.filename, data, mime) for s, data, mime in files]
-            answer = self._transport.post_files(batch.url, parts)
-        body = data_of(answer)
-        results = body.get("results") if isinstance(body, Mapping) else None
-        if not isinstance(results, list) or len(results) != len(parts):
-            raise ServerError("Backend response did not match expected upload-batch schema")
-        return [BatchReceipt.of(result) for result in results]
-
-    def put_file(
-        self,
-        upload_url: str,
-        path: str | Path,
-        content_type: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-    ) -> Any:
-        """PUT one file's bytes to a signed upload URL (never with the API key), with the
-        ``headers`` its slot names (``upload_headers``).
-
-        Returns the server's receipt: ``sha256``, ``file_size``, ``width``, ``height``, plus the
-        registered ``image`` when the URL was made with ``register_on_upload``; ``None`` from a
-        bucket (a presigned URL), which answers with no body.
-        """
-        path = Path(path).expanduser()
-        return self._transport.put_file(upload_url, path, content_type, headers=headers)
-
-    def register_many(
-        self, dataset: str, items: Sequence[RegisterItem | tuple[str, str, str]]
-    ) -> BulkUploadResult:
-        """Register files whose bytes were PUT, in one call; per-file refusals land in ``failed``.
-
-        An item is a :class:`RegisterItem` (what :func:`describe_file` returns) or just
-        ``(filename, directory_path, content_type)``, leaving size and dimensions to the server,
-        which measures the bytes it received.
-        """
-        images = [_register_body(item) for item in items]
-        body = self._transport.request_json(
-            "POST", f"{_API_PATH}/bulk-register", json={"dataset": dataset, "images": images}
-        )
-        return _bulk_result(body, images)
 
     def upload_from_directory(
         self,
@@ -445,26 +276,8 @@ def _filters(
     return {key: value for key, value in filters.items() if value is not None}
 
 
-def _register_body(item: RegisterItem | tuple[str, str, str]) -> dict[str, Any]:
-    if isinstance(item, tuple):
-        filename, directory_path, content_type = item
-        return {
-            "filename": filename,
-            "directory_path": directory_path,
-            "content_type": content_type,
-        }
-    return dict(item)
-
-
 def _exists(slot: UploadSlot) -> str:
     return f"{slot.filename!r} already exists in {slot.directory_path}"
-
-
-def _failure(entry: Any, folders: Mapping[str, str]) -> Any:
-    if not isinstance(entry, Mapping):
-        return entry
-    folder = entry.get("directory_path") or folders.get(str(entry.get("filename")), "/")
-    return {**entry, "error": str(entry.get("error", "")), "directory_path": folder}
 
 
 def _run_all(work: Callable[[_Job], object], jobs: Sequence[_Job], max_workers: int) -> None:
@@ -476,18 +289,3 @@ def _run_all(work: Callable[[_Job], object], jobs: Sequence[_Job], max_workers: 
     with ThreadPoolExecutor(max_workers=min(max_workers, len(jobs))) as pool:
         for future in [pool.submit(work, job) for job in jobs]:
             future.result()
-
-
-def _bulk_result(body: Any, images: builtins.list[dict[str, Any]]) -> BulkUploadResult:
-    """The ``{"succeeded", "failed"}`` answer of a bulk call, checked against the models."""
-    result = data_of(body, required=False)
-    if not isinstance(result, Mapping):
-        raise ServerError("Backend response did not match expected bulk-register schema")
-    folders = {str(image["filename"]): str(image["directory_path"]) for image in images}
-    failed = [
-        parse_model(BulkUploadFailure, _failure(entry, folders))
-        for entry in result.get("failed", [])
-    ]
-    return BulkUploadResult(
-        succeeded=parse_models(Image, result.get("succeeded", [])), failed=failed
-    )

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
+from pictograph._answers import data_of, parse_models
 from pictograph.label_models import SimilarImage, SplitLeak, TaggedImage
 from pictograph.protocol import API_PREFIX, looks_like_id
-from pictograph.resources._base import Resource, data_of, parse_models
+from pictograph.resources._base import Resource
 
 _API_PATH = f"{API_PREFIX}/search"
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from pictograph._answers import data_of, parse_model, parse_models
 from pictograph.models import Dataset, Image, TrashItem
 from pictograph.protocol import API_PREFIX
-from pictograph.resources._base import OffsetPager, Resource, data_of, parse_model, parse_models
+from pictograph.resources._base import OffsetPager, Resource
 
 _API_PATH = f"{API_PREFIX}/trash"
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import builtins
 from urllib.parse import quote
 
+from pictograph._answers import data_of, parse_model, parse_models
 from pictograph.label_models import DatasetVersion
 from pictograph.protocol import API_PREFIX
-from pictograph.resources._base import Resource, data_of, parse_model, parse_models
+from pictograph.resources._base import Resource
 
 
 class Versions(Resource):

@@ -112,6 +112,8 @@ def create_app(settings: ServerSettings, *, gallery: bool = True) -> FastAPI:
     _install_error_handlers(app)
     openapi.install(app)
     local = None if settings.require_api_key else Principal(ensure_organization(store), None)
+    #: Who every request acts for without keys (embedded), for the in-process upload channel.
+    app.state.local_principal = local
     limiter = None if local else open_rate_limiter(settings.rate_limit, settings.redis_url)
     # Added innermost first: request id, then access (key, limit, size), then idempotency.
     app.add_middleware(IdempotencyMiddleware, store=store)

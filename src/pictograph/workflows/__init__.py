@@ -1,5 +1,6 @@
 """Multi-step jobs built only on the public client resources."""
 
+from pictograph._upload.folder_plan import FolderPlan, PlannedFile, PlanProblem, plan_folder
 from pictograph.workflows.download import (
     DownloadFailure,
     DownloadPlan,
@@ -8,7 +9,6 @@ from pictograph.workflows.download import (
     plan_download,
     run_download,
 )
-from pictograph.workflows.folder_plan import FolderPlan, PlannedFile, PlanProblem, plan_folder
 from pictograph.workflows.upload import (
     UploadFailure,
     UploadInterrupted,

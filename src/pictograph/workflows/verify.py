@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pictograph._upload.folder_plan import plan_folder
 from pictograph.protocol import dataset_path
-from pictograph.workflows.folder_plan import plan_folder
 
 if TYPE_CHECKING:
     from pictograph.client import Client

@@ -253,10 +253,12 @@ def remove_dataset(
     say, restored from the trash meanwhile)."""
     dataset_id = row["id"]
     with store.write() as conn:
-        if only_if is not None:
-            still = sa.select(_D.c.id).where(_D.c.id == dataset_id, only_if).with_for_update()
-            if conn.execute(still).first() is None:
-                raise NotFoundError(f"dataset {row['name']!r} is no longer there to remove")
+        # The dataset's row is locked before any of its children, as a registration locks it
+        # (``registration._still_live``) before adding images and folders: one order, so on
+        # PostgreSQL the two wait for each other instead of deadlocking.
+        still = sa.select(_D.c.id).where(_D.c.id == dataset_id, *_optional(only_if))
+        if conn.execute(still.with_for_update()).first() is None and only_if is not None:
+            raise NotFoundError(f"dataset {row['name']!r} is no longer there to remove")
         keys = {
             *conn.execute(sa.select(_I.c.blob_key).where(_I.c.dataset_id == dataset_id)).scalars(),
             *conn.execute(
@@ -275,6 +277,10 @@ def remove_dataset(
     for key in unused:
         store.blobs.delete(key)
     return _summary(row, images=images, folders=folders, blobs=len(unused))
+
+
+def _optional(condition: sa.ColumnElement[bool] | None) -> list[sa.ColumnElement[bool]]:
+    return [] if condition is None else [condition]
 
 
 def unreferenced_blobs(conn: sa.Connection, keys: set[str]) -> list[str]:

@@ -13,15 +13,16 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING
 
+from pictograph._upload import interrupts
 from pictograph.errors import ConflictError, PictographError, ValidationError
 from pictograph.image_structure import JpegStructureError, check_jpeg_structure
 from pictograph.protocol import dataset_path
-from pictograph.workflows import interrupts
 
 if TYPE_CHECKING:
+    from pictograph._upload.channel import UploadChannel
+    from pictograph._upload.folder_plan import PlannedFile
+    from pictograph._upload.wire import UploadSlot
     from pictograph.models import BulkUploadResult
-    from pictograph.resources.images import Images, UploadSlot
-    from pictograph.workflows.folder_plan import PlannedFile
 
 #: PUTs to the bucket in flight per upload worker (``max_workers``; 8 by default, so 32 PUTs at
 #: once): a PUT waits on the network and the bucket. On the loopback deployment 8 to 64 in
@@ -71,7 +72,7 @@ class SendInterrupted(KeyboardInterrupt):
 
 
 def send(
-    images: Images,
+    channel: UploadChannel,
     dataset_id: str,
     items: Sequence[tuple[PlannedFile, UploadSlot]],
     workers: int,
@@ -96,7 +97,7 @@ def send(
         for planned, slot in items:
             with interrupts.held():
                 put = pool.submit(
-                    images.put_file,
+                    channel.put_file,
                     slot.url,
                     planned.local,
                     planned.content_type,
@@ -115,13 +116,13 @@ def send(
             if len(arrived) == REGISTER_GROUP:
                 with interrupts.held():  # a register asked for is a register counted
                     registering.append(
-                        (registrar.submit(_register, images, dataset_id, arrived), arrived)
+                        (registrar.submit(_register, channel, dataset_id, arrived), arrived)
                     )
                 arrived = []
         if arrived:
             with interrupts.held():
                 registering.append(
-                    (registrar.submit(_register, images, dataset_id, arrived), arrived)
+                    (registrar.submit(_register, channel, dataset_id, arrived), arrived)
                 )
     except KeyboardInterrupt:
         interrupted = True
@@ -147,7 +148,9 @@ def send(
     return errors
 
 
-def _register(images: Images, dataset_id: str, group: Sequence[PlannedFile]) -> BulkUploadResult:
-    return images.register_many(
+def _register(
+    channel: UploadChannel, dataset_id: str, group: Sequence[PlannedFile]
+) -> BulkUploadResult:
+    return channel.register_many(
         dataset_id, [(f.filename, f.directory_path, f.content_type) for f in group]
     )
