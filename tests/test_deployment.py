@@ -46,7 +46,9 @@ def _folder(root: Path, classes: int, per_class: int) -> list[Path]:
 
 
 def _official(found: Deployment, key: str, dataset: str, folder: Path) -> str:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PICTOGRAPH_")}
+    # No PYTHONPATH: it would put our package (same import name) before the official one.
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith("PICTOGRAPH_") and k != "PYTHONPATH"}  # fmt: skip
     environment |= {"PICTOGRAPH_BASE_URL": found.url, "PICTOGRAPH_API_KEY": key}
     done = subprocess.run(
         [str(OFFICIAL_PYTHON), "-c", OFFICIAL_UPLOAD, dataset, str(folder)],

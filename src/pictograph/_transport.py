@@ -177,8 +177,9 @@ class Transport:
         """PUT a file to an absolute signed URL, streamed from disk with a fixed Content-Length.
 
         The API key is never sent. Only 200 and 201 succeed; the parsed JSON body (or ``None``)
-        comes back. Other statuses raise the mapped ``ApiError`` (a 422 from the storage endpoint
-        is a ``ValidationError`` carrying the server's message).
+        comes back, as is: a 200 whose receipt says ``refused`` (bytes a three-step URL refused)
+        is for register to report. Other statuses raise the mapped ``ApiError`` (a 422 from the
+        storage endpoint is a ``ValidationError`` carrying the server's message).
         """
         if not url.startswith(("http://", "https://")):
             raise ApiError(f"upload URL must be absolute, got {url!r}")

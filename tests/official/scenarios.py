@@ -8,6 +8,7 @@ Each scenario asserts as it goes; the process exits non-zero with the failing li
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import sys
@@ -222,6 +223,35 @@ def truncated(client: Client, work: Path) -> None:
     assert report.images_uploaded == 0 and len(report.failures) == 1, report
     assert client.images.list(name, include_archived=True) == []
     client.datasets.delete(name)
+
+
+@scenario
+def refused_files(client: Client, work: Path) -> None:
+    """A folder with one good PNG, text named .jpg and a truncated JPEG: the good one uploads,
+    each bad one is a failure of the report; then the text file alone (``upload``) and beside
+    another good one (``bulk_upload``). Prints each refusal's reason as JSON (the test checks
+    them: the server's reason, not only the PUT's status) and the dataset's id."""
+    name = unique("refused")
+    folder = work / "mixed"
+    picture(folder / "good.png", fmt="PNG")
+    fake = folder / "fake.jpg"
+    fake.write_bytes(b"this is plain text, not a JPEG at all")
+    truncated_jpeg(folder / "cut.jpg")
+    report = client.images.upload_from_directory(name, folder, organize_by_class=False)
+    assert report.images_uploaded == 1 and len(report.failures) == 2, report
+    print("reasons:", json.dumps({f.path.name: f.reason for f in report.failures}))
+    try:
+        client.images.upload(name, fake, directory_path="/one")
+        raise AssertionError("text named .jpg must be refused")
+    except ValidationError as error:
+        print("upload:", json.dumps(str(error)))
+    other = picture(work / "bulk" / "other.png", fmt="PNG")
+    result = client.images.bulk_upload(name, [other, fake], directory_path="/bulk")
+    assert result.count == 1 and [f.filename for f in result.failed] == ["fake.jpg"], result
+    print("bulk:", json.dumps(result.failed[0].error))
+    listed = client.images.list(name, include_archived=True)
+    assert sorted(i.filename for i in listed) == ["good.png", "other.png"], listed
+    print("dataset:", client.datasets.get(name).id)
 
 
 def main() -> None:

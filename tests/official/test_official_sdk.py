@@ -28,6 +28,10 @@ def run_official(
 ) -> subprocess.CompletedProcess[str]:
     assert python.exists(), "run `make install` first: it builds .venv-official"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PICTOGRAPH_")}
+    if python == OFFICIAL_PYTHON:
+        # The official SDK runs from its own venv only: a PYTHONPATH (a worktree's src, say)
+        # would put our package, which has the same import name, in its place.
+        environment.pop("PYTHONPATH", None)
     environment |= {"PICTOGRAPH_BASE_URL": served.base_url, "PICTOGRAPH_API_KEY": key, **env}
     return subprocess.run(
         [str(python), str(SCENARIOS), scenario, str(work)],

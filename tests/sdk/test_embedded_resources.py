@@ -220,6 +220,22 @@ def test_the_low_level_batch_calls_report_existing_images_and_register_tuples(
     ]
 
 
+def test_a_refused_file_says_why_through_upload_and_bulk_upload(client: Client, tmp_path: Path):
+    """Issue 22: the PUT of a three-step URL takes a refusal as a receipt; register says why."""
+    client.datasets.create("refusals")
+    fake = tmp_path / "fake.jpg"
+    fake.write_bytes(b"this is plain text, not a JPEG")
+    with pytest.raises(ValidationError, match="not a valid image"):
+        client.images.upload("refusals", fake)
+    good = picture(tmp_path / "good.png")
+    result = client.images.bulk_upload("refusals", [good, fake], directory_path="/b")
+    assert [i.filename for i in result.succeeded] == ["good.png"]
+    assert [(f.filename, f.error) for f in result.failed] == [
+        ("fake.jpg", "not a valid image: cannot identify image file")
+    ]
+    assert client.datasets.get("refusals").image_count == 1
+
+
 def test_folders_are_created_listed_counted_renamed_and_deleted(client: Client, tmp_path: Path):
     client.datasets.create("tree")
     created = client.directories.create("tree", "/a/b")

@@ -70,5 +70,12 @@ def test_a_broken_jpeg_put_alone_is_refused(app_client: TestClient, blob_root: P
         body = {"dataset": "put", "filename": name, "content_type": "image/jpeg"}
         url = app_client.post(f"{P}/images/upload-url", json=body).json()["data"]["upload_url"]
         response = app_client.put(url, content=data, headers={"content-type": "image/jpeg"})
-        assert response.status_code == 422, name
+        # A three-step URL: the PUT says it refused the bytes, register gives the 422 (issue 22).
+        assert response.status_code == 200, name
+        assert "truncated or corrupt" in response.json()["refused"]["message"], name
+        registered = app_client.post(
+            f"{P}/images/register", json={"dataset": "put", "filename": name}
+        )
+        assert registered.status_code == 422, name
+        assert "truncated or corrupt" in registered.json()["error"]["message"], name
     assert [p for p in blob_root.rglob("*") if p.is_file()] == []

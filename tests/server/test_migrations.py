@@ -56,3 +56,32 @@ def test_a_store_made_by_the_first_schema_is_upgraded_when_opened(database_url: 
     columns = {column["name"] for column in sa.inspect(upgraded).get_columns("images")}
     assert "upload_nonce" in columns
     upgraded.dispose()
+
+
+def test_a_store_at_0016_gains_the_refused_uploads_table_and_loses_it_on_downgrade(
+    database_url: str,
+) -> None:
+    from alembic import command
+
+    engine = sa.create_engine(database_url)
+    migrate(engine, "0016_duplicates")
+    engine.dispose()
+
+    upgraded = open_database(database_url)
+    inspector = sa.inspect(upgraded)
+    columns = {column["name"] for column in inspector.get_columns("refused_uploads")}
+    assert columns == {"dataset_id", "directory_path", "filename", "code", "reason", "created_at"}
+    primary = inspector.get_pk_constraint("refused_uploads")["constrained_columns"]
+    assert primary == ["dataset_id", "directory_path", "filename"]
+    [foreign] = inspector.get_foreign_keys("refused_uploads")
+    assert foreign["referred_table"] == "datasets"
+    assert foreign["options"].get("ondelete") == "CASCADE"
+
+    config = alembic_config()
+    with upgraded.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0016_duplicates")
+        connection.commit()
+    assert not sa.inspect(upgraded).has_table("refused_uploads")
+    assert schema_revision(upgraded) == "0016_duplicates"
+    upgraded.dispose()

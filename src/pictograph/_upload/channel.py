@@ -144,7 +144,10 @@ class UploadChannel:
 
         Returns the server's receipt: ``sha256``, ``file_size``, ``width``, ``height``, plus the
         registered ``image`` when the URL was made with ``register_on_upload``; ``None`` from a
-        bucket (a presigned URL), which answers with no body.
+        bucket (a presigned URL), which answers with no body. Bytes the server refuses (not a
+        valid image of their type) raise ``ValidationError`` with a ``register_on_upload`` URL;
+        with another the receipt is ``{"refused": {"code", "message"}}`` and register (or
+        ``register_many``) gives that error.
         """
         path = Path(path).expanduser()
         return self._transport.put_file(upload_url, path, content_type, headers=headers)

@@ -78,6 +78,7 @@ def gc(
         ("temporary file", report.temporary_files),
         ("orphan blob", report.orphan_blobs),
         ("expired upload", report.expired_uploads),
+        ("expired refusal", report.expired_refusals),
         ("trashed dataset", report.trashed_datasets),
         ("trashed image", report.trashed_images),
     ):
@@ -86,7 +87,8 @@ def gc(
     click.echo(
         f"gc {verb} {len(report.temporary_files)} temporary files, "
         f"{len(report.orphan_blobs)} orphan blobs, {len(report.expired_uploads)} expired "
-        f"uploads, {report.idempotency_records} expired idempotency records, "
+        f"uploads, {len(report.expired_refusals)} expired upload refusals, "
+        f"{report.idempotency_records} expired idempotency records, "
         f"{report.audit_entries} audit entries past their retention, "
         f"{len(report.trashed_datasets)} datasets and {len(report.trashed_images)} images "
         f"from the trash ({report.trash_blobs} blobs)",

@@ -161,8 +161,10 @@ class Images(ImageWorkflow):
     ) -> Image:
         """Upload one file (upload-url, PUT, register) into ``directory_path``; return the image.
 
-        Raises ``FileNotFoundError`` or ``ValueError`` (unknown suffix) before any request, and
-        ``ConflictError`` when the folder already holds that filename.
+        Raises ``FileNotFoundError`` or ``ValueError`` (unknown suffix) before any request,
+        ``ConflictError`` when the folder already holds that filename, and ``ValidationError``
+        with the server's reason when it refuses the bytes (the PUT's receipt says ``refused``;
+        register gives the error).
         """
         path = Path(file_path).expanduser()
         item = describe_file(
@@ -197,9 +199,10 @@ class Images(ImageWorkflow):
         """Upload many files into one folder with two API calls plus one PUT per file.
 
         Files the server reports as already present are not sent; they come back in ``failed``
-        with the rest of the per-file refusals. Raises ``ValueError`` for an empty list,
+        with the rest of the per-file refusals, as do files whose bytes the server refused (not
+        a valid image, say: with its reason). Raises ``ValueError`` for an empty list,
         ``FileNotFoundError``/``ValueError`` for a bad file before any request, and the PUT's
-        error if one fails (nothing is registered then).
+        error if one fails otherwise (nothing is registered then).
         """
         paths = [Path(p).expanduser() for p in file_paths]
         if not paths:

@@ -245,9 +245,9 @@ def retention_of(store: AppContext) -> timedelta:
 def remove_dataset(
     store: AppContext, row: Mapping[str, Any], *, only_if: sa.ColumnElement[bool] | None = None
 ) -> dict[str, Any]:
-    """Permanently remove the dataset of ``row`` (live or trashed), its images, folders and
-    pending uploads, then the blobs no other row refers to; the summary of what went. The one
-    permanent deletion of a dataset: ``permanent``, purging from the trash and gc use it.
+    """Permanently remove the dataset of ``row`` (live or trashed), its images, folders, pending
+    and refused uploads, then the blobs no other row refers to; the summary of what went. The
+    one permanent deletion of a dataset: ``permanent``, purging from the trash and gc use it.
 
     With ``only_if``, only while the dataset's row still matches it (``NotFoundError`` if not:
     say, restored from the trash meanwhile)."""
@@ -272,6 +272,8 @@ def remove_dataset(
             t.directories.delete().where(t.directories.c.dataset_id == dataset_id)
         ).rowcount
         conn.execute(t.pending_uploads.delete().where(t.pending_uploads.c.dataset_id == dataset_id))
+        # Its foreign key cascades too; deleted here by name, as the pending uploads are.
+        conn.execute(t.refused_uploads.delete().where(t.refused_uploads.c.dataset_id == dataset_id))
         conn.execute(_D.delete().where(_D.c.id == dataset_id))
         unused = unreferenced_blobs(conn, keys)
     for key in unused:

@@ -1,7 +1,7 @@
 """Sweeping up what crashes leave behind: temporary files, blobs no row refers to, pending
-uploads older than their URL's lifetime, partial export archives, expired idempotency records,
-and audit entries past their retention; and emptying the trash of datasets and images deleted
-longer ago than ``trash_retention_days``.
+uploads and refusals of uploaded bytes older than their URL's lifetime, partial export archives,
+expired idempotency records, and audit entries past their retention; and emptying the trash of
+datasets and images deleted longer ago than ``trash_retention_days``.
 
 Run by ``pictograph gc``, at server start and every ``gc_interval_seconds``. No live blob can be
 removed, whatever the grace period: every blob's key is recorded in ``blob_intents`` (committed)
@@ -61,6 +61,8 @@ class GcReport:
     temporary_files: list[str] = field(default_factory=list)
     orphan_blobs: list[str] = field(default_factory=list)
     expired_uploads: list[str] = field(default_factory=list)
+    #: Refusals of PUT bytes (``refused_uploads``) never asked for by a register, as long kept.
+    expired_refusals: list[str] = field(default_factory=list)
     idempotency_records: int = 0
     #: Audit entries older than the retention (``audit_retention_days``).
     audit_entries: int = 0
@@ -78,6 +80,7 @@ class GcReport:
             len(self.temporary_files)
             + len(self.orphan_blobs)
             + len(self.expired_uploads)
+            + len(self.expired_refusals)
             + self.idempotency_records
             + self.audit_entries
             + len(self.trashed_datasets)
@@ -97,6 +100,7 @@ def sweep(
     if not dry_run:
         _forget_settled_intents(store, horizon)
     _expire_pending_uploads(store, report, horizon)
+    _expire_refusals(store, report)
     cutoff = now() - grace
     # List what the store holds before reading what rows and intents refer to: a blob written
     # after the listing is not a candidate, and one listed is checked after it was listed.
@@ -153,6 +157,20 @@ def _expire_pending_uploads(store: AppContext, report: GcReport, horizon: dateti
             if not _unreferenced(store, [held], horizon):
                 continue
             store.blobs.remove(held)
+
+
+def _expire_refusals(store: AppContext, report: GcReport) -> None:
+    """Refusals on the pending uploads' horizon: a register can only come while the URL lives
+    (its row holds no bytes, so nothing else goes with it)."""
+    refused = t.refused_uploads
+    lifetime = timedelta(seconds=store.settings.signed_url_ttl_seconds)
+    too_old = refused.c.created_at < now() - lifetime
+    columns = (refused.c.dataset_id, refused.c.directory_path, refused.c.filename)
+    with store.write() as conn:
+        rows = conn.execute(sa.select(*columns).where(too_old)).all()
+        if not report.dry_run:
+            conn.execute(refused.delete().where(too_old))
+    report.expired_refusals += [f"{r.dataset_id}:{r.directory_path}/{r.filename}" for r in rows]
 
 
 def _remove_temporaries(

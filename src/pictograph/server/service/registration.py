@@ -29,6 +29,7 @@ from pictograph.server.store.constraints import is_foreign_key_violation
 
 _I = t.images
 _P = t.pending_uploads
+_R = t.refused_uploads
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,9 @@ def register_pending_upload(
 ) -> Image:
     """Turn the pending upload at (folder, filename) into an image with status ``new``.
 
-    ``ValidationError`` when no bytes were PUT first, ``ConflictError`` when the name is taken,
-    ``NotFoundError`` for an unknown dataset.
+    ``ValidationError`` when no bytes were PUT first or the bytes PUT were refused (with the
+    reason the PUT recorded), ``ConflictError`` when the name is taken, ``NotFoundError`` for
+    an unknown dataset.
     """
     refused = presigned.settle(store, organization_id, ref, [entry])
     if refused:
@@ -254,9 +256,13 @@ def _register_pending(
     with store.write() as conn:
         dataset = _live(conn, organization_id, ref)
         places = _places(entries, batch)
-        pending, taken = _lookups(conn, dataset["id"], [place for _, place in places])
-        _plan(dataset["id"], entries, places, pending, taken, batch)
+        wanted = [place for _, place in places]
+        pending, taken = _lookups(conn, dataset["id"], wanted)
+        # Only a place without bytes can have a refusal (a PUT keeps one or the other).
+        refused = _refusals(conn, dataset["id"], [p for p in wanted if p not in pending])
+        _plan(dataset["id"], entries, places, pending, taken, batch, refused)
         _insert_with_folders(conn, dataset["id"], batch)
+        _consume_refusals(conn, dataset["id"], refused)
         if batch.consumed:
             conn.execute(
                 _P.delete().where(
@@ -304,6 +310,41 @@ def _lookups(
     return {k: v for k, v in pending.items() if k in wanted}, _taken(conn, dataset_id, places)
 
 
+def _refusals(
+    conn: sa.Connection, dataset_id: str, places: list[tuple[str, str]]
+) -> dict[tuple[str, str], ValidationError]:
+    """Why the bytes PUT for each of the places were refused, where they were (one query):
+    the 422 a three-step PUT recorded instead of answering it (``uploads._keep_pending``)."""
+    if not places:
+        return {}
+    rows = conn.execute(
+        sa.select(_R.c.directory_path, _R.c.filename, _R.c.code, _R.c.reason).where(
+            _R.c.dataset_id == dataset_id, _R.c.filename.in_({name for _, name in places})
+        )
+    )
+    wanted = set(places)
+    return {
+        (row.directory_path, row.filename): ValidationError(row.reason, code=row.code)
+        for row in rows
+        if (row.directory_path, row.filename) in wanted
+    }
+
+
+def _consume_refusals(
+    conn: sa.Connection, dataset_id: str, refused: dict[tuple[str, str], ValidationError]
+) -> None:
+    """A refusal is told once: register reported it (or a conflict that outranks it)."""
+    if refused:
+        conn.execute(
+            _R.delete().where(
+                _R.c.dataset_id == dataset_id,
+                _R.c.directory_path == sa.bindparam("p"),
+                _R.c.filename == sa.bindparam("f"),
+            ),
+            [{"p": directory, "f": filename} for directory, filename in refused],
+        )
+
+
 def _taken(
     conn: sa.Connection, dataset_id: str, places: list[tuple[str, str]]
 ) -> set[tuple[str, str]]:
@@ -325,7 +366,10 @@ def _plan(
     pending: dict[tuple[str, str], dict[str, Any]],
     taken: set[tuple[str, str]],
     batch: _Batch,
+    refused: dict[tuple[str, str], ValidationError] | None = None,
 ) -> None:
+    """Sort the entries into image rows and failures; ``refused`` says why the bytes PUT for a
+    place were refused, told instead of "no bytes were uploaded"."""
     stamp = now()
     seen: set[tuple[str, str]] = set()
     for index, place in places:
@@ -334,6 +378,8 @@ def _plan(
         error: ApiError | None = None
         if place in taken or place in seen:
             error = ConflictError(f"{join(directory, filename)} already exists in this dataset")
+        elif upload is None and refused and place in refused:
+            error = refused[place]
         elif upload is None:
             error = ValidationError(
                 f"no bytes were uploaded for {join(directory, filename)}: "

@@ -33,6 +33,7 @@ from pictograph.server.store.blobs import BlobWriter, StoredBlob, write_many
 _BUFFER = 1024 * 1024
 _I = t.images
 _P = t.pending_uploads
+_R = t.refused_uploads
 
 
 @dataclass(frozen=True)
@@ -218,8 +219,11 @@ async def receive_upload(
     the pending upload for its (dataset, folder, filename), or register it at once when the
     token asks for that (then the answer also carries the ``image``; 409 if the name is taken).
 
-    ``ForbiddenError`` for a bad token, ``PayloadTooLargeError`` over the size limit,
-    ``ValidationError`` (nothing kept) when the bytes are not a valid image of the declared type.
+    Bytes that are not a valid image of the declared type are never kept. With a
+    ``register_on_upload`` token that is a ``ValidationError`` (422); with a three-step token
+    the answer is ``{"refused": {"code", "message"}}`` and register gives that 422 instead
+    (see ``_keep_pending``). ``ForbiddenError`` for a bad token, ``PayloadTooLargeError`` over
+    the size limit.
     """
     claims = verify_token(store, token, "upload")
     limit = store.settings.max_upload_bytes
@@ -362,27 +366,52 @@ def _receipt(blob: StoredBlob, info: ImageInfo) -> dict[str, Any]:
 def _keep_pending(
     store: AppContext, claims: dict[str, Any], blob: StoredBlob, _links: Links
 ) -> dict[str, Any]:
-    info = _checked(store, claims["type"], blob)
+    """Keep checked bytes as the pending upload of their place; or, when the check refuses
+    them (their blob deleted), keep why, for the register that follows (``refused_uploads``).
+
+    A refusal is a 200 whose receipt says ``refused``: the official SDK raises a bare
+    "Upload failed: HTTP 422" for a refused PUT without reading its body, but prints the error
+    message of register, so register is where the three-step flow learns the reason.
+    """
     key = {
         "dataset_id": claims["dataset"],
         "directory_path": claims["dir"],
         "filename": claims["file"],
     }
+    try:
+        info = _checked(store, claims["type"], blob)
+    except ValidationError as error:
+        refusal = {"code": error.code or "validation_error", "reason": error.message}
+        _occupy(store, key, _R, refusal | {"created_at": now()})
+        return {"refused": {"code": refusal["code"], "message": error.message}}
     row = received_fields(claims["dir"], claims["file"], claims["type"], blob, info)
-    row |= {"dataset_id": claims["dataset"], "created_at": now()}
-    where = [_P.c[name] == value for name, value in key.items()]
+    _occupy(store, key, _P, row | {"created_at": now()}, blob.key)
+    return _receipt(blob, info)
+
+
+def _occupy(
+    store: AppContext,
+    key: dict[str, Any],
+    table: sa.Table,
+    row: dict[str, Any],
+    blob_key: str | None = None,
+) -> None:
+    """Make ``row`` the one record of the place ``key`` names, in ``table`` (pending or refused
+    uploads): the place's earlier pending upload (its blob deleted once committed) or refusal
+    goes, so the latest PUT is what register finds.
+
+    ``NotFoundError`` (``blob_key`` deleted) when the dataset is no longer live.
+    """
     with store.write() as conn:
-        if (
-            conn.execute(
-                sa.select(t.datasets.c.id).where(t.datasets.c.id == key["dataset_id"], LIVE)
-            ).first()
-            is None
-        ):
-            store.blobs.delete(blob.key)
+        live = sa.select(t.datasets.c.id).where(t.datasets.c.id == key["dataset_id"], LIVE)
+        if conn.execute(live).first() is None:
+            if blob_key is not None:
+                store.blobs.delete(blob_key)
             raise NotFoundError("the dataset of this upload no longer exists")
-        stale = conn.execute(sa.select(_P.c.blob_key).where(*where)).scalar_one_or_none()
-        conn.execute(_P.delete().where(*where))
-        conn.execute(_P.insert().values(**row))
+        at_pending = [_P.c[name] == value for name, value in key.items()]
+        stale = conn.execute(sa.select(_P.c.blob_key).where(*at_pending)).scalar_one_or_none()
+        conn.execute(_P.delete().where(*at_pending))
+        conn.execute(_R.delete().where(*[_R.c[name] == value for name, value in key.items()]))
+        conn.execute(table.insert().values(key | row))
     if stale is not None:
         store.blobs.delete(stale)
-    return _receipt(blob, info)

@@ -177,6 +177,21 @@ pending_uploads = sa.Table(
     sa.PrimaryKeyConstraint("dataset_id", "directory_path", "filename"),
 )
 
+#: Why the bytes PUT to a three-step upload URL were refused (the blob is gone already): its
+#: register answers with this reason (migration 0017). No ``blob_key``: it keeps no bytes.
+refused_uploads = sa.Table(
+    "refused_uploads",
+    metadata,
+    _uuid("dataset_id", nullable=False),
+    sa.Column("directory_path", sa.String(4096), nullable=False),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    _stamp("created_at"),
+    sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
+    sa.PrimaryKeyConstraint("dataset_id", "directory_path", "filename"),
+)
+
 server_secrets = sa.Table(
     "server_secrets",
     metadata,
