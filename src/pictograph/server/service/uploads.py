@@ -304,7 +304,9 @@ def target_of(claims: dict[str, Any]) -> UploadTarget:
 def _finish(
     store: AppContext, claims: dict[str, Any], writer: BlobWriter | None, rest: bytes, links: Links
 ) -> dict[str, Any]:
-    """Write the last bytes, commit the blob, check it, and keep or register it."""
+    """Write the last bytes, commit the blob, check it, and keep or register it. A body that
+    stayed in memory (up to ``_BUFFER``) is checked from there, not read back from storage."""
+    whole = rest if writer is None else None
     writer = writer or store.blobs.writer()
     try:
         writer.write(rest)
@@ -313,15 +315,21 @@ def _finish(
         writer.abort()
         raise
     keep = _register_now if claims.get("register") else _keep_pending
-    return keep(store, claims, blob, links)
+    return keep(store, claims, blob, links, whole)
 
 
 def _too_large(limit: int) -> PayloadTooLargeError:
     return PayloadTooLargeError(f"the file is larger than the {limit}-byte upload limit")
 
 
-def _checked(store: AppContext, content_type: str, blob: StoredBlob) -> ImageInfo:
+def _checked(
+    store: AppContext, content_type: str, blob: StoredBlob, whole: bytes | None
+) -> ImageInfo:
+    """The image check of a stored blob, from ``whole`` (its bytes, still in memory) when
+    given; a refused blob is deleted."""
     try:
+        if whole is not None:
+            return inspect_image(io.BytesIO(whole), content_type, store.decoding)
         with store.blobs.open(blob.key) as source:
             return inspect_image(source, content_type, store.decoding)
     except ValidationError:
@@ -330,9 +338,9 @@ def _checked(store: AppContext, content_type: str, blob: StoredBlob) -> ImageInf
 
 
 def _register_now(
-    store: AppContext, claims: dict[str, Any], blob: StoredBlob, links: Links
+    store: AppContext, claims: dict[str, Any], blob: StoredBlob, links: Links, whole: bytes | None
 ) -> dict[str, Any]:
-    info = _checked(store, claims["type"], blob)
+    info = _checked(store, claims["type"], blob, whole)
     fields = received_fields(claims["dir"], claims["file"], claims["type"], blob, info)
     image = register_received_file(store, claims["dataset"], fields | nonce_of(claims), links)
     return _receipt(blob, info) | {"image": dump(image)}
@@ -364,7 +372,7 @@ def _receipt(blob: StoredBlob, info: ImageInfo) -> dict[str, Any]:
 
 
 def _keep_pending(
-    store: AppContext, claims: dict[str, Any], blob: StoredBlob, _links: Links
+    store: AppContext, claims: dict[str, Any], blob: StoredBlob, _links: Links, whole: bytes | None
 ) -> dict[str, Any]:
     """Keep checked bytes as the pending upload of their place; or, when the check refuses
     them (their blob deleted), keep why, for the register that follows (``refused_uploads``).
@@ -379,7 +387,7 @@ def _keep_pending(
         "filename": claims["file"],
     }
     try:
-        info = _checked(store, claims["type"], blob)
+        info = _checked(store, claims["type"], blob, whole)
     except ValidationError as error:
         refusal = {"code": error.code or "validation_error", "reason": error.message}
         _occupy(store, key, _R, refusal | {"created_at": now()})
