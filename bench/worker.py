@@ -19,14 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-# pictograph.protocol only (27 ms to import): the engine would load the whole SDK into the
-# walk's and the ceilings' runs.
-from pictograph.protocol import MAX_BATCH_BYTES, MAX_BATCH_FILES
-
-#: What our client does too: files up to 1 MiB (its ``BATCH_FILE_LIMIT``) go up to 64 and
-#: 16 MiB per request (the limits our server advertises), 8 at a time.
-GROUP_FILES, GROUP_BYTES, SMALL_FILE = MAX_BATCH_FILES, MAX_BATCH_BYTES, 1024 * 1024
-REQUESTS_IN_FLIGHT = 8
+#: What our client does too: files up to 1 MiB (its ``BATCH_FILE_LIMIT``) go in requests of up
+#: to ``pictograph.protocol``'s 64 files and 16 MiB (the limits our server advertises), 8 at a
+#: time. (Read in ``groups``: the official SDK's worker imports this module, without our SDK.)
+SMALL_FILE, REQUESTS_IN_FLIGHT = 1024 * 1024, 8
 
 
 def peak_rss_mb(pid: int | str = "self") -> float:
@@ -69,6 +65,9 @@ def ours(folder: Path, **client_args: str) -> dict[str, Any]:
 
 def groups(folder: Path) -> Iterator[list[Path]]:
     """The folder's files as our client groups them: small ones together, large ones alone."""
+    from pictograph.protocol import MAX_BATCH_BYTES as GROUP_BYTES
+    from pictograph.protocol import MAX_BATCH_FILES as GROUP_FILES
+
     current: list[Path] = []
     used = 0
     for path in sorted(folder.rglob("*.jpg")):
