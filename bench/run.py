@@ -305,11 +305,13 @@ def report(sets: dict[str, dict[str, Any]], checks: list[tuple[str, float, str, 
     for name, results in sets.items():
         for run_name, r in results.items():
             server_rss = r.get("server_peak_rss_mb")
+            client_rss = r.get("peak_rss_mb")  # S_K runs in the bench runner: not its own
             lines.append(
                 f"| {name} | {LABELS[run_name]} | {r['files']} | {r['seconds']:.2f} | "
                 f"{r['files_per_s']:.0f} | {r['mb_per_s']:.1f} | "
                 f"{_ms(r.get('cpu_s'), r['files'])} | {_ms(r.get('server_cpu_s'), r['files'])} | "
-                f"{r['peak_rss_mb']:.0f} | {'-' if server_rss is None else f'{server_rss:.0f}'} |"
+                f"{'-' if client_rss is None else f'{client_rss:.0f}'} | "
+                f"{'-' if server_rss is None else f'{server_rss:.0f}'} |"
             )
     lines += ["", "| ratio | value | target | met |", "|---|---|---|---|"]
     lines += [

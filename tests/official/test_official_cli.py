@@ -1,6 +1,6 @@
 """The official command line (``pictograph[cli]==1.69.146``), unmodified, against ``serve``:
-every command of datasets, images, directories, annotations, exports, search, organizations, jobs
-and api-keys, and the classes commands that need no (name, type) keys, checking what comes back.
+every command of datasets, images, directories, annotations, classes, exports, search,
+organizations, jobs and api-keys, checking what comes back.
 Commands left out are listed in docs/compatibility.md with the reason."""
 
 from __future__ import annotations
@@ -119,6 +119,15 @@ def _labels_exports_and_jobs(cli: Cli, tmp: Path) -> None:
     cli.run("classes", "add", "roads", "sign", "--type", "bbox")
     cli.run("classes", "add", "roads", "car", "--type", "bbox")
     assert {c["name"] for c in cli.json("classes", "list", "roads", "--json")} == {"sign", "car"}
+    # A class is its name and its type: "car" the polygon beside "car" the box (it was a 422).
+    cli.run("classes", "add", "roads", "car", "--type", "polygon")
+    cli.run("classes", "update", "roads", "car", "--type", "polygon", "--color", "#e6194b")
+    kinds = {(c["name"], c["type"]): c for c in cli.json("classes", "list", "roads", "--json")}
+    assert kinds[("car", "polygon")]["color"] == "#e6194b"
+    assert kinds[("car", "bbox")].get("color") != "#e6194b"
+    cli.run("classes", "remove", "roads", "car", "--type", "polygon", "--yes")
+    listed = cli.json("classes", "list", "roads", "--json")
+    assert {(c["name"], c["type"]) for c in listed} == {("sign", "bbox"), ("car", "bbox")}
     box = {"type": "bbox", "name": "sign", "bounding_box": {"x": 1, "y": 2, "w": 10, "h": 5}}
     (tmp / "ann.json").write_text(json.dumps([box]))
     cli.run("annotations", "save", "roads", "b.png", "--file", str(tmp / "ann.json"))
@@ -164,7 +173,8 @@ def _labels_exports_and_jobs(cli: Cli, tmp: Path) -> None:
     assert cli.json("exports", "list", "--json") == []
 
     cli.run("search", "similar", "roads", "stop/c.png", "--json")
-    cli.run("search", "tags", "--object", "red", "--dataset", "roads", "--json")
+    tagged = cli.json("search", "tags", "--object", "red", "--dataset", "roads", "--json")
+    assert sorted(t["filename"] for t in tagged) == ["a.png", "b.png"], tagged
     cli.run("annotations", "delete-class", "roads", "car", "--with-annotations", "--yes")
     cli.run("annotations", "delete", "roads", "b.png", "--yes")
     assert cli.json("annotations", "get", "roads", "b.png") == []
