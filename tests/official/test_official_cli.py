@@ -84,7 +84,8 @@ def _datasets_and_images(cli: Cli, tmp: Path) -> None:
     assert health["total_images"] == 5
 
     ids = [listed["a.png"]["id"], listed["b.png"]["id"]]
-    assert cli.json("images", "tag", "roads", ",".join(ids), "--tag", "red")["added"] is True
+    tagging = cli.json("images", "tag", "roads", *ids, "--tag", "red")
+    assert (tagging["processed"], tagging["added"]) == (2, True)
     assert cli.json("images", "review", "roads", "a.png")["status"] == "complete"
     assert cli.json("images", "split", "roads", "a.png", "train")["split"] == "train"
     cli.run("images", "rebalance", "roads", "--train", "80", "--val", "20", "--test", "0")
@@ -124,10 +125,10 @@ def _labels_exports_and_jobs(cli: Cli, tmp: Path) -> None:
     cli.run("classes", "update", "roads", "car", "--type", "polygon", "--color", "#e6194b")
     kinds = {(c["name"], c["type"]): c for c in cli.json("classes", "list", "roads", "--json")}
     assert kinds[("car", "polygon")]["color"] == "#e6194b"
-    assert kinds[("car", "bbox")].get("color") != "#e6194b"
+    assert kinds[("car", "box")].get("color") != "#e6194b"
     cli.run("classes", "remove", "roads", "car", "--type", "polygon", "--yes")
     listed = cli.json("classes", "list", "roads", "--json")
-    assert {(c["name"], c["type"]) for c in listed} == {("sign", "bbox"), ("car", "bbox")}
+    assert {(c["name"], c["type"]) for c in listed} == {("sign", "box"), ("car", "box")}
     box = {"type": "bbox", "name": "sign", "bounding_box": {"x": 1, "y": 2, "w": 10, "h": 5}}
     (tmp / "ann.json").write_text(json.dumps([box]))
     cli.run("annotations", "save", "roads", "b.png", "--file", str(tmp / "ann.json"))
@@ -174,7 +175,9 @@ def _labels_exports_and_jobs(cli: Cli, tmp: Path) -> None:
 
     cli.run("search", "similar", "roads", "stop/c.png", "--json")
     tagged = cli.json("search", "tags", "--object", "red", "--dataset", "roads", "--json")
-    assert sorted(t["filename"] for t in tagged) == ["a.png", "b.png"], tagged
+    # b.png, and a.png's original, moved onto /copies/a.png's name and renamed a-1.png.
+    found = sorted((t["virtual_directory_path"], t["filename"]) for t in tagged)
+    assert found == [("/", "b.png"), ("/copies", "a-1.png")], tagged
     cli.run("annotations", "delete-class", "roads", "car", "--with-annotations", "--yes")
     cli.run("annotations", "delete", "roads", "b.png", "--yes")
     assert cli.json("annotations", "get", "roads", "b.png") == []
