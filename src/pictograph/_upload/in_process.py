@@ -42,8 +42,24 @@ class InProcessChannel(UploadChannel):
     def send_batch(
         self, dataset: str, batch: UploadBatch, files: Sequence[tuple[UploadSlot, bytes, str]]
     ) -> list[BatchReceipt]:
-        """What :meth:`UploadChannel.send_batch` answers, from ``ingest`` called here."""
-        del batch  # its limits were applied when the files were grouped; no URL is needed
+        """What :meth:`UploadChannel.send_batch` answers, from ``ingest`` called here (the
+        batch's limits were applied when the files were grouped; no URL is needed)."""
+        return self._ingest(dataset, files)
+
+    def send_file(self, dataset: str, slot: UploadSlot, path: Path, content_type: str) -> None:
+        """A file within a batch's byte cap goes to ``ingest`` alone; a bigger one streams
+        through the app's PUT route, never wholly in memory."""
+        if os.path.getsize(path) > MAX_BATCH_BYTES:
+            super().send_file(dataset, slot, path, content_type)
+            return
+        receipt = self._ingest(dataset, [(slot, Path(path).read_bytes(), content_type)])
+        if (error := receipt[0].failure()) is not None:
+            raise error
+
+    def _ingest(
+        self, dataset: str, files: Sequence[tuple[UploadSlot, bytes, str]]
+    ) -> list[BatchReceipt]:
+        """The batch route's service calls, under its rule, for this process's principal."""
         policy.require(self._principal.role, _RULE.role, _RULE.action)
         dataset_id = ingest.dataset_id_of(self._store, self._principal.organization_id, dataset)
         targets = [
@@ -52,14 +68,3 @@ class InProcessChannel(UploadChannel):
         ]
         outcomes = ingest.ingest_into(self._store, dataset_id, targets)
         return [BatchReceipt.model_validate(ingest.receipt(outcome)) for outcome in outcomes]
-
-    def send_file(self, dataset: str, slot: UploadSlot, path: Path, content_type: str) -> None:
-        """A file within a batch's byte cap goes to ``ingest`` alone; a bigger one streams
-        through the app's PUT route, never wholly in memory."""
-        if os.path.getsize(path) > MAX_BATCH_BYTES:
-            super().send_file(dataset, slot, path, content_type)
-            return
-        limits = UploadBatch(url="", max_files=1, max_bytes=MAX_BATCH_BYTES)
-        receipt = self.send_batch(dataset, limits, [(slot, Path(path).read_bytes(), content_type)])
-        if (error := receipt[0].failure()) is not None:
-            raise error

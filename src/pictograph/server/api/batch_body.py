@@ -11,13 +11,27 @@ per part: at 32 small photos a request that was a quarter of the server's CPU pe
 from __future__ import annotations
 
 from python_multipart.multipart import parse_options_header
+from starlette.requests import Request
 
-from pictograph.errors import ValidationError
-from pictograph.protocol import MAX_BATCH_FILES
+from pictograph.errors import LengthRequiredError, PayloadTooLargeError, ValidationError
+from pictograph.protocol import MAX_BATCH_BYTES, MAX_BATCH_FILES
 from pictograph.server.service.batch_uploads import BatchPart
 
 _CRLF = b"\r\n"
 _HEADERS_END = b"\r\n\r\n"
+
+
+async def read_parts(request: Request, max_parts: int = MAX_BATCH_FILES) -> list[BatchPart]:
+    """The parts of an upload batch request: 411 without a Content-Length, 413 over
+    ``MAX_BATCH_BYTES`` (both before the body is read), 400 for a body :func:`split_parts`
+    refuses."""
+    raw_length = request.headers.get("content-length")
+    if raw_length is None or not raw_length.isdigit():
+        raise LengthRequiredError("an upload batch needs a Content-Length header")
+    if int(raw_length) > MAX_BATCH_BYTES:
+        raise PayloadTooLargeError(f"an upload batch may carry at most {MAX_BATCH_BYTES} bytes")
+    boundary = boundary_of(request.headers.get("content-type", ""))
+    return split_parts(await request.body(), boundary, max_parts)
 
 
 def boundary_of(content_type: str) -> bytes:

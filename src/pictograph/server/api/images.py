@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from pictograph.errors import LengthRequiredError, NotFoundError, PayloadTooLargeError
+from pictograph.errors import NotFoundError
 from pictograph.models import dump
-from pictograph.protocol import MAX_BATCH_BYTES, MAX_BATCH_FILES
+from pictograph.protocol import MAX_BATCH_FILES
 from pictograph.server.api import batch_body
 from pictograph.server.api.blob_responses import blob_response, disposition_header
 from pictograph.server.api.bodies import (
@@ -113,13 +113,7 @@ async def upload_batch(request: Request, store: StoreDep, org: OrgDep, dataset: 
     there with the same bytes (a retry whose answer was lost) answers its image's id.
     """
     dataset_id = await anyio.to_thread.run_sync(ingest.dataset_id_of, store, org, dataset)
-    raw_length = request.headers.get("content-length")
-    if raw_length is None or not raw_length.isdigit():
-        raise LengthRequiredError("an upload batch needs a Content-Length header")
-    if int(raw_length) > MAX_BATCH_BYTES:
-        raise PayloadTooLargeError(f"an upload batch may carry at most {MAX_BATCH_BYTES} bytes")
-    boundary = batch_body.boundary_of(request.headers.get("content-type", ""))
-    parts = batch_body.split_parts(await request.body(), boundary, MAX_BATCH_FILES + 1)
+    parts = await batch_body.read_parts(request, MAX_BATCH_FILES + 1)  # + the manifest
     manifest, contents = batch_body.manifest_parts(parts)
     targets = batch_manifest(manifest, len(contents))
     outcomes = await anyio.to_thread.run_sync(

@@ -9,8 +9,6 @@ import anyio
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from pictograph.errors import LengthRequiredError, PayloadTooLargeError
-from pictograph.protocol import MAX_BATCH_BYTES
 from pictograph.server.api import batch_body
 from pictograph.server.api.blob_responses import blob_response
 from pictograph.server.api.deps import StoreDep, get_links, get_store
@@ -46,13 +44,7 @@ async def post_upload_batch(request: Request) -> Response:
     multipart or has too many files.
     """
     store = get_store(request)
-    raw_length = request.headers.get("content-length")
-    if raw_length is None or not raw_length.isdigit():
-        raise LengthRequiredError("an upload batch needs a Content-Length header")
-    if int(raw_length) > MAX_BATCH_BYTES:
-        raise PayloadTooLargeError(f"an upload batch may carry at most {MAX_BATCH_BYTES} bytes")
-    boundary = batch_body.boundary_of(request.headers.get("content-type", ""))
-    parts = batch_body.token_parts(batch_body.split_parts(await request.body(), boundary))
+    parts = batch_body.token_parts(await batch_body.read_parts(request))
     outcomes = await anyio.to_thread.run_sync(
         batch_uploads.receive_batch, store, parts, get_links(request)
     )

@@ -15,7 +15,13 @@ from pictograph.errors import ApiError, ValidationError
 from pictograph.models import dump
 from pictograph.protocol import API_PREFIX, MAX_BATCH_BYTES, MAX_BATCH_FILES
 from pictograph.server.service.context import AppContext, Links
-from pictograph.server.service.ingest import IncomingFile, error_entry, ingest, too_large
+from pictograph.server.service.ingest import (
+    IncomingFile,
+    check_batch_count,
+    error_entry,
+    ingest,
+    too_large,
+)
 from pictograph.server.service.uploads import target_of, verify_token
 from pictograph.server.service.views import to_image
 
@@ -47,10 +53,7 @@ def limits(links: Links) -> dict[str, Any]:
 def receive_batch(store: AppContext, parts: list[BatchPart], links: Links) -> list[dict[str, Any]]:
     """One outcome per part, in order: ``{"image": {...}}`` or ``{"error": {code, message,
     status}}``. ``ValidationError`` only for a batch that is empty or has too many files."""
-    if not parts:
-        raise ValidationError("an upload batch needs at least one file")
-    if len(parts) > MAX_BATCH_FILES:
-        raise ValidationError(f"at most {MAX_BATCH_FILES} files per upload batch, got {len(parts)}")
+    check_batch_count(len(parts))
     outcomes: list[dict[str, Any]] = [{} for _ in parts]
     incoming: list[IncomingFile] = []
     read_at: list[int] = []

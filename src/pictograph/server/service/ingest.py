@@ -78,10 +78,7 @@ def ingest_into(
     """:func:`ingest` of whole files into one dataset (see :func:`dataset_id_of`), each target
     checked first, a bad one failing alone. ``ValidationError`` for an empty batch or one of
     more than ``MAX_BATCH_FILES`` files."""
-    if not files:
-        raise ValidationError("an upload batch needs at least one file")
-    if len(files) > MAX_BATCH_FILES:
-        raise ValidationError(f"at most {MAX_BATCH_FILES} files per upload batch, got {len(files)}")
+    check_batch_count(len(files))
     outcomes: list[Outcome] = [ValidationError("not ingested")] * len(files)
     incoming: list[IncomingFile] = []
     placed: list[int] = []
@@ -94,6 +91,14 @@ def ingest_into(
     for index, outcome in zip(placed, ingest(store, incoming), strict=True):
         outcomes[index] = outcome
     return outcomes
+
+
+def check_batch_count(count: int) -> None:
+    """``ValidationError`` for an upload batch of no file or more than ``MAX_BATCH_FILES``."""
+    if not count:
+        raise ValidationError("an upload batch needs at least one file")
+    if count > MAX_BATCH_FILES:
+        raise ValidationError(f"at most {MAX_BATCH_FILES} files per upload batch, got {count}")
 
 
 def receipt(outcome: Outcome) -> dict[str, Any]:
