@@ -7,6 +7,7 @@ import hashlib
 import os
 import random
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -295,7 +296,7 @@ def test_a_truncated_jpeg_is_a_failure_and_nothing_of_it_is_stored_whichever_cli
     folder = tmp_path / "photos"
     good = _noise(folder / "good.jpg", (300, 200))
     cut = _truncated(folder / "cut.jpg")
-    fake = folder / "cat" / "fake.png"  # refused by register: its reason does not repeat the path
+    fake = folder / "cat" / "fake.png"  # refused before sending: its reason names no path twice
     fake.parent.mkdir()
     fake.write_text("not a picture\n")
     home = tmp_path / "home"
@@ -306,7 +307,8 @@ def test_a_truncated_jpeg_is_a_failure_and_nothing_of_it_is_stored_whichever_cli
     ):
         report = upload_dataset_from_folder(client, "photos", folder)
         # A client that skips the check and binds the cut bytes' SHA-256 into its URL, as our
-        # SDK's wire flow does: the bucket takes them; register reads them whole and refuses.
+        # SDK's wire flow does: the bucket takes them and register trusts its checksum, then
+        # the replica's background check reads them whole and quarantines them.
         api = httpx.Client(base_url=f"{replica.base_url}{P}", headers={"X-API-Key": key})
         entry = {
             "filename": "bound.jpg",
@@ -324,7 +326,7 @@ def test_a_truncated_jpeg_is_a_failure_and_nothing_of_it_is_stored_whichever_cli
             json={"dataset": "photos", "images": [{"filename": "bound.jpg"}]},
         ).json()["data"]
         official = run_official(replica, "truncated", tmp_path / "official", key, OFFICIAL_PYTHON)
-        listed = sorted(image.filename for image in client.images.list("photos"))
+        listed = _listed_once_checked(client, "photos", "bound.jpg")
     verified = subprocess.run(
         [
             PICTOGRAPH,
@@ -345,24 +347,41 @@ def test_a_truncated_jpeg_is_a_failure_and_nothing_of_it_is_stored_whichever_cli
 
     assert report.images_uploaded == 1
     assert sorted((f.path, f.reason) for f in report.failures) == [
-        (fake, "not a valid image: cannot identify image file"),
         (
-            cut,
-            "JPEG has no end-of-image marker after its scan (truncated); checked before "
-            "sending, nothing was sent",
+            fake,
+            "not a valid image: cannot identify image file; checked before sending, nothing "
+            "was sent",
         ),
+        (cut, "image data is truncated or corrupt; checked before sending, nothing was sent"),
     ]
     assert put.status_code == 200  # the bucket takes any bytes that match the checksum
-    assert registered["succeeded"] == []
-    assert [failure["error"] for failure in registered["failed"]] == [
-        "image data is truncated or corrupt"
-    ]
+    assert [image["filename"] for image in registered["succeeded"]] == ["bound.jpg"]
+    assert registered["failed"] == []
     assert official.returncode == 0, official.stdout + official.stderr
     assert "scenario truncated: ok" in official.stdout
     assert listed == ["good.jpg"]
     objects = _objects(s3, s3_env.split("/", 3)[3] + "/")
-    assert len(objects) == 1  # good.jpg's; nothing of any cut copy was kept
-    stored = s3.client().get_object(Bucket=s3.bucket, Key=objects[0])["Body"].read()
-    assert hashlib.sha256(stored).hexdigest() == sha256_of(good)
+    stored = {
+        hashlib.sha256(
+            s3.client().get_object(Bucket=s3.bucket, Key=name)["Body"].read()
+        ).hexdigest()
+        for name in objects
+    }
+    # good.jpg's, and the quarantined bytes kept for an operator; nothing of the other cut copies
+    assert stored == {sha256_of(good), sha256_of(cut)} and len(objects) == 2
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "1 images checked, 0 missing, 0 with other bytes" in verified.stderr
+    assert "1 uploads quarantined" in verified.stderr
+    [line] = [row for row in verified.stdout.splitlines() if row.startswith("quarantined\t")]
+    assert " /bound.jpg (" in line
+    assert line.endswith("): image data is truncated or corrupt")
+
+
+def _listed_once_checked(client: Client, dataset: str, name: str) -> list[str]:
+    """The dataset's file names once the background check took ``name`` out (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while True:
+        listed = sorted(image.filename for image in client.images.list(dataset))
+        if name not in listed or time.monotonic() > deadline:
+            return listed
+        time.sleep(0.2)

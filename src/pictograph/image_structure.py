@@ -1,5 +1,5 @@
-"""The structural check of a JPEG, shared by the server (``server/imaging.py``, on every upload)
-and our SDK (``workflows/direct_upload.py``, before a file is sent straight to a bucket).
+"""The structural check of a JPEG, run by ``server/imaging.py`` on every upload (and by our SDK,
+through it, on a file before sending it straight to a bucket).
 
 Structure instead of pixels: the segments must chain from SOI to the first scan, the scan may
 hold no reserved marker, and an end-of-image marker must follow it, so a truncated or cut file is

@@ -8,15 +8,18 @@ request through a replica (which would route their bytes through it), many PUTs 
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from pictograph._upload import interrupts
+from pictograph._upload.wire import RegisterItem
 from pictograph.errors import ConflictError, PictographError, ValidationError
-from pictograph.image_structure import JpegStructureError, check_jpeg_structure
 from pictograph.protocol import dataset_path
+from pictograph.server.imaging import DecodeBudget, inspect_image
 
 if TYPE_CHECKING:
     from pictograph._upload.channel import UploadChannel
@@ -35,12 +38,22 @@ REGISTER_GROUP = 100
 REGISTERS_IN_FLIGHT = 3
 
 
-def digests(files: Sequence[PlannedFile]) -> list[str | ValidationError | None]:
-    """The SHA-256 (hex) of each file, read once; a ``ValidationError`` for a JPEG that is not
-    whole (the server's structural check, run here so that nothing of it is sent: a bucket
-    takes any bytes); ``None`` for one that cannot be read (its PUT will say why, and it fails
+class Checked(NamedTuple):
+    """A file checked before sending: its SHA-256 (hex) and the dimensions the check measured
+    (registered with it; the server's background check measures them again)."""
+
+    sha256: str
+    width: int
+    height: int
+
+
+def digests(files: Sequence[PlannedFile]) -> list[Checked | ValidationError | None]:
+    """Each file checked (:class:`Checked`); a ``ValidationError`` for one that is not a whole image
+    of its type (the server's own check, ``inspect_image``, run here so that nothing of it is
+    sent: a bucket takes any bytes, and the server registers a checksum-bound object without
+    reading it); ``None`` for one that cannot be read (its PUT will say why, and it fails
     alone)."""
-    found: list[str | ValidationError | None] = []
+    found: list[Checked | ValidationError | None] = []
     for planned in files:
         try:
             found.append(_digest(planned))
@@ -49,16 +62,21 @@ def digests(files: Sequence[PlannedFile]) -> list[str | ValidationError | None]:
     return found
 
 
-def _digest(planned: PlannedFile) -> str | ValidationError:
+@functools.cache
+def _budget() -> DecodeBudget:
+    """What checking files before sending may decode at once (the server's defaults)."""
+    return DecodeBudget()
+
+
+def _digest(planned: PlannedFile) -> Checked | ValidationError:
     with open(planned.local, "rb") as source:
-        if planned.content_type != "image/jpeg":
-            return hashlib.file_digest(source, "sha256").hexdigest()
-        data = source.read()
-    try:
-        check_jpeg_structure(data)
-    except JpegStructureError as error:
-        return ValidationError(f"{error}; checked before sending, nothing was sent")
-    return hashlib.sha256(data).hexdigest()
+        sha256 = hashlib.file_digest(source, "sha256").hexdigest()
+    with open(planned.local, "rb") as source:  # Pillow may close it after a decode
+        try:
+            info = inspect_image(source, planned.content_type, _budget())
+        except ValidationError as error:
+            return ValidationError(f"{error.message}; checked before sending, nothing was sent")
+    return Checked(sha256, info.width, info.height)
 
 
 class SendInterrupted(KeyboardInterrupt):
@@ -76,6 +94,7 @@ def send(
     dataset_id: str,
     items: Sequence[tuple[PlannedFile, UploadSlot]],
     workers: int,
+    measured: Mapping[str, Checked] | None = None,
 ) -> dict[str, BaseException]:
     """PUT each file to its slot, ``workers`` at a time, and register those that arrived with a
     ``bulk-register`` per ``REGISTER_GROUP`` of them, sent while later PUTs still run. Returns
@@ -115,15 +134,13 @@ def send(
                 finished.add(planned.dataset_path)
             if len(arrived) == REGISTER_GROUP:
                 with interrupts.held():  # a register asked for is a register counted
-                    registering.append(
-                        (registrar.submit(_register, channel, dataset_id, arrived), arrived)
-                    )
+                    job = registrar.submit(_register, channel, dataset_id, arrived, measured)
+                    registering.append((job, arrived))
                 arrived = []
         if arrived:
             with interrupts.held():
-                registering.append(
-                    (registrar.submit(_register, channel, dataset_id, arrived), arrived)
-                )
+                job = registrar.submit(_register, channel, dataset_id, arrived, measured)
+                registering.append((job, arrived))
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -149,8 +166,27 @@ def send(
 
 
 def _register(
-    channel: UploadChannel, dataset_id: str, group: Sequence[PlannedFile]
+    channel: UploadChannel,
+    dataset_id: str,
+    group: Sequence[PlannedFile],
+    measured: Mapping[str, Checked] | None,
 ) -> BulkUploadResult:
-    return channel.register_many(
-        dataset_id, [(f.filename, f.directory_path, f.content_type) for f in group]
-    )
+    """Register ``group``, with the dimensions measured before sending where there are some."""
+    measured = measured or {}
+    items: list[RegisterItem | tuple[str, str, str]] = []
+    for f in group:
+        checked = measured.get(f.dataset_path)
+        if checked is None:
+            items.append((f.filename, f.directory_path, f.content_type))
+        else:
+            items.append(
+                RegisterItem(
+                    filename=f.filename,
+                    directory_path=f.directory_path,
+                    content_type=f.content_type,
+                    file_size=os.path.getsize(f.local),
+                    width=checked.width,
+                    height=checked.height,
+                )
+            )
+    return channel.register_many(dataset_id, items)

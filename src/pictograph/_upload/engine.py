@@ -247,6 +247,9 @@ class _Run:
         #: The server's upload URLs go straight to its bucket (learnt from its first answer).
         self.direct = False
         self.put_workers = direct_upload.PUTS_PER_WORKER
+        #: Files checked before going straight to a bucket, by dataset path (registered with
+        #: the dimensions the check measured).
+        self.measured: dict[str, direct_upload.Checked] = {}
         self.dataset_id = dataset.id
         self.total = total
         self.skip_existing = skip_existing
@@ -324,7 +327,9 @@ class _Run:
                 self.fail(planned.path, _reason(found))
             else:
                 kept.append(planned)
-                sha256.append(found)
+                sha256.append(None if found is None else found.sha256)
+                if found is not None:
+                    self.measured[planned.dataset_path] = found
         return kept, sha256
 
     def upload_batch(self, batch: Sequence[PlannedFile], pool: Executor) -> _Jobs:
@@ -364,7 +369,9 @@ class _Run:
         """Straight to the bucket; on Ctrl-C, count the files whose outcome came, then stop."""
         interrupted = False
         try:
-            failed = direct_upload.send(self.channel, self.dataset_id, items, self.put_workers)
+            failed = direct_upload.send(
+                self.channel, self.dataset_id, items, self.put_workers, self.measured
+            )
             finished = {planned.dataset_path for planned, _ in items}
         except direct_upload.SendInterrupted as stop:
             failed, finished, interrupted = stop.errors, stop.finished, True

@@ -37,8 +37,9 @@ def verify(
 ) -> None:
     """Compare FOLDER with --dataset by SHA-256, listing missing, different and extra files;
     or, with --store, re-hash every image's stored bytes against the SHA-256 recorded for it and
-    check them as an upload is (a truncated image is listed as damaged) (--home, --database-url
-    and --storage-url name the store, as for serve).
+    check them as an upload is (a truncated image is listed as damaged), and list the uploads
+    the background check quarantined (--home, --database-url and --storage-url name the store,
+    as for serve).
 
     Exit status 0 only when everything matches, 10 otherwise (with --store, also when the
     metadata database cannot be read: damaged, or not a database).
@@ -100,10 +101,13 @@ def _verify_store(home: Path | None, database_url: str | None, storage_url: str 
         click.echo(f"mismatched\t{name}")
     for name in result.damaged:
         click.echo(f"damaged\t{name}")
+    for name in result.quarantined:
+        click.echo(f"quarantined\t{name}")
     click.echo(
         f"{result.checked} images checked, {len(result.missing)} missing, "
         f"{len(result.mismatched)} with other bytes than recorded, "
-        f"{len(result.damaged)} not a whole image",
+        f"{len(result.damaged)} not a whole image; "
+        f"{len(result.quarantined)} uploads quarantined (out of their datasets)",
         err=True,
     )
     if not result.ok:

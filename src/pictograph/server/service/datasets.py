@@ -24,6 +24,7 @@ from pictograph.server.store import tables as t
 
 _D = t.datasets
 _I = t.images
+_Q = t.quarantined_images
 
 #: The clause of a live dataset (not in the trash): every query of datasets a caller sees has it.
 LIVE = _D.c.deleted_at.is_(None)
@@ -245,9 +246,10 @@ def retention_of(store: AppContext) -> timedelta:
 def remove_dataset(
     store: AppContext, row: Mapping[str, Any], *, only_if: sa.ColumnElement[bool] | None = None
 ) -> dict[str, Any]:
-    """Permanently remove the dataset of ``row`` (live or trashed), its images, folders, pending
-    and refused uploads, then the blobs no other row refers to; the summary of what went. The
-    one permanent deletion of a dataset: ``permanent``, purging from the trash and gc use it.
+    """Permanently remove the dataset of ``row`` (live or trashed), its images, folders, pending,
+    refused and quarantined uploads, then the blobs no other row refers to; the summary of what
+    went. The one permanent deletion of a dataset: ``permanent``, purging from the trash and gc
+    use it.
 
     With ``only_if``, only while the dataset's row still matches it (``NotFoundError`` if not:
     say, restored from the trash meanwhile)."""
@@ -266,6 +268,7 @@ def remove_dataset(
                     t.pending_uploads.c.dataset_id == dataset_id
                 )
             ).scalars(),
+            *conn.execute(sa.select(_Q.c.blob_key).where(_Q.c.dataset_id == dataset_id)).scalars(),
         }
         images = conn.execute(_I.delete().where(_I.c.dataset_id == dataset_id)).rowcount
         folders = conn.execute(
@@ -274,6 +277,7 @@ def remove_dataset(
         conn.execute(t.pending_uploads.delete().where(t.pending_uploads.c.dataset_id == dataset_id))
         # Its foreign key cascades too; deleted here by name, as the pending uploads are.
         conn.execute(t.refused_uploads.delete().where(t.refused_uploads.c.dataset_id == dataset_id))
+        conn.execute(_Q.delete().where(_Q.c.dataset_id == dataset_id))
         conn.execute(_D.delete().where(_D.c.id == dataset_id))
         unused = unreferenced_blobs(conn, keys)
     for key in unused:

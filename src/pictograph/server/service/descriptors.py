@@ -3,10 +3,12 @@ and a 4x4 RGB thumbnail (colour), compared by Hamming and mean absolute distance
 
 Made when an image is stored, off the upload's request: registration tells the app's
 ``DescriptorWorker`` the new images' ids, and the worker describes them one at a time in the
-background (at start it also describes every image still without one, e.g. stored before this
-existed). Kept in ``image_descriptors``. A search reads them; one still missing is computed
-through the same path (``AppContext.work``: one decode per image in flight, bounded overall and
-per organisation), so a search and the worker never decode the same image twice.
+background (at start it also describes every image still without one, e.g. stored before
+this existed). An image registered from the bucket unchecked is checked whole first, on the
+same read (``bucket_check``). Kept in ``image_descriptors``. A search reads them; one still
+missing is computed through the same path (``AppContext.work``: one decode per image in
+flight, bounded overall and per organisation), so a search and the worker never decode the
+same image twice.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pictograph.server.imaging import DecodeBudget, prepare_decoders
+from pictograph.server.service import bucket_check
 from pictograph.server.service.context import AppContext
 from pictograph.server.service.workload import ClientGone, Wanted, always
 from pictograph.server.store import tables as t
@@ -145,10 +148,13 @@ def _make(store: AppContext, ids: list[str], blob_key: str) -> str | None:
     one of them got it meanwhile (from the worker or an earlier search), else decoded. None when
     the bytes are missing or undecodable."""
     already = stored(store, ids)
-    if already:
+    if already and not bucket_check.awaiting(store, ids):
         return next(iter(already.values()))
     try:
         with store.blobs.open(blob_key) as source:
+            if not bucket_check.vet(store, ids, source):
+                return None  # quarantined: not a whole image, so no descriptor either
+            source.seek(0)
             made = describe(source, store.decoding)
     except Exception as error:  # missing or undecodable bytes: no descriptor, no match
         # One line, no traceback: an image deleted meanwhile is routine, not a crash.
@@ -259,7 +265,7 @@ class DescriptorWorker:
             ids = [self._noticed.popleft() for _ in range(min(len(self._noticed), _PAGE))]
             after = self._after
         query = (
-            sa.select(_I.c.id, _I.c.sha256, _I.c.blob_key, _D.c.image_id)
+            sa.select(_I.c.id, _I.c.sha256, _I.c.blob_key, _I.c.unchecked, _D.c.image_id)
             .select_from(_I.outerjoin(_D, _D.c.image_id == _I.c.id))
             .order_by(_I.c.id)
         )
@@ -277,5 +283,5 @@ class DescriptorWorker:
         return [
             {"id": row.id, "sha256": row.sha256, "blob_key": row.blob_key}
             for row in page
-            if row.image_id is None
+            if row.image_id is None or row.unchecked
         ]

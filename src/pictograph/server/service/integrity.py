@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from pictograph.errors import NotFoundError, ValidationError
 from pictograph.server.imaging import inspect_image
+from pictograph.server.service import bucket_check
 from pictograph.server.service.context import AppContext
 from pictograph.server.store import tables as t
 from pictograph.server.store.blobs import read_chunks
@@ -26,6 +27,9 @@ class StoreCheck:
     mismatched: list[str] = field(default_factory=list)
     #: Bytes as recorded, but not a whole image of their type: "<name>: <reason>".
     damaged: list[str] = field(default_factory=list)
+    #: Uploads the background check took out of their datasets (``bucket_check``), with why:
+    #: listed, not a failure (nothing of them is in a dataset).
+    quarantined: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -33,9 +37,15 @@ class StoreCheck:
 
 
 def check_store(store: AppContext, *, batch: int = 1000) -> StoreCheck:
-    """Read every image's blob and compare its SHA-256 with the recorded one."""
+    """Read every image's blob and compare its SHA-256 with the recorded one; list the
+    quarantine."""
     images = t.images
     result = StoreCheck()
+    result.quarantined = [
+        f"{row['dataset_id']} {row['directory_path'].rstrip('/')}/{row['filename']} "
+        f"({row['blob_key']}): {row['reason']}"
+        for row in bucket_check.quarantined(store)
+    ]
     after = ""
     while True:
         with store.read() as conn:

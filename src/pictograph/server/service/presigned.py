@@ -2,13 +2,18 @@
 is registered (with ``s3://`` storage; a local store has no presigned URLs).
 
 An upload URL is announced as a pending upload with no size or SHA-256 yet; ``settle`` (called by
-register) looks at the object: a HEAD gives its size and the SHA-256 the bucket verified on
-arrival (our SDK binds one into the URL), then the object is read once, whole, by the replica:
-hashed (against the bucket's checksum when there is one) and checked as bytes PUT to a replica
-are (``inspect_image``: a JPEG by its whole structure, other formats decoded), so a truncated
-file is refused at register and never becomes an image. That read is the only way image bytes
-reach a replica on this path: it reads every uploaded byte once from the bucket (no byte is
-proxied; ``docs/deploying.md`` counts it).
+register) looks at the object with one HEAD: its size and the SHA-256 the bucket verified on
+arrival. Then, by how the URL was made:
+
+- **Bound to a SHA-256** (our SDK binds one, after running the server's own check on the file
+  before sending it): the bucket refused any other bytes, so the object is registered on the
+  strength of that checksum without a byte of it reaching the replica, marked ``unchecked``. A
+  replica's background worker reads it whole later, off the request (``bucket_check``), and
+  quarantines it if it is not a whole image: a client that lies about its check loses the file,
+  never the dataset's integrity.
+- **Not bound** (the official SDK, any client that sends no checksum): the object is read once,
+  whole, by the replica, hashed and checked as bytes PUT to a replica are (``inspect_image``), so
+  a truncated file is refused at register and never becomes an image.
 """
 
 from __future__ import annotations
@@ -78,6 +83,7 @@ def announce(
                 "sha256": None,
                 "file_size": None,
                 "content_type": content_type,
+                "declared_sha256": sha256,
                 "created_at": stamp,
             }
         )
@@ -202,7 +208,9 @@ def _checked(
 ) -> dict[str, Any] | ApiError:
     """The verified fields of an announced upload's object, or why it is refused (not naming
     the file: the register request or its failed entry does): its size and the bucket's
-    checksum from a HEAD, then every byte read once, hashed and checked."""
+    checksum from a HEAD; then, for a URL bound to a SHA-256 the bucket verified, nothing more
+    (``unchecked``: the background check reads it), else every byte read once, hashed and
+    checked."""
     key, content_type = row["blob_key"], row["content_type"]
     try:
         facts = blobs.facts(key)
@@ -213,15 +221,20 @@ def _checked(
         return ValidationError("file is empty (0 bytes)")
     if facts.size > limit:
         return ValidationError(f"the file is larger than the {limit}-byte upload limit")
+    declared = row.get("declared_sha256")
+    if declared is not None and facts.sha256 == declared:
+        return {"sha256": declared, "file_size": facts.size, "width": None, "height": None,
+                "unchecked": True}  # fmt: skip
     try:
         sha256, info = _read_whole(blobs, key, content_type, store.decoding)
     except ValidationError as error:
         return error
     except NotFoundError:
         return ValidationError("the uploaded object disappeared before it was checked")
-    if facts.sha256 is not None and facts.sha256 != sha256:
+    if (facts.sha256 or declared) not in (None, sha256):
         return ValidationError("the object does not match the checksum it was sent with")
-    return {"sha256": sha256, "file_size": facts.size, "width": info.width, "height": info.height}
+    return {"sha256": sha256, "file_size": facts.size, "width": info.width,
+            "height": info.height, "unchecked": False}  # fmt: skip
 
 
 def _read_whole(
@@ -262,6 +275,7 @@ def _record(
                     file_size=sa.bindparam("n"),
                     width=sa.bindparam("w"),
                     height=sa.bindparam("h"),
+                    unchecked=sa.bindparam("u"),
                 )
             )
             conn.execute(
@@ -269,6 +283,7 @@ def _record(
                 [
                     where(row)
                     | {"s": f["sha256"], "n": f["file_size"], "w": f["width"], "h": f["height"]}
+                    | {"u": f["unchecked"]}
                     for row, f in good
                 ],
             )

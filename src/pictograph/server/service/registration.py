@@ -423,6 +423,7 @@ def _image_row(
         "created_at": stamp,
         "updated_at": stamp,
         "upload_nonce": upload.get("upload_nonce"),
+        "unchecked": bool(upload.get("unchecked")),
     }
 
 

@@ -15,7 +15,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: The newest migration (a test checks it is Alembic's head). A database already there is
 #: opened without loading Alembic, which otherwise costs every embedded ``Client()`` and every
 #: command-line call a fifth of a second.
-SCHEMA_HEAD = "0017_refusals"
+SCHEMA_HEAD = "0018_quarantine"
 #: PostgreSQL advisory lock taken while migrating: replicas starting together take turns.
 _MIGRATION_LOCK = 0x70696374  # "pict"
 

@@ -151,6 +151,9 @@ images = sa.Table(
     sa.Column("reviewed_by", sa.String(255), nullable=True),
     # Raised by every change of ``annotations``: an editor's save names the version it edited.
     sa.Column("annotation_version", sa.Integer, nullable=False, server_default="0"),
+    # Registered from the bucket on the strength of the checksum it verified, not yet read whole
+    # (service/bucket_check.py): the background worker checks it, or quarantines it.
+    sa.Column("unchecked", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
     sa.UniqueConstraint("dataset_id", "directory_path", "filename"),
     sa.Index(None, "dataset_id", "is_archived", "created_at", "id"),
@@ -173,8 +176,34 @@ pending_uploads = sa.Table(
     sa.Column("height", sa.Integer, nullable=True),
     sa.Column("content_type", sa.String(100), nullable=True),
     _stamp("created_at"),
+    # The SHA-256 a presigned PUT was bound to (the bucket refuses other bytes); with it, and
+    # the bucket's verified checksum equal to it, register trusts the object without reading it
+    # and marks it ``unchecked`` (migration 0018).
+    sa.Column("declared_sha256", sa.String(64), nullable=True),
+    sa.Column("unchecked", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
     sa.PrimaryKeyConstraint("dataset_id", "directory_path", "filename"),
+)
+
+#: Images registered from the bucket unchecked whose full check failed (service/bucket_check.py):
+#: out of their dataset, with why, their bytes kept for an operator until the dataset goes.
+quarantined_images = sa.Table(
+    "quarantined_images",
+    metadata,
+    _uuid(primary_key=True),
+    _uuid("dataset_id", nullable=False),
+    sa.Column("directory_path", sa.String(4096), nullable=False),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("file_size", sa.BigInteger, nullable=False),
+    sa.Column("content_type", sa.String(100), nullable=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("blob_key", sa.String(64), nullable=False),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    _stamp("uploaded_at"),
+    _stamp("quarantined_at"),
+    sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
+    sa.Index(None, "dataset_id", "quarantined_at"),
 )
 
 #: Why the bytes PUT to a three-step upload URL were refused (the blob is gone already): its
