@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from PIL import Image
 
 from deploy.seaweed import S3Server
@@ -268,10 +269,15 @@ def test_large_objects_are_checked_by_their_header_and_checksum_or_read_once_wit
         url = api.post("/images/upload-url", json=body).json()["data"]["upload_url"]
         httpx.put(url, content=theirs.read_bytes(), headers={"Content-Type": "image/png"})
         registered = api.post("/images/register", json={"dataset": "big", "filename": "c.png"})
+        unchecked_at_first = _unchecked(database_url)
+        left = _wait_until_checked(database_url)
         images = {image.filename: image for image in client.images.list("big")}
 
     assert report.images_uploaded == 2 and not report.failures
     assert registered.status_code == 201, registered.text
+    # ours were registered on the bucket's checksum, read whole afterwards; theirs (no checksum
+    # bound) was read whole by register
+    assert unchecked_at_first <= 2 and left == 0
     assert all(path.stat().st_size > 4096 for path in [*ours, theirs])
     assert {name: (i.width, i.height, i.sha256) for name, i in images.items()} == {
         "a.jpg": (400, 300, sha256_of(ours[0])),
@@ -375,6 +381,25 @@ def test_a_truncated_jpeg_is_a_failure_and_nothing_of_it_is_stored_whichever_cli
     [line] = [row for row in verified.stdout.splitlines() if row.startswith("quarantined\t")]
     assert " /bound.jpg (" in line
     assert line.endswith("): image data is truncated or corrupt")
+
+
+def _unchecked(database_url: str) -> int:
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(sa.text("SELECT count(*) FROM images WHERE unchecked")).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def _wait_until_checked(database_url: str) -> int:
+    """How many images are still unchecked once none is, or after 30 s."""
+    deadline = time.monotonic() + 30
+    while (left := _unchecked(database_url)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
 
 
 def _listed_once_checked(client: Client, dataset: str, name: str) -> list[str]:

@@ -85,3 +85,37 @@ def test_a_store_at_0016_gains_the_refused_uploads_table_and_loses_it_on_downgra
     assert not sa.inspect(upgraded).has_table("refused_uploads")
     assert schema_revision(upgraded) == "0016_duplicates"
     upgraded.dispose()
+
+
+def test_a_store_at_0017_gains_the_quarantine_and_unchecked_flags_and_loses_them_on_downgrade(
+    database_url: str,
+) -> None:
+    from alembic import command
+
+    engine = sa.create_engine(database_url)
+    migrate(engine, "0017_refusals")
+    engine.dispose()
+
+    upgraded = open_database(database_url)
+    inspector = sa.inspect(upgraded)
+    quarantine = {column["name"] for column in inspector.get_columns("quarantined_images")}
+    assert {"blob_key", "sha256", "code", "reason", "quarantined_at"} <= quarantine
+    [foreign] = inspector.get_foreign_keys("quarantined_images")
+    assert (foreign["referred_table"], foreign["options"].get("ondelete")) == (
+        "datasets",
+        "CASCADE",
+    )
+    assert "unchecked" in {column["name"] for column in inspector.get_columns("images")}
+    pending = {column["name"] for column in inspector.get_columns("pending_uploads")}
+    assert {"declared_sha256", "unchecked"} <= pending
+
+    config = alembic_config()
+    with upgraded.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0017_refusals")
+        connection.commit()
+    inspector = sa.inspect(upgraded)
+    assert not inspector.has_table("quarantined_images")
+    assert "unchecked" not in {column["name"] for column in inspector.get_columns("images")}
+    assert schema_revision(upgraded) == "0017_refusals"
+    upgraded.dispose()
