@@ -10,7 +10,7 @@ BROWSER := /usr/bin/chromium
 # The reference deployment's test runs Debian's HAProxy (installed by .ci/deploy-deps when missing).
 HAPROXY := /usr/sbin/haproxy
 
-.PHONY: install demo test lint typecheck unit bench bench-export bench-labelling bench-insights bench-scaled soak deploy serve clean
+.PHONY: install demo test lint typecheck unit bench bench-export bench-labelling bench-insights bench-scaled bench-s3-client soak deploy serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,11 @@ bench-insights: $(STAMP)
 
 bench-scaled: $(STAMP) $(OFFICIAL) $(HAPROXY)
 	$(BIN)/python bench/scaled.py
+
+# Per object on s3:// storage, boto3 against a lean client (botocore's signer + httpx or urllib3):
+# presigned PUT URLs and checksum HEADs against SeaweedFS (docs/benchmarks.md). N: objects (2000).
+bench-s3-client: $(STAMP)
+	$(BIN)/python bench/s3_client.py $(N)
 
 # The reference deployment on loopback (deploy/README in docs/deploying.md); Ctrl-C stops it.
 deploy: $(STAMP) $(HAPROXY)
