@@ -19,13 +19,13 @@ from pictograph._upload import interrupts
 from pictograph._upload.wire import RegisterItem
 from pictograph.errors import ConflictError, PictographError, ValidationError
 from pictograph.protocol import dataset_path
-from pictograph.server.imaging import DecodeBudget, inspect_image
 
 if TYPE_CHECKING:
     from pictograph._upload.channel import UploadChannel
     from pictograph._upload.folder_plan import PlannedFile
     from pictograph._upload.wire import UploadSlot
     from pictograph.models import BulkUploadResult
+    from pictograph.server.imaging import DecodeBudget
 
 #: PUTs to the bucket in flight per upload worker (``max_workers``; 8 by default, so 32 PUTs at
 #: once): a PUT waits on the network and the bucket. On the loopback deployment 8 to 64 in
@@ -65,10 +65,16 @@ def digests(files: Sequence[PlannedFile]) -> list[Checked | ValidationError | No
 @functools.cache
 def _budget() -> DecodeBudget:
     """What checking files before sending may decode at once (the server's defaults)."""
+    from pictograph.server.imaging import DecodeBudget
+
     return DecodeBudget()
 
 
 def _digest(planned: PlannedFile) -> Checked | ValidationError:
+    # The server's check, loaded only when a server takes uploads straight to its bucket: the
+    # SDK alone never imports the server.
+    from pictograph.server.imaging import inspect_image
+
     with open(planned.local, "rb") as source:
         sha256 = hashlib.file_digest(source, "sha256").hexdigest()
     with open(planned.local, "rb") as source:  # Pillow may close it after a decode
