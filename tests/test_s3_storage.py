@@ -55,6 +55,30 @@ def test_blobs_live_only_in_the_bucket_and_any_replica_reads_them(
         there.open(blob.key)
 
 
+@pytest.mark.parametrize("size", [100, 9 * 1024 * 1024], ids=["in-memory", "spilled"])
+def test_a_writer_shows_its_staged_bytes_before_commit_and_commits_them_whole(
+    s3: S3Server, s3_env: str, size: int
+) -> None:
+    prefix = s3_env.split("/", 3)[3] + "/"
+    store = open_blob_store(s3_env, no_reservations)
+    data = random.Random(size).randbytes(size)
+    writer = store.writer()
+    writer.write(data[: size // 2])
+    writer.write(data[size // 2 :])
+
+    with writer.staged() as staged:  # read (and closed) before anything is in the bucket
+        assert staged.read(10) == data[:10]
+        staged.seek(0)
+        assert staged.read() == data
+    assert _objects(s3, prefix) == []
+    blob = writer.commit()
+
+    with store.open(blob.key) as stored:
+        assert stored.read() == data
+    assert blob.sha256 == hashlib.sha256(data).hexdigest()
+    store.delete(blob.key)
+
+
 def test_a_bucket_that_cannot_be_reached_is_a_configuration_error(
     s3_env: str, tmp_path: Path
 ) -> None:

@@ -81,6 +81,23 @@ class DecodeBudget:
                 f"limit of {self.max_pixels:,} pixels (serve --max-image-pixels)"
             )
 
+    def check_fits(self, width: int, height: int, cost: int, kind: str) -> None:
+        """``ValidationError`` (422) naming the limit when decoding a ``width`` x ``height``
+        ``kind`` image into ``cost`` bytes could never fit (the check of ``reserve_bytes``,
+        without waiting for room)."""
+        self.check_pixels(width, height)
+        if cost > self.max_bytes:
+            raise ValidationError(
+                f"decoding this {width} x {height} {kind} image needs {cost >> 20} MiB, over "
+                f"this server's decode budget of {self.max_bytes >> 20} MiB "
+                "(serve --decode-memory-mb)"
+            )
+
+    def check_image(self, img: Image.Image) -> None:
+        """``check_fits`` for the opened ``img`` at its current size (what ``reserve`` checks)."""
+        width, height = img.size
+        self.check_fits(width, height, width * height * _bytes_per_pixel(img.mode), img.mode)
+
     @contextmanager
     def reserve(self, img: Image.Image) -> Iterator[None]:
         """Hold room for decoding ``img`` (at its current, possibly drafted, size) while the
@@ -95,13 +112,7 @@ class DecodeBudget:
     def reserve_bytes(self, width: int, height: int, cost: int, kind: str) -> Iterator[None]:
         """Hold room for decoding a ``width`` x ``height`` ``kind`` image into ``cost`` bytes
         while the block runs. ``ValidationError`` (422) naming the limit when it can never fit."""
-        self.check_pixels(width, height)
-        if cost > self.max_bytes:
-            raise ValidationError(
-                f"decoding this {width} x {height} {kind} image needs {cost >> 20} MiB, over "
-                f"this server's decode budget of {self.max_bytes >> 20} MiB "
-                "(serve --decode-memory-mb)"
-            )
+        self.check_fits(width, height, cost, kind)
         with self._turn:
             self._turn.wait_for(
                 lambda: self._running < self.slots and self._used + cost <= self.max_bytes
@@ -176,16 +187,32 @@ def inspect_image(source: BinaryIO, declared_type: str, budget: DecodeBudget) ->
             return _other_tiff(source, budget)
         raise ValidationError("not a valid image: cannot identify image file") from None
     except Image.DecompressionBombError:
-        raise ValidationError(
-            "image has more pixels than the image library decodes (about 179 million)"
-        ) from None
+        raise ValidationError(TOO_MANY_PIXELS) from None
     except (OSError, SyntaxError, ValueError, EOFError):
         if declared_type == "image/tiff" and is_tiff(source):
             return _other_tiff(source, budget)
-        raise ValidationError("image data is truncated or corrupt") from None
-    expected = SUPPORTED_TYPES.get(declared_type, frozenset())
-    if detected not in expected:
+        raise ValidationError(TRUNCATED) from None
+    check_declared(detected, declared_type)
+    return displayed(width, height, orientation, detected)
+
+
+#: Why bytes Pillow could not read (or a JPEG whose structure is broken) are refused.
+TRUNCATED = "image data is truncated or corrupt"
+#: Why an image over Pillow's decompression-bomb limit is refused.
+TOO_MANY_PIXELS = "image has more pixels than the image library decodes (about 179 million)"
+#: The EXIF tag giving a JPEG's orientation.
+ORIENTATION = _ORIENTATION
+
+
+def check_declared(detected: str, declared_type: str) -> None:
+    """``ValidationError`` unless Pillow's format ``detected`` may carry ``declared_type``."""
+    if detected not in SUPPORTED_TYPES.get(declared_type, frozenset()):
         raise ValidationError(f"file contains {detected} data but was declared {declared_type}")
+
+
+def displayed(width: int, height: int, orientation: object, detected: str) -> ImageInfo:
+    """The ``ImageInfo`` of a stored ``width`` x ``height`` image shown with its EXIF
+    ``orientation`` (5-8 swap the sides)."""
     if orientation in _SWAPPED_ORIENTATIONS:
         width, height = height, width
     return ImageInfo(width=width, height=height, format=detected)

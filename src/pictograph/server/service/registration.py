@@ -314,7 +314,7 @@ def _refusals(
     conn: sa.Connection, dataset_id: str, places: list[tuple[str, str]]
 ) -> dict[tuple[str, str], ValidationError]:
     """Why the bytes PUT for each of the places were refused, where they were (one query):
-    the 422 a three-step PUT recorded instead of answering it (``uploads._keep_pending``)."""
+    the 422 a three-step PUT recorded instead of answering it (``uploads._refuse``)."""
     if not places:
         return {}
     rows = conn.execute(

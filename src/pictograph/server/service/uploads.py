@@ -29,6 +29,7 @@ from pictograph.server.service.paths import join, normalize_directory, validate_
 from pictograph.server.service.registration import register_received_file
 from pictograph.server.store import tables as t
 from pictograph.server.store.blobs import BlobWriter, StoredBlob, write_many
+from pictograph.server.stream_check import StreamCheck
 
 _BUFFER = 1024 * 1024
 _I = t.images
@@ -215,24 +216,27 @@ async def receive_upload(
     declared_length: int | None,
     links: Links,
 ) -> dict[str, Any]:
-    """Stream a PUT body to storage, check it is an image of the declared type, and keep it as
-    the pending upload for its (dataset, folder, filename), or register it at once when the
-    token asks for that (then the answer also carries the ``image``; 409 if the name is taken).
+    """Stream a PUT body to storage, checking as it goes that it is an image of the declared
+    type, make it durable once the check passed, and keep it as the pending upload for its
+    (dataset, folder, filename), or register it at once when the token asks for that (then the
+    answer also carries the ``image``; 409 if the name is taken).
 
-    Bytes that are not a valid image of the declared type are never kept. With a
-    ``register_on_upload`` token that is a ``ValidationError`` (422); with a three-step token
-    the answer is ``{"refused": {"code", "message"}}`` and register gives that 422 instead
-    (see ``_keep_pending``). ``ForbiddenError`` for a bad token, ``PayloadTooLargeError`` over
-    the size limit.
+    Bytes that are not a valid image of the declared type are never kept (never committed):
+    a body whose header already shows it is refused stops being written at once, and the rest
+    of it is read without being kept, so the client gets the answer. With a
+    ``register_on_upload`` token a refusal is a ``ValidationError`` (422); with a three-step
+    token the answer is ``{"refused": {"code", "message"}}`` and register gives that 422
+    instead (see ``_refuse``). ``ForbiddenError`` for a bad token, ``PayloadTooLargeError``
+    over the size limit.
     """
     claims = verify_token(store, token, "upload")
     limit = store.settings.max_upload_bytes
     if declared_length is not None and declared_length > limit:
         raise _too_large(limit)
-    spill = _Spill(store)
+    spill = _Spill(store, claims["type"])
     try:
         rest = await spill.pump(body, limit)
-        return await anyio.to_thread.run_sync(_finish, store, claims, spill.writer, rest, links)
+        return await anyio.to_thread.run_sync(_finish, store, claims, spill, rest, links)
     except BaseException:
         if spill.writer is not None:
             await anyio.to_thread.run_sync(spill.writer.abort)
@@ -241,27 +245,78 @@ async def receive_upload(
 
 class _Spill:
     """Holds a body in memory, spilling to a blob writer only past ``_BUFFER`` bytes, so a small
-    image costs one trip to a worker thread instead of one per step."""
+    image costs one trip to a worker thread instead of one per step. Every spilled chunk is fed
+    to the image check (``StreamCheck``) before it is written; a refusal aborts the writer
+    (nothing kept) and is kept in ``refusal``."""
 
-    def __init__(self, store: AppContext) -> None:
+    def __init__(self, store: AppContext, declared_type: str) -> None:
         self.store = store
+        self.declared_type = declared_type
+        self.check = StreamCheck(declared_type, store.decoding)
         self.writer: BlobWriter | None = None
+        self.refusal: ValidationError | None = None
 
     async def pump(self, body: AsyncIterable[bytes], limit: int) -> bytes:
-        """Read the whole body; return what is still in memory."""
+        """Read the whole body; return what is still in memory (nothing once refused)."""
         buffer = bytearray()
         received = 0
         async for chunk in body:
             received += len(chunk)
             if received > limit:
                 raise _too_large(limit)
+            if self.refusal is not None:
+                continue  # the rest of a refused body: read, so the client gets the answer
             buffer += chunk
             if len(buffer) >= _BUFFER:
                 if self.writer is None:
                     self.writer = await anyio.to_thread.run_sync(self.store.blobs.writer)
-                await anyio.to_thread.run_sync(self.writer.write, bytes(buffer))
+                await anyio.to_thread.run_sync(self.write, bytes(buffer))
                 buffer.clear()
         return bytes(buffer)
+
+    def write(self, data: bytes) -> None:
+        """Check, then write, the next bytes; a refusal drops the writer and what it held."""
+        assert self.writer is not None
+        try:
+            self.check.feed(data)
+        except ValidationError as error:
+            self.refuse(error)
+            return
+        self.writer.write(data)
+
+    def refuse(self, error: ValidationError) -> None:
+        self.refusal = error
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            writer.abort()
+
+    def finish(self, rest: bytes) -> tuple[StoredBlob, ImageInfo]:
+        """Write ``rest``, finish the check, and only then commit: the blob, durable, and its
+        ``ImageInfo``. A body that stayed in memory (up to ``_BUFFER``) is checked from there
+        before any byte of it is written. ``ValidationError`` (``refusal`` set, nothing kept)
+        when the bytes are refused."""
+        if self.refusal is not None:
+            raise self.refusal
+        if self.writer is None:
+            try:
+                info = inspect_image(io.BytesIO(rest), self.declared_type, self.store.decoding)
+            except ValidationError as error:
+                self.refuse(error)
+                raise
+            self.writer = self.store.blobs.writer()
+            self.writer.write(rest)
+        else:
+            self.write(rest)
+            if self.refusal is not None:
+                raise self.refusal
+            try:
+                info = self.check.finish(self.writer.staged)
+            except ValidationError as error:
+                self.refuse(error)
+                raise
+        blob = self.writer.commit()
+        self.writer = None  # durable now: nothing left to abort
+        return blob, info
 
 
 def store_checked(
@@ -302,45 +357,27 @@ def target_of(claims: dict[str, Any]) -> UploadTarget:
 
 
 def _finish(
-    store: AppContext, claims: dict[str, Any], writer: BlobWriter | None, rest: bytes, links: Links
+    store: AppContext, claims: dict[str, Any], spill: _Spill, rest: bytes, links: Links
 ) -> dict[str, Any]:
-    """Write the last bytes, commit the blob, check it, and keep or register it. A body that
-    stayed in memory (up to ``_BUFFER``) is checked from there, not read back from storage."""
-    whole = rest if writer is None else None
-    writer = writer or store.blobs.writer()
+    """Write the last bytes, finish the check, commit, and keep or register the blob; or
+    refuse the bytes (nothing of them kept)."""
     try:
-        writer.write(rest)
-        blob = writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
+        blob, info = spill.finish(rest)
+    except ValidationError as error:
+        if spill.refusal is not error:
+            raise
+        return _refuse(store, claims, error)
     keep = _register_now if claims.get("register") else _keep_pending
-    return keep(store, claims, blob, links, whole)
+    return keep(store, claims, blob, info, links)
 
 
 def _too_large(limit: int) -> PayloadTooLargeError:
     return PayloadTooLargeError(f"the file is larger than the {limit}-byte upload limit")
 
 
-def _checked(
-    store: AppContext, content_type: str, blob: StoredBlob, whole: bytes | None
-) -> ImageInfo:
-    """The image check of a stored blob, from ``whole`` (its bytes, still in memory) when
-    given; a refused blob is deleted."""
-    try:
-        if whole is not None:
-            return inspect_image(io.BytesIO(whole), content_type, store.decoding)
-        with store.blobs.open(blob.key) as source:
-            return inspect_image(source, content_type, store.decoding)
-    except ValidationError:
-        store.blobs.delete(blob.key)
-        raise
-
-
 def _register_now(
-    store: AppContext, claims: dict[str, Any], blob: StoredBlob, links: Links, whole: bytes | None
+    store: AppContext, claims: dict[str, Any], blob: StoredBlob, info: ImageInfo, links: Links
 ) -> dict[str, Any]:
-    info = _checked(store, claims["type"], blob, whole)
     fields = received_fields(claims["dir"], claims["file"], claims["type"], blob, info)
     image = register_received_file(store, claims["dataset"], fields | nonce_of(claims), links)
     return _receipt(blob, info) | {"image": dump(image)}
@@ -372,29 +409,36 @@ def _receipt(blob: StoredBlob, info: ImageInfo) -> dict[str, Any]:
 
 
 def _keep_pending(
-    store: AppContext, claims: dict[str, Any], blob: StoredBlob, _links: Links, whole: bytes | None
+    store: AppContext, claims: dict[str, Any], blob: StoredBlob, info: ImageInfo, _links: Links
 ) -> dict[str, Any]:
-    """Keep checked bytes as the pending upload of their place; or, when the check refuses
-    them (their blob deleted), keep why, for the register that follows (``refused_uploads``).
+    """Keep checked, durable bytes as the pending upload of their place."""
+    row = received_fields(claims["dir"], claims["file"], claims["type"], blob, info)
+    _occupy(store, _place(claims), _P, row | {"created_at": now()}, blob.key)
+    return _receipt(blob, info)
+
+
+def _refuse(store: AppContext, claims: dict[str, Any], error: ValidationError) -> dict[str, Any]:
+    """Bytes the check refused (none of them kept): the ``ValidationError`` itself for a
+    ``register_on_upload`` token; otherwise keep why, for the register that follows
+    (``refused_uploads``, in place of the place's pending upload).
 
     A refusal is a 200 whose receipt says ``refused``: the official SDK raises a bare
     "Upload failed: HTTP 422" for a refused PUT without reading its body, but prints the error
     message of register, so register is where the three-step flow learns the reason.
     """
-    key = {
+    if claims.get("register"):
+        raise error
+    refusal = {"code": error.code or "validation_error", "reason": error.message}
+    _occupy(store, _place(claims), _R, refusal | {"created_at": now()})
+    return {"refused": {"code": refusal["code"], "message": error.message}}
+
+
+def _place(claims: dict[str, Any]) -> dict[str, Any]:
+    return {
         "dataset_id": claims["dataset"],
         "directory_path": claims["dir"],
         "filename": claims["file"],
     }
-    try:
-        info = _checked(store, claims["type"], blob, whole)
-    except ValidationError as error:
-        refusal = {"code": error.code or "validation_error", "reason": error.message}
-        _occupy(store, key, _R, refusal | {"created_at": now()})
-        return {"refused": {"code": refusal["code"], "message": error.message}}
-    row = received_fields(claims["dir"], claims["file"], claims["type"], blob, info)
-    _occupy(store, key, _P, row | {"created_at": now()}, blob.key)
-    return _receipt(blob, info)
 
 
 def _occupy(

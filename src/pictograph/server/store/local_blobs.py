@@ -77,6 +77,12 @@ class LocalWriter:
         self._hash.update(chunk)
         self.size += len(chunk)
 
+    def staged(self) -> BinaryIO:
+        """The temporary file, read through a handle of its own (nothing synced yet)."""
+        with _space_for(self._root):
+            self._file.flush()
+        return self._temp.open("rb")
+
     def commit(self) -> StoredBlob:
         """The blob, durable at its key; on any failure nothing of it is kept."""
         try:

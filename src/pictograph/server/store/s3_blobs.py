@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, BinaryIO, cast
@@ -50,6 +51,11 @@ class S3Writer:
         self._hash.update(chunk)
         self.size += len(chunk)
 
+    def staged(self) -> BinaryIO:
+        """The spool itself, from its start; closing the answer leaves the spool open."""
+        self._spool.seek(0)
+        return cast(BinaryIO, _Borrowed(self._spool))
+
     def commit(self) -> StoredBlob:
         try:
             self._spool.seek(0)
@@ -60,6 +66,34 @@ class S3Writer:
 
     def abort(self) -> None:
         self._spool.close()
+
+
+class _Borrowed(io.RawIOBase):
+    """A readable, seekable view of a file whose ``close`` leaves the file open."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        super().__init__()
+        self._file = file
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._file.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._file.read(-1 if size is None else size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
 
 
 class S3BlobStore:
