@@ -357,6 +357,11 @@ def test_a_truncated_jpeg_is_a_failure_and_nothing_of_it_is_stored_whichever_cli
         ).json()["data"]
         official = run_official(replica, "truncated", tmp_path / "official", key, OFFICIAL_PYTHON)
         listed = _listed_once_checked(client, "photos", "bound.jpg")
+        # The uploader hears of it on the next run of a folder holding that file.
+        again = tmp_path / "again"
+        again.mkdir()
+        (again / "bound.jpg").write_bytes(cut.read_bytes())
+        rerun = upload_dataset_from_folder(client, "photos", again)
     verified = subprocess.run(
         [
             PICTOGRAPH,
@@ -390,6 +395,10 @@ def test_a_truncated_jpeg_is_a_failure_and_nothing_of_it_is_stored_whichever_cli
     assert official.returncode == 0, official.stdout + official.stderr
     assert "scenario truncated: ok" in official.stdout
     assert listed == ["good.jpg"]
+    assert [(f.path.name, f.reason) for f in rerun.quarantined] == [
+        ("bound.jpg", "image data is truncated or corrupt")
+    ]
+    assert [f.path.name for f in rerun.failures] == ["bound.jpg"]  # refused before sending
     objects = _objects(s3, s3_env.split("/", 3)[3] + "/")
     stored = {
         hashlib.sha256(

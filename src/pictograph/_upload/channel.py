@@ -47,10 +47,17 @@ class UploadChannel:
         if not isinstance(body, Mapping) or not isinstance(body.get("count"), int):
             raise ServerError("Backend response did not match expected names-digest schema")
         sizes = body.get("sizes_sha256")
+        told = body.get("quarantined")
+        quarantined = tuple(
+            (str(entry["directory_path"]), str(entry["filename"]), str(entry["reason"]))
+            for entry in (told if isinstance(told, list) else [])
+            if isinstance(entry, Mapping)
+        )
         return FolderDigest(
             count=int(body["count"]),
             names_sha256=str(body.get("names_sha256")),
             sizes_sha256=sizes if isinstance(sizes, str) else None,
+            quarantined=quarantined,
         )
 
     def plan(

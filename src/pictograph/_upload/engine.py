@@ -95,6 +95,10 @@ class UploadReport:
     #: Changed files that replaced the image at their name (``replace_changed``; also counted in
     #: ``images_uploaded``). The old image went, with its labels.
     replaced: list[Path] = field(default_factory=list)
+    #: Files of this folder whose earlier upload the server quarantined after it was registered
+    #: (its background check of bytes sent straight to a bucket found them not a whole image),
+    #: with why (our addition). This run sent them again, or failed them, as any other file.
+    quarantined: list[UploadFailure] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
@@ -261,6 +265,7 @@ class _Run:
         self.failures: list[UploadFailure] = []
         self.replace_changed = False
         self.changed: list[Path] = []
+        self.quarantined: list[UploadFailure] = []
         self.replaced: list[Path] = []
         self._replacing: set[Path] = set()
         #: Requests submitted and not yet counted, with the files each carries.
@@ -278,6 +283,7 @@ class _Run:
             failures=self.failures,
             changed=self.changed,
             replaced=self.replaced,
+            quarantined=self.quarantined,
         )
 
     def all_there(self, files: Sequence[PlannedFile]) -> bool:
@@ -289,6 +295,12 @@ class _Run:
             sizes = [(f.directory_path, f.filename, os.path.getsize(f.local)) for f in files]
         except (PictographError, OSError):  # no extension, or a file to report: pre-flight
             return False
+        told = {(folder, name): why for folder, name, why in found.quarantined}
+        self.quarantined = [
+            UploadFailure(path=f.path, reason=told[(f.directory_path, f.filename)])
+            for f in files
+            if (f.directory_path, f.filename) in told
+        ]
         places = ((folder, name) for folder, name, _ in sizes)
         return (
             found.count == len(files)

@@ -32,6 +32,9 @@ class FolderDigest(BaseModel):
     count: int
     names_sha256: str
     sizes_sha256: str | None
+    #: (folder, filename, why) of each upload the server's background check took out of the
+    #: dataset, whose place holds no image now (our server's; empty from others).
+    quarantined: tuple[tuple[str, str, str], ...] = ()
 
 
 class ExistingImage(BaseModel):

@@ -285,6 +285,9 @@ def report_data(report: UploadReport, plan: FolderPlan) -> dict[str, Any]:
         "failures": [
             {"path": _shown(f.path, plan.root), "reason": f.reason} for f in report.failures
         ],
+        "quarantined_earlier": [
+            {"path": _shown(f.path, plan.root), "reason": f.reason} for f in report.quarantined
+        ],
         "ignored_unsupported": [_shown(path, plan.root) for path in plan.unsupported],
         "success": report.success,
     }
@@ -320,6 +323,10 @@ def show_summary(report: UploadReport, plan: FolderPlan, elapsed: float) -> None
         click.echo("Changed, not uploaded:")
     for path in report.changed:
         click.echo(f"  {_shown(path, plan.root)}")
+    if report.quarantined:
+        click.echo("Quarantined by the server after an earlier upload:")
+    for failure in report.quarantined:
+        click.echo(f"  {_shown(failure.path, plan.root)}: {failure.reason}")
     if report.failures:
         click.echo("Failed:")
     for failure in report.failures:

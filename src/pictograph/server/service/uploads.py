@@ -22,7 +22,7 @@ from pictograph.errors import (
 )
 from pictograph.models import dump
 from pictograph.server.imaging import ImageInfo, check_content_type, inspect_image
-from pictograph.server.service import presigned
+from pictograph.server.service import bucket_check, presigned
 from pictograph.server.service.context import AppContext, Links, check_batch_size, now
 from pictograph.server.service.datasets import LIVE, resolve
 from pictograph.server.service.paths import join, normalize_directory, validate_filename
@@ -35,6 +35,8 @@ _BUFFER = 1024 * 1024
 _I = t.images
 _P = t.pending_uploads
 _R = t.refused_uploads
+#: Quarantined uploads a ``names-digest`` answer tells at most.
+_QUARANTINE_TOLD = 1000
 
 
 @dataclass(frozen=True)
@@ -133,21 +135,33 @@ def _existing(
 
 
 def names_digest(store: AppContext, organization_id: str, ref: str) -> dict[str, Any]:
-    """``{"dataset_id", "count", "names_sha256", "sizes_sha256"}`` of the (folder, filename) of
-    every image of a dataset, archived ones too: the places ``bulk-upload-url`` would call taken,
-    and the same with each image's size. One query instead of a pre-flight per 500 names lets a
-    re-run of an unchanged folder skip them all."""
+    """``{"dataset_id", "count", "names_sha256", "sizes_sha256", "quarantined"}`` of the
+    (folder, filename) of every image of a dataset, archived ones too: the places
+    ``bulk-upload-url`` would call taken, and the same with each image's size. One query instead
+    of a pre-flight per 500 names lets a re-run of an unchanged folder skip them all.
+
+    ``quarantined``: the uploads the background check took out of the dataset (``bucket_check``)
+    whose place holds no image now, newest first (at most ``_QUARANTINE_TOLD``), each
+    ``{"directory_path", "filename", "reason", "quarantined_at"}``: a re-run tells its user."""
     with store.read() as conn:
         dataset = resolve(conn, organization_id, ref)
         query = sa.select(_I.c.directory_path, _I.c.filename, _I.c.file_size).where(
             _I.c.dataset_id == dataset["id"]
         )
         rows = [(row[0], row[1], row[2]) for row in conn.execute(query)]
+    places = {(folder, name) for folder, name, _ in rows}
+    told = [
+        {"directory_path": row["directory_path"], "filename": row["filename"],
+         "reason": row["reason"], "quarantined_at": row["quarantined_at"].isoformat()}
+        for row in bucket_check.quarantined(store, dataset["id"])
+        if (row["directory_path"], row["filename"]) not in places
+    ]  # fmt: skip
     return {
         "dataset_id": dataset["id"],
         "count": len(rows),
         "names_sha256": protocol.names_digest((folder, name) for folder, name, _ in rows),
         "sizes_sha256": protocol.sizes_digest(rows),
+        "quarantined": told[:_QUARANTINE_TOLD],
     }
 
 
