@@ -8,6 +8,7 @@ import os
 import random
 import subprocess
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -355,6 +356,9 @@ def test_a_truncated_jpeg_is_a_failure_and_nothing_of_it_is_stored_whichever_cli
             "/images/bulk-register",
             json={"dataset": "photos", "images": [{"filename": "bound.jpg"}]},
         ).json()["data"]
+        # An export made at once checks the dataset's unchecked images before reading any.
+        client.exports.create("photos", "at-once", include_images=True, poll_interval=0.2)
+        archive = client.exports.download("photos", "at-once", tmp_path / "at-once.zip")
         official = run_official(replica, "truncated", tmp_path / "official", key, OFFICIAL_PYTHON)
         listed = _listed_once_checked(client, "photos", "bound.jpg")
         # The uploader hears of it on the next run of a folder holding that file.
@@ -395,6 +399,8 @@ def test_a_truncated_jpeg_is_a_failure_and_nothing_of_it_is_stored_whichever_cli
     assert official.returncode == 0, official.stdout + official.stderr
     assert "scenario truncated: ok" in official.stdout
     assert listed == ["good.jpg"]
+    with zipfile.ZipFile(archive) as exported:
+        assert [n for n in exported.namelist() if n.endswith(".jpg")] == ["images/good.jpg"]
     assert [(f.path.name, f.reason) for f in rerun.quarantined] == [
         ("bound.jpg", "image data is truncated or corrupt")
     ]
@@ -406,8 +412,10 @@ def test_a_truncated_jpeg_is_a_failure_and_nothing_of_it_is_stored_whichever_cli
         ).hexdigest()
         for name in objects
     }
-    # good.jpg's, and the quarantined bytes kept for an operator; nothing of the other cut copies
-    assert stored == {sha256_of(good), sha256_of(cut)} and len(objects) == 2
+    # good.jpg's, the quarantined bytes kept for an operator, and the export's archive; nothing
+    # of the other cut copies
+    assert stored == {sha256_of(good), sha256_of(cut), sha256_of(Path(archive))}
+    assert len(objects) == 3
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "1 images checked, 0 missing, 0 with other bytes" in verified.stderr
     assert "1 uploads quarantined" in verified.stderr

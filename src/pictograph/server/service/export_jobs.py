@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from pictograph.server.service import bucket_check
 from pictograph.server.service.context import AppContext, now, row_dict
 from pictograph.server.service.export_archive import Archive
 from pictograph.server.service.export_formats import BUILDERS
@@ -193,6 +194,7 @@ class _Heartbeat:
 def build(store: AppContext, export: dict[str, Any], stopping: threading.Event) -> None:
     """Build one claimed job and record its outcome."""
     beat = _Heartbeat(store, export, stopping)
+    bucket_check.check_dataset(store, export["dataset_id"])
     job = _job(store, export, beat)
     if job is None:
         return  # the dataset or version (and so the export row) was deleted
