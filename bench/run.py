@@ -423,6 +423,18 @@ from the bench runner: the workers reported at least the runner's own peak (up t
 """
 
 
+#: The line in docs/benchmarks.md after which the file is not ours: other benchmarks' sections
+#: and notes, kept as they are.
+KEEP = "<!-- make bench writes everything above this line; what follows is kept as it is -->"
+
+
+def kept_after(path: Path) -> str:
+    """The part of ``path`` from the ``KEEP`` line on (with it), or the line alone."""
+    text = path.read_text() if path.exists() else ""
+    at = text.find(KEEP)
+    return "\n" + (text[at:] if at >= 0 else KEEP + "\n")
+
+
 def main() -> None:
     started = time.perf_counter()
     DATA.mkdir(parents=True, exist_ok=True)
@@ -435,7 +447,8 @@ def main() -> None:
             for name in ("50KB", "300KB", "3MB", "50k")
         }
         text = report(sets, ratios(sets))
-        (ROOT / "docs" / "benchmarks.md").write_text(text + NOTES)
+        written = ROOT / "docs" / "benchmarks.md"
+        written.write_text(text + NOTES + kept_after(written))
         print(text)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
