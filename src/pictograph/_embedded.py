@@ -46,32 +46,74 @@ def _start_portal() -> tuple[anyio.from_thread.BlockingPortal, threading.Thread]
     return ready.get(), thread
 
 
+def _stop_portal(portal: anyio.from_thread.BlockingPortal, thread: threading.Thread) -> None:
+    portal.call(portal.stop)
+    thread.join(timeout=30)
+
+
 class EmbeddedTransport(httpx.BaseTransport):
     """An ``httpx.BaseTransport`` that answers sync requests from an ASGI app in this process.
 
     One anyio blocking portal (one event-loop thread) serves every request of the client, so
-    any number of caller threads may send concurrently. The app's lifespan startup runs when
-    the transport is created and its shutdown when the transport is closed.
+    any number of caller threads may send concurrently. Given an ``app``, its lifespan startup
+    runs when the transport is created; given ``build`` instead, the app is built and its
+    lifespan started on the first request (or :meth:`app`), so a client whose work never needs
+    it never pays for it. The lifespan's shutdown runs when the transport is closed; ``release``
+    is called then instead when no app was ever started (it frees what ``build`` would have
+    used, e.g. the store the app's lifespan would have closed).
+
+    ``service`` is opaque here: what the in-process upload channel calls directly
+    (``pictograph.server.embedded.EmbeddedServer``), ``None`` for a bare app.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        #: The app itself, for an in-process channel that calls its service (see _upload).
-        self.app = app
-        self._portal, self._loop_thread = _start_portal()
-        self._lifespan = _Lifespan(app)
-        self._asgi = httpx.ASGITransport(app=self._lifespan.with_state)
+    def __init__(
+        self,
+        app: ASGIApp | None = None,
+        *,
+        build: Callable[[], ASGIApp] | None = None,
+        service: Any = None,
+        release: Callable[[], None] | None = None,
+    ) -> None:
+        if (app is None) == (build is None):
+            raise ValueError("pass exactly one of an app and a way to build it")
+        self.service = service
+        self._build = build
+        self._release = release
+        self._app: ASGIApp | None = None
+        self._started: tuple[anyio.from_thread.BlockingPortal, threading.Thread] | None = None
+        self._lifespan: _Lifespan | None = None
+        self._asgi: httpx.ASGITransport | None = None
         self._closed = False
         self._close_lock = threading.Lock()
-        try:
-            self._lifespan.start(self._portal)
-        except BaseException:
-            self._stop_portal()
-            raise
+        self._app_lock = threading.Lock()
+        if app is not None:
+            self._start(app)
+
+    @property
+    def app_built(self) -> bool:
+        """Whether the app is running (built, its lifespan started)."""
+        return self._app is not None
+
+    def app(self) -> ASGIApp:
+        """The app, built and its lifespan started now if that was not done yet."""
+        app = self._app
+        if app is not None:
+            return app
+        with self._app_lock:
+            if self._closed:
+                raise RuntimeError("the embedded Pictograph client is closed")
+            if self._app is None:
+                assert self._build is not None
+                self._start(self._build())
+            assert self._app is not None
+            return self._app
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if self._closed:
             raise httpx.ConnectError("the embedded Pictograph client is closed", request=request)
-        status, headers, content = self._portal.call(self._handle, request)
+        self.app()
+        assert self._started is not None
+        status, headers, content = self._started[0].call(self._handle, request)
         return httpx.Response(status, headers=headers, content=content, request=request)
 
     def close(self) -> None:
@@ -79,14 +121,28 @@ class EmbeddedTransport(httpx.BaseTransport):
             if self._closed:
                 return
             self._closed = True
+        with self._app_lock:  # a build under way finishes first
+            started, lifespan = self._started, self._lifespan
+        if started is None or lifespan is None:
+            if self._release is not None:
+                self._release()
+            return
         try:
-            self._lifespan.stop(self._portal)
+            lifespan.stop(started[0])
         finally:
-            self._stop_portal()
+            _stop_portal(*started)
 
-    def _stop_portal(self) -> None:
-        self._portal.call(self._portal.stop)
-        self._loop_thread.join(timeout=30)
+    def _start(self, app: ASGIApp) -> None:
+        """Start the event loop and the app's lifespan; on failure nothing is left running."""
+        portal, thread = _start_portal()
+        lifespan = _Lifespan(app)
+        try:
+            lifespan.start(portal)
+        except BaseException:
+            _stop_portal(portal, thread)
+            raise
+        self._asgi = httpx.ASGITransport(app=lifespan.with_state)
+        self._started, self._lifespan, self._app = (portal, thread), lifespan, app
 
     async def _handle(self, request: httpx.Request) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         body = _as_async_stream(request.stream)
@@ -100,6 +156,7 @@ class EmbeddedTransport(httpx.BaseTransport):
         timeout = request.extensions.get("timeout", {}).get("read")
         try:
             with anyio.fail_after(timeout):
+                assert self._asgi is not None
                 response = await self._asgi.handle_async_request(inner)
                 # Raw bytes, not decoded ones: the headers still say how they are encoded.
                 content = b"".join([chunk async for chunk in response.aiter_raw()])

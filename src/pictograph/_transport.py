@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 
@@ -24,6 +24,9 @@ from pictograph.errors import (
     error_from_response,
     parse_retry_after,
 )
+
+if TYPE_CHECKING:
+    from pictograph._embedded import EmbeddedTransport
 
 __all__ = ["RETRY_STATUSES", "Transport", "user_agent"]
 
@@ -83,10 +86,14 @@ class Transport:
         self._foreign: httpx.Client | None = None
         self._lock = threading.Lock()
 
-    def embedded_app(self) -> Any:
-        """The server app answering this transport's requests in this process (embedded
-        mode), or ``None`` when they go over a socket."""
-        return getattr(self._inner, "app", None)
+    def in_process(self) -> EmbeddedTransport | None:
+        """The in-process transport answering this transport's requests with a server this
+        process opened (embedded mode), or ``None`` when they go over a socket."""
+        if getattr(self._inner, "service", None) is None:
+            return None
+        from pictograph._embedded import EmbeddedTransport  # an embedded client imported it
+
+        return self._inner if isinstance(self._inner, EmbeddedTransport) else None
 
     def close(self) -> None:
         """Close the pooled connections (and the in-process app, in embedded mode)."""

@@ -99,13 +99,16 @@ class Client:
 
 
 def _embedded_transport(settings: ClientSettings) -> httpx.BaseTransport:
-    """The server app on the embedded store, served in-process (imported only now)."""
+    """The server on the embedded store, served in-process (imported only now): the store is
+    opened at once, the app built on the first request that needs it (``server.embedded``)."""
     from pictograph._embedded import EmbeddedTransport
-    from pictograph.server.app import create_app
+    from pictograph.server.embedded import EmbeddedServer
     from pictograph.server.settings import ServerSettings
 
     settings.home.mkdir(parents=True, exist_ok=True)
-    store = ServerSettings.embedded(
-        settings.home, database_url=settings.database_url, storage_url=settings.storage_url
+    server = EmbeddedServer(
+        ServerSettings.embedded(
+            settings.home, database_url=settings.database_url, storage_url=settings.storage_url
+        )
     )
-    return EmbeddedTransport(create_app(store, gallery=False))
+    return EmbeddedTransport(build=server.build_app, service=server, release=server.close)

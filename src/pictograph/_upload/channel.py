@@ -20,7 +20,7 @@ from pictograph._upload.wire import (
     UploadSlot,
 )
 from pictograph.errors import ServerError
-from pictograph.models import BulkUploadFailure, BulkUploadResult, Image
+from pictograph.models import BulkUploadFailure, BulkUploadResult, Dataset, Image
 from pictograph.protocol import API_PREFIX
 
 if TYPE_CHECKING:
@@ -35,29 +35,22 @@ class UploadChannel:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
+    def dataset(self, name: str) -> Dataset:
+        """The dataset called ``name`` (what ``client.datasets.get(name)`` asks);
+        ``NotFoundError`` when there is none."""
+        path = f"{API_PREFIX}/datasets/{quote(name, safe='')}"
+        return parse_model(Dataset, data_of(self._transport.request_json("GET", path)))
+
     def folder_digest(self, dataset: str) -> FolderDigest:
         """How many images ``dataset`` holds, :func:`pictograph.protocol.names_digest` of their
         (folder, filename) places and :func:`pictograph.protocol.sizes_digest` with their sizes
         (``None`` from a server without it): one request however big the dataset."""
-        body = data_of(
-            self._transport.request_json(
-                "GET", f"{_API_PATH}/names-digest", params={"dataset": dataset}
+        return folder_digest_of(
+            data_of(
+                self._transport.request_json(
+                    "GET", f"{_API_PATH}/names-digest", params={"dataset": dataset}
+                )
             )
-        )
-        if not isinstance(body, Mapping) or not isinstance(body.get("count"), int):
-            raise ServerError("Backend response did not match expected names-digest schema")
-        sizes = body.get("sizes_sha256")
-        told = body.get("quarantined")
-        quarantined = tuple(
-            (str(entry["directory_path"]), str(entry["filename"]), str(entry["reason"]))
-            for entry in (told if isinstance(told, list) else [])
-            if isinstance(entry, Mapping)
-        )
-        return FolderDigest(
-            count=int(body["count"]),
-            names_sha256=str(body.get("names_sha256")),
-            sizes_sha256=sizes if isinstance(sizes, str) else None,
-            quarantined=quarantined,
         )
 
     def plan(
@@ -173,6 +166,25 @@ class UploadChannel:
             "POST", f"{_API_PATH}/bulk-register", json={"dataset": dataset, "images": images}
         )
         return _bulk_result(body, images)
+
+
+def folder_digest_of(body: Any) -> FolderDigest:
+    """The :class:`FolderDigest` of a names-digest answer's data, checked."""
+    if not isinstance(body, Mapping) or not isinstance(body.get("count"), int):
+        raise ServerError("Backend response did not match expected names-digest schema")
+    sizes = body.get("sizes_sha256")
+    told = body.get("quarantined")
+    quarantined = tuple(
+        (str(entry["directory_path"]), str(entry["filename"]), str(entry["reason"]))
+        for entry in (told if isinstance(told, list) else [])
+        if isinstance(entry, Mapping)
+    )
+    return FolderDigest(
+        count=int(body["count"]),
+        names_sha256=str(body.get("names_sha256")),
+        sizes_sha256=sizes if isinstance(sizes, str) else None,
+        quarantined=quarantined,
+    )
 
 
 def _register_body(item: RegisterItem | tuple[str, str, str]) -> dict[str, Any]:

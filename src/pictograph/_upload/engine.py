@@ -142,8 +142,11 @@ def upload_folder(
             folder, organize_by_class=organize_by_class, preserve_structure=preserve_structure
         )
     )
-    dataset, created = _resolve_dataset(client, dataset_name, create_if_missing=create_if_missing)
-    run = _Run(client, dataset, plan.total, skip_existing, progress)
+    channel = _channel_for(client)
+    dataset, created = _resolve_dataset(
+        client, channel, dataset_name, create_if_missing=create_if_missing
+    )
+    run = _Run(client, channel, dataset, plan.total, skip_existing, progress)
     run.replace_changed = replace_changed
     run.put_workers = direct_upload.PUTS_PER_WORKER * max_workers if parallel else 1
     workers = max_workers if parallel else 1
@@ -173,12 +176,12 @@ def upload_folder(
 def _channel_for(client: Client) -> UploadChannel:
     """The channel an upload run of ``client`` uses: in-process for an embedded client (its
     batches go straight to the service this process runs), over the transport otherwise."""
-    app = client._transport.embedded_app()
-    if app is None:
+    embedded = client._transport.in_process()
+    if embedded is None:
         return UploadChannel(client._transport)
     from pictograph._upload.in_process import InProcessChannel  # imports the server: only now
 
-    return InProcessChannel(client._transport, app)
+    return InProcessChannel(client._transport, embedded)
 
 
 def _upload_all(run: _Run, plan: FolderPlan, pool: Executor) -> None:
@@ -222,17 +225,20 @@ def _remove_empty(client: Client, dataset: Dataset) -> bool:
     return True
 
 
-def _resolve_dataset(client: Client, name: str, *, create_if_missing: bool) -> tuple[Dataset, bool]:
-    """The dataset, and whether this call created it."""
+def _resolve_dataset(
+    client: Client, channel: UploadChannel, name: str, *, create_if_missing: bool
+) -> tuple[Dataset, bool]:
+    """The dataset, and whether this call created it (looked up through the run's channel,
+    created through the client)."""
     try:
-        return client.datasets.get(name), False
+        return channel.dataset(name), False
     except NotFoundError:
         if not create_if_missing:
             raise
     try:
         return client.datasets.create(name), True
     except ConflictError:  # created by a concurrent run between our get and create
-        return client.datasets.get(name), False
+        return channel.dataset(name), False
 
 
 class _Run:
@@ -241,13 +247,14 @@ class _Run:
     def __init__(
         self,
         client: Client,
+        channel: UploadChannel,
         dataset: Dataset,
         total: int,
         skip_existing: bool,
         progress: ProgressCallback | None,
     ) -> None:
         self.images = client.images
-        self.channel = _channel_for(client)
+        self.channel = channel
         #: The server's upload URLs go straight to its bucket (learnt from its first answer).
         self.direct = False
         self.put_workers = direct_upload.PUTS_PER_WORKER

@@ -43,9 +43,8 @@ from pictograph.server.service import gc
 from pictograph.server.service.context import AppContext
 from pictograph.server.service.descriptors import DescriptorWorker
 from pictograph.server.service.export_jobs import ExportWorker
-from pictograph.server.service.keys import Principal
+from pictograph.server.service.keys import local_principal
 from pictograph.server.service.limits import open_rate_limiter
-from pictograph.server.service.organizations import ensure_organization
 from pictograph.server.service.workload import ClientGone
 from pictograph.server.settings import ServerSettings
 
@@ -54,15 +53,19 @@ log = logging.getLogger("pictograph.server")
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
-def create_app(settings: ServerSettings, *, gallery: bool = True) -> FastAPI:
+def create_app(
+    settings: ServerSettings, *, gallery: bool = True, opened_store: AppContext | None = None
+) -> FastAPI:
     """The ASGI app serving the developer API and signed storage URLs for ``settings``, and
     the web gallery unless ``gallery`` is False (the embedded client has no browser, and not
     importing the pages is a tenth of its start-up).
 
     Opens (and migrates) the database at once, so the app also works without lifespan events
     (for example under httpx's in-process ASGI transport). ``app.state.store.close()`` releases it.
+    ``opened_store`` is that database already opened for ``settings`` (the embedded client
+    opens it before it needs the app, see ``server.embedded``); the app's lifespan closes it.
     """
-    store = AppContext.open(settings)
+    store = opened_store if opened_store is not None else AppContext.open(settings)
     worker = ExportWorker(store)
     describer = DescriptorWorker(store)
     store.on_stored = describer.noticed
@@ -111,7 +114,7 @@ def create_app(settings: ServerSettings, *, gallery: bool = True) -> FastAPI:
         app.include_router(gallery_router)
     _install_error_handlers(app)
     openapi.install(app)
-    local = None if settings.require_api_key else Principal(ensure_organization(store), None)
+    local = None if settings.require_api_key else local_principal(store)
     #: Who every request acts for without keys (embedded), for the in-process upload channel.
     app.state.local_principal = local
     limiter = None if local else open_rate_limiter(settings.rate_limit, settings.redis_url)

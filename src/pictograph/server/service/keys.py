@@ -39,6 +39,12 @@ class Principal:
         return self.key_id or self.organization_id
 
 
+def local_principal(store: AppContext) -> Principal:
+    """Who every request acts for when no key is required (embedded mode): the built-in
+    organisation, owner, through no key."""
+    return Principal(ensure_organization(store), None)
+
+
 @dataclass(frozen=True)
 class KeyInfo:
     """A key as listings show it: never the key itself."""
