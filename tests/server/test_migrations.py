@@ -94,9 +94,11 @@ def test_a_store_at_0017_gains_the_quarantine_and_unchecked_flags_and_loses_them
 
     engine = sa.create_engine(database_url)
     migrate(engine, "0017_refusals")
+    triggers = _triggers_on_images(engine)
     engine.dispose()
 
     upgraded = open_database(database_url)
+    assert triggers and _triggers_on_images(upgraded) == triggers  # the insight counts stay kept
     inspector = sa.inspect(upgraded)
     quarantine = {column["name"] for column in inspector.get_columns("quarantined_images")}
     assert {"blob_key", "sha256", "code", "reason", "quarantined_at"} <= quarantine
@@ -117,5 +119,18 @@ def test_a_store_at_0017_gains_the_quarantine_and_unchecked_flags_and_loses_them
     inspector = sa.inspect(upgraded)
     assert not inspector.has_table("quarantined_images")
     assert "unchecked" not in {column["name"] for column in inspector.get_columns("images")}
+    assert _triggers_on_images(upgraded) == triggers
     assert schema_revision(upgraded) == "0017_refusals"
     upgraded.dispose()
+
+
+def _triggers_on_images(engine: sa.Engine) -> set[str]:
+    if engine.dialect.name == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'images'"
+    else:
+        query = (
+            "SELECT trigger_name FROM information_schema.triggers "
+            "WHERE event_object_table = 'images' AND trigger_schema = current_schema()"
+        )
+    with engine.connect() as conn:
+        return set(conn.execute(sa.text(query)).scalars())

@@ -15,14 +15,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("pending_uploads") as batch:
-        batch.add_column(sa.Column("declared_sha256", sa.String(64), nullable=True))
-        batch.add_column(
-            sa.Column("unchecked", sa.Boolean, nullable=False, server_default=sa.false())
-        )
-    with op.batch_alter_table("images") as batch:
-        batch.add_column(
-            sa.Column("unchecked", sa.Boolean, nullable=False, server_default=sa.false())
+    # Plain ADD COLUMN, never a batch copy: on SQLite a batch rebuilds ``images``, which drops
+    # the insight triggers migration 0016 put on it.
+    op.add_column("pending_uploads", sa.Column("declared_sha256", sa.String(64), nullable=True))
+    for table in ("pending_uploads", "images"):
+        op.add_column(
+            table, sa.Column("unchecked", sa.Boolean, nullable=False, server_default=sa.false())
         )
     op.create_table(
         "quarantined_images",
@@ -56,8 +54,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_quarantined_images_dataset_id_quarantined_at", "quarantined_images")
     op.drop_table("quarantined_images")
-    with op.batch_alter_table("images") as batch:
-        batch.drop_column("unchecked")
-    with op.batch_alter_table("pending_uploads") as batch:
-        batch.drop_column("unchecked")
-        batch.drop_column("declared_sha256")
+    # DROP COLUMN in place (SQLite 3.35+ and PostgreSQL): a batch copy would drop the triggers.
+    for table, column in (
+        ("images", "unchecked"),
+        ("pending_uploads", "unchecked"),
+        ("pending_uploads", "declared_sha256"),
+    ):
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
