@@ -356,7 +356,9 @@ def test_a_truncated_jpeg_is_a_failure_and_nothing_of_it_is_stored_whichever_cli
             "/images/bulk-register",
             json={"dataset": "photos", "images": [{"filename": "bound.jpg"}]},
         ).json()["data"]
-        # An export made at once checks the dataset's unchecked images before reading any.
+        # An export made at once checks the dataset's unchecked images before reading any; so
+        # does a new version before it freezes any.
+        frozen = client.versions.create("photos", "at-once")
         client.exports.create("photos", "at-once", include_images=True, poll_interval=0.2)
         archive = client.exports.download("photos", "at-once", tmp_path / "at-once.zip")
         official = run_official(replica, "truncated", tmp_path / "official", key, OFFICIAL_PYTHON)
@@ -399,6 +401,7 @@ def test_a_truncated_jpeg_is_a_failure_and_nothing_of_it_is_stored_whichever_cli
     assert official.returncode == 0, official.stdout + official.stderr
     assert "scenario truncated: ok" in official.stdout
     assert listed == ["good.jpg"]
+    assert frozen.image_count == 1
     with zipfile.ZipFile(archive) as exported:
         assert [n for n in exported.namelist() if n.endswith(".jpg")] == ["images/good.jpg"]
     assert [(f.path.name, f.reason) for f in rerun.quarantined] == [

@@ -64,8 +64,8 @@ def vet(store: AppContext, image_ids: Sequence[str], source: BinaryIO) -> bool:
 
 def check_dataset(store: AppContext, dataset_id: str) -> int:
     """Check now, on the caller's thread, the dataset's images still unchecked (an export does
-    before it reads any row, so no archive holds bytes that were never checked whole); how many
-    of them were quarantined."""
+    before it reads any row, and a new version before it freezes any, so neither holds bytes
+    that were never checked whole); how many of them were quarantined."""
     query = sa.select(_I.c.id, _I.c.blob_key).where(
         _I.c.dataset_id == dataset_id, _I.c.unchecked.is_(True)
     )

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pictograph.errors import ConflictError, NotFoundError, ValidationError
+from pictograph.server.service import bucket_check
 from pictograph.server.service.blob_owners import release
 from pictograph.server.service.context import AppContext, Page, aware, new_id, now, row_dict
 from pictograph.server.service.datasets import resolve
@@ -50,6 +51,10 @@ def create_version(
     """
     if not name.strip() or len(name) > 100 or "/" in name:
         raise ValidationError("a version name has 1 to 100 characters, none of them '/'")
+    with store.read() as conn:
+        dataset_id = resolve(conn, organization_id, dataset_ref)["id"]
+    # A version keeps its images' bytes whatever becomes of them: freeze only bytes checked whole.
+    bucket_check.check_dataset(store, dataset_id)
     with store.write() as conn:
         dataset = resolve(conn, organization_id, dataset_ref)
         conn.execute(sa.select(t.datasets.c.id).where(t.datasets.c.id == dataset["id"])
