@@ -1,4 +1,5 @@
-"""Small helpers driving the wire protocol the way the official SDK does."""
+"""Small helpers driving the wire protocol the way the official SDK does, and reading back what an
+in-process app stored."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
+
+from pictograph.server.service.context import AppContext
 
 P = "/api/v1/developer"
 
@@ -79,3 +83,15 @@ def upload(
 def stored_files(root: Path) -> list[Path]:
     """Every file in the blob store (temporary files included)."""
     return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
+
+
+def app_store(client: Any) -> AppContext:
+    """The store of the app a ``TestClient`` drives."""
+    store: AppContext = client.app.state.store
+    return store
+
+
+def table_rows(client: Any, table: sa.Table) -> list[dict[str, Any]]:
+    """Every row of ``table`` in the store of the app ``client`` drives."""
+    with app_store(client).read() as conn:
+        return [dict(row._mapping) for row in conn.execute(sa.select(table))]

@@ -13,7 +13,6 @@ from typing import Any, BinaryIO
 
 import anyio
 import pytest
-import sqlalchemy as sa
 from PIL import Image
 from starlette.testclient import TestClient
 
@@ -29,7 +28,15 @@ from pictograph.server.service.context import AppContext, Links
 from pictograph.server.store import tables as t
 from pictograph.server.store.local_blobs import LocalBlobStore
 from tests.server.conftest import MakeClient
-from tests.server.flows import P, create_dataset, register, stored_files, upload_url
+from tests.server.flows import (
+    P,
+    app_store,
+    create_dataset,
+    register,
+    stored_files,
+    table_rows,
+    upload_url,
+)
 
 MIB = 1024 * 1024
 
@@ -65,16 +72,6 @@ def large_png() -> bytes:
     return data
 
 
-def _store(client: TestClient) -> AppContext:
-    store: AppContext = client.app.state.store  # type: ignore[attr-defined]
-    return store
-
-
-def _rows(client: TestClient, table: sa.Table) -> list[dict[str, Any]]:
-    with _store(client).read() as conn:
-        return [dict(row._mapping) for row in conn.execute(sa.select(table))]
-
-
 def _url(client: TestClient, dataset: str, name: str, kind: str) -> str:
     answer = upload_url(client, dataset, name, "/", kind)
     assert answer.status_code == 200, answer.text
@@ -102,7 +99,7 @@ class CountingStore(LocalBlobStore):
 @pytest.fixture
 def counting(app_client: TestClient) -> CountingStore:
     """The app's blob store replaced by a ``CountingStore`` on the same folder."""
-    store = _store(app_client)
+    store = app_store(app_client)
     local = store.blobs
     assert isinstance(local, LocalBlobStore)
     counting = CountingStore(local.root, local._reserve)
@@ -137,7 +134,7 @@ def test_a_good_large_body_is_kept_with_its_size_and_digest_and_never_read_back(
     assert counting.opened == []  # checked before the fsync, not read back after it
     if not fast:
         assert register(app_client, "big", name).status_code == 201
-    [image] = _rows(app_client, t.images)
+    [image] = table_rows(app_client, t.images)
     assert (image["width"], image["height"], image["sha256"]) == (*size, digest)
     held = stored_files(blob_root)
     assert [hashlib.sha256(path.read_bytes()).hexdigest() for path in held] == [digest]
@@ -187,7 +184,7 @@ def test_a_truncated_large_body_is_refused_as_a_small_one_is_and_nothing_is_kept
     assert answers["large"] == answers["small"]
     assert answers["large"]["refused"]["message"] == "image data is truncated or corrupt"
     assert stored_files(blob_root) == []  # no blob, no temporary file
-    assert _rows(app_client, t.pending_uploads) == []
+    assert table_rows(app_client, t.pending_uploads) == []
     assert counting.opened == []
     refused = register(app_client, "cut", "large.x")
     assert refused.status_code == 422
@@ -242,7 +239,7 @@ def test_an_over_limit_header_stops_the_writing_at_once_and_the_rest_is_not_kept
     seen: list[int] = []
     chunks = list(_chunks(body))
 
-    answer = _receive(_store(client), _url(client, "huge", "x", kind), chunks, seen)
+    answer = _receive(app_store(client), _url(client, "huge", "x", kind), chunks, seen)
 
     assert "pixels, over this server's limit of 500,000 pixels" in answer["refused"]["message"]
     first_write = MIB // len(chunks[0])  # the chunk that fills the first MiB is checked
@@ -262,7 +259,9 @@ def test_a_large_jpeg_cut_in_its_scan_is_refused_at_the_chunk_that_shows_it(
     seen: list[int] = []
     chunks = list(_chunks(broken))
 
-    answer = _receive(_store(app_client), _url(app_client, "bad", "x", "image/jpeg"), chunks, seen)
+    answer = _receive(
+        app_store(app_client), _url(app_client, "bad", "x", "image/jpeg"), chunks, seen
+    )
 
     assert answer == {
         "refused": {"code": "validation_error", "message": "image data is truncated or corrupt"}

@@ -9,27 +9,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from pictograph.server.service import gc
 from pictograph.server.service.blob_owners import REFERRERS
-from pictograph.server.service.context import AppContext, now
+from pictograph.server.service.context import now
 from pictograph.server.store import tables as t
 from tests.images import make_image, sha256_of
-from tests.server.flows import P, create_dataset, register, stored_files, upload_url
+from tests.server.flows import (
+    P,
+    app_store,
+    create_dataset,
+    register,
+    stored_files,
+    table_rows,
+    upload_url,
+)
 
 TEXT = b"this is plain text, not a JPEG"
-
-
-def _store(client: TestClient) -> AppContext:
-    store: AppContext = client.app.state.store  # type: ignore[attr-defined]
-    return store
-
-
-def _rows(client: TestClient, table: sa.Table) -> list[dict[str, Any]]:
-    with _store(client).read() as conn:
-        return [dict(row._mapping) for row in conn.execute(sa.select(table))]
 
 
 def _url(client: TestClient, dataset: str, name: str, kind: str = "image/jpeg") -> str:
@@ -69,11 +66,11 @@ def test_bad_bytes_are_refused_at_the_put_and_register_says_why(
     assert receipt["refused"]["code"] == "validation_error"
     assert message in receipt["refused"]["message"]
     assert stored_files(blob_root) == []
-    assert _rows(app_client, t.pending_uploads) == []
+    assert table_rows(app_client, t.pending_uploads) == []
     refused = register(app_client, "bad", "x.jpg")
     assert refused.status_code == 422
     assert refused.json()["error"]["message"] == receipt["refused"]["message"]
-    assert _rows(app_client, t.refused_uploads) == []  # told once
+    assert table_rows(app_client, t.refused_uploads) == []  # told once
     again = register(app_client, "bad", "x.jpg")
     assert again.status_code == 422 and "PUT the file" in again.json()["error"]["message"]
     assert app_client.get(f"{P}/datasets/bad").json()["data"]["image_count"] == 0
@@ -101,7 +98,7 @@ def test_bulk_register_lists_each_refused_file_with_its_reason(
     failed = {f["filename"]: f["error"] for f in result["failed"]}
     assert failed["fake.png"] == "not a valid image: cannot identify image file"
     assert "PUT the file" in failed["never.png"]
-    assert _rows(app_client, t.refused_uploads) == []
+    assert table_rows(app_client, t.refused_uploads) == []
 
 
 def test_a_good_put_after_a_refusal_clears_it_and_registers(
@@ -110,13 +107,13 @@ def test_a_good_put_after_a_refusal_clears_it_and_registers(
     create_dataset(app_client, "retry")
     url = _url(app_client, "retry", "a.png", "image/png")
     assert "refused" in _put(app_client, url, TEXT, "image/png").json()
-    assert len(_rows(app_client, t.refused_uploads)) == 1
+    assert len(table_rows(app_client, t.refused_uploads)) == 1
     image = make_image(tmp_path / "a.png")
 
     put = _put(app_client, url, image.read_bytes(), "image/png")
 
     assert put.status_code == 200 and put.json()["sha256"] == sha256_of(image)
-    assert _rows(app_client, t.refused_uploads) == []
+    assert table_rows(app_client, t.refused_uploads) == []
     registered = register(app_client, "retry", "a.png")
     assert registered.status_code == 201, registered.text
     assert registered.json()["data"]["sha256"] == sha256_of(image)
@@ -135,7 +132,7 @@ def test_a_refusal_replaces_the_pending_bytes_of_its_place(
     assert "refused" in _put(app_client, url, TEXT, "image/png").json()
 
     assert stored_files(blob_root) == []  # the earlier bytes went with their pending row
-    assert _rows(app_client, t.pending_uploads) == []
+    assert table_rows(app_client, t.pending_uploads) == []
     refused = register(app_client, "replace", "a.png")
     assert refused.status_code == 422
     assert "not a valid image" in refused.json()["error"]["message"]
@@ -154,7 +151,7 @@ def test_a_register_on_upload_put_of_bad_bytes_is_still_a_422_with_the_reason(
     assert put.status_code == 422
     assert "not a valid image" in put.json()["error"]["message"]
     assert stored_files(blob_root) == []
-    assert _rows(app_client, t.refused_uploads) == []
+    assert table_rows(app_client, t.refused_uploads) == []
 
 
 def test_deleting_a_dataset_removes_its_refusals(app_client: TestClient) -> None:
@@ -167,7 +164,7 @@ def test_deleting_a_dataset_removes_its_refusals(app_client: TestClient) -> None
 
     assert deleted.status_code == 200, deleted.text
     stays = app_client.get(f"{P}/datasets/stays").json()["data"]["id"]
-    assert [row["dataset_id"] for row in _rows(app_client, t.refused_uploads)] == [stays]
+    assert [row["dataset_id"] for row in table_rows(app_client, t.refused_uploads)] == [stays]
 
 
 def test_gc_expires_refusals_with_the_pending_uploads_and_no_blob_is_theirs(
@@ -177,7 +174,7 @@ def test_gc_expires_refusals_with_the_pending_uploads_and_no_blob_is_theirs(
     create_dataset(app_client, "old")
     for name in ("stale.jpg", "fresh.jpg"):
         assert "refused" in _put(app_client, _url(app_client, "old", name), TEXT).json()
-    store = _store(app_client)
+    store = app_store(app_client)
     lifetime = timedelta(seconds=store.settings.signed_url_ttl_seconds)
     with store.write() as conn:
         stale = t.refused_uploads.c.filename == "stale.jpg"
@@ -187,10 +184,10 @@ def test_gc_expires_refusals_with_the_pending_uploads_and_no_blob_is_theirs(
 
     listed = gc.sweep(store, dry_run=True)
     assert [name.rsplit("/", 1)[-1] for name in listed.expired_refusals] == ["stale.jpg"]
-    assert len(_rows(app_client, t.refused_uploads)) == 2
+    assert len(table_rows(app_client, t.refused_uploads)) == 2
     swept = gc.sweep(store)
 
     assert [name.rsplit("/", 1)[-1] for name in swept.expired_refusals] == ["stale.jpg"]
-    assert [row["filename"] for row in _rows(app_client, t.refused_uploads)] == ["fresh.jpg"]
+    assert [row["filename"] for row in table_rows(app_client, t.refused_uploads)] == ["fresh.jpg"]
     answer = register(app_client, "old", "stale.jpg")
     assert answer.status_code == 422 and "PUT the file" in answer.json()["error"]["message"]
